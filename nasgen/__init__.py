@@ -1,0 +1,66 @@
+"""nasgen: neural architecture search for EfficientNet-family CNNs under a MACs budget.
+
+The public API is re-exported here lazily, so ``import nasgen`` (and ``nasgen --help``) never imports
+torch or Optuna; each name imports its subpackage on first use.
+
+Example:
+    >>> import nasgen
+    >>> spec = nasgen.load_spec("efficientnet-b0")
+    >>> nasgen.count_cost(spec).macs
+    385814752
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from nasgen.errors import BudgetError, DataError, NasgenError, PluginError, SearchError, SpecError, TrainError
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY = {
+    # spec (no torch)
+    "ArchSpec": "nasgen.spec",
+    "MBConvSpec": "nasgen.spec",
+    "FusedMBConvSpec": "nasgen.spec",
+    "StemSpec": "nasgen.spec",
+    "load_spec": "nasgen.spec",
+    "loads_spec": "nasgen.spec",
+    "save_spec": "nasgen.spec",
+    "dump_yaml": "nasgen.spec",
+    "spec_from_arch_def": "nasgen.spec",
+    "builtin_architectures": "nasgen.spec",
+    # search spaces (no torch)
+    "SearchSpace": "nasgen.space",
+    "load_space": "nasgen.space",
+    "builtin_spaces": "nasgen.space",
+    # cost (analytic part has no torch)
+    "CostReport": "nasgen.cost",
+    "count_cost": "nasgen.cost",
+    # torch side
+    "build_model": "nasgen.nn",
+    "from_torchvision": "nasgen.nn",
+    "search": "nasgen.search",
+    "export": "nasgen.export",
+    "load": "nasgen.export",
+    "train": "nasgen.train",
+}
+
+__all__ = sorted(
+    [*_LAZY, "BudgetError", "DataError", "NasgenError", "PluginError", "SearchError", "SpecError", "TrainError"]
+)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nasgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

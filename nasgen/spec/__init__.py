@@ -1,0 +1,57 @@
+"""Architecture specs: frozen, tagged pydantic models with YAML/JSON I/O (no torch).
+
+Example:
+    >>> from nasgen.spec import load_spec
+    >>> spec = load_spec("efficientnet-b0")
+    >>> spec.display()[1]
+    'ir_r2_k3_s2_e6_c24_se0.25'
+"""
+
+from nasgen.spec._io import (
+    builtin_architectures,
+    dump_json,
+    dump_yaml,
+    json_schema,
+    load_spec,
+    loads_spec,
+    save_spec,
+    spec_from_dict,
+)
+from nasgen.spec._models import (
+    ACTIVATIONS,
+    KERNEL_SIZES,
+    STRIDES,
+    ArchSpec,
+    BlockSpec,
+    FusedMBConvSpec,
+    MBConvSpec,
+    StemSpec,
+)
+from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string
+from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
+
+__all__ = [
+    "ACTIVATIONS",
+    "KERNEL_SIZES",
+    "STRIDES",
+    "ArchSpec",
+    "BlockSpec",
+    "FusedMBConvSpec",
+    "MBConvSpec",
+    "StemSpec",
+    "builtin_architectures",
+    "dump_json",
+    "dump_yaml",
+    "json_schema",
+    "load_spec",
+    "loads_spec",
+    "parse_stage_string",
+    "read_text",
+    "save_spec",
+    "spec_error_from_validation",
+    "spec_from_arch_def",
+    "spec_from_dict",
+    "stage_to_string",
+    "validate_document",
+    "yaml_document",
+]

@@ -1,0 +1,76 @@
+"""Parsing and printing of counts such as ``400M`` MACs, ``5.3M`` params or ``1.5G`` bytes.
+
+Suffixes are decimal (SI): ``K`` = 10³, ``M`` = 10⁶, ``G`` = 10⁹, ``T`` = 10¹². Units are parsed once,
+at the edge (CLI options, YAML fields); inside nasgen every count is a plain ``int``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from nasgen.errors import BudgetError
+
+__all__ = ["format_bytes", "format_count", "parse_bytes", "parse_count", "parse_macs"]
+
+_SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([kKmMgGtT]?)\s*$")
+
+
+def parse_count(text: str | int, *, what: str = "count") -> int:
+    """Parse ``"400M"``, ``"1.5G"``, ``"400000000"`` or ``"4e8"`` into an ``int``.
+
+    Args:
+        text: The count, with an optional decimal suffix K/M/G/T (case-insensitive).
+        what: Name of the quantity for the error message (``"budget"``, ``"max-params"``).
+
+    Raises:
+        BudgetError: The text is not a positive count, e.g. ``"40x"``, ``"-3M"`` or ``"0"``.
+    """
+    if isinstance(text, bool):
+        raise BudgetError(f"{what}: expected a count like 400M, got {text!r}")
+    if isinstance(text, int):
+        value = text
+    else:
+        match = _PATTERN.match(str(text))
+        if match is None:
+            raise BudgetError(f"{what}: expected a count like 400M, 1.5G or 400000000, got {text!r}")
+        mantissa, exponent, suffix = match.groups()
+        number = float(mantissa) * (10 ** int(exponent) if exponent else 1)
+        value = round(number * _SUFFIX[suffix.upper()])
+    if value <= 0:
+        raise BudgetError(f"{what}: must be positive, got {text!r}")
+    return value
+
+
+def parse_macs(text: str | int) -> int:
+    """Parse a MACs budget (multiply-accumulates of Conv2d and Linear layers), e.g. ``"400M"``.
+
+    Raises:
+        BudgetError: As :func:`parse_count`.
+    """
+    return parse_count(text, what="budget (MACs)")
+
+
+def parse_bytes(text: str | int) -> int:
+    """Parse a memory size in bytes with decimal suffixes (``"512M"`` = 512·10⁶ bytes).
+
+    Raises:
+        BudgetError: As :func:`parse_count`.
+    """
+    return parse_count(text, what="memory (bytes)")
+
+
+def format_count(value: int | float, precision: int = 1) -> str:
+    """Print a count with a decimal suffix: ``385814752 → "385.8M"``, ``5288548 → "5.3M"``."""
+    for suffix, scale in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{precision}f}{suffix}"
+    return f"{value:.0f}" if isinstance(value, float) else str(value)
+
+
+def format_bytes(value: int | float, precision: int = 1) -> str:
+    """Print a byte size with decimal suffixes: ``12_500_000 → "12.5 MB"``."""
+    for suffix, scale in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{precision}f} {suffix}"
+    return f"{int(value)} B"
