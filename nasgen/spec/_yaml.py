@@ -129,6 +129,15 @@ def spec_error_from_validation(
     """Turn the first error of a pydantic ``ValidationError`` into one :class:`SpecError`."""
     error = exc.errors(include_url=False)[0]
     loc = _clean_loc(error.get("loc", ()), data)
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        ctx = error.get("ctx", {})
+        field = str(ctx.get("discriminator", "'kind'")).strip("'\"")
+        loc = [*loc, field]
+        tag = ctx.get("tag")
+        expected = ctx.get("expected_tags", "")
+        message = f"must be one of {expected}, got {tag!r}" if tag is not None else "required field is missing"
+        path = ".".join(str(part) for part in loc)
+        return SpecError(message, path=path, value=tag, file=file, line=line_of(node, loc))
     path = ".".join(str(part) for part in loc)
     return SpecError(_message(error), path=path, value=error.get("input"), file=file, line=line_of(node, loc))
 
