@@ -1,0 +1,40 @@
+"""PyTorch models from architecture specs: layers, MBConv / Fused-MBConv blocks, the network container.
+
+Three tiers, as timm's EfficientNet: generic layers (:class:`ConvBnAct`, :class:`SqueezeExcite`,
+:class:`DropPath`), blocks with flat keyword arguments (:class:`MBConv`, :class:`FusedMBConv`) and
+:func:`build_model`, which dispatches each stage through the block registry keyed by its ``kind``.
+:func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names.
+
+Example:
+    >>> import torch
+    >>> from nasgen.nn import build_model
+    >>> model = build_model("efficientnet-b0").eval()
+    >>> model(torch.zeros(1, 3, 64, 64)).shape
+    torch.Size([1, 1000])
+"""
+
+from nasgen.nn._blocks import FusedMBConv, MBConv, se_channels
+from nasgen.nn._layers import ACTIVATION_LAYERS, ConvBnAct, DropPath, SqueezeExcite, make_activation
+from nasgen.nn._model import EfficientNet, block_drop_path_rates, build_model
+from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
+
+__all__ = [
+    "ACTIVATION_LAYERS",
+    "BlockBuilder",
+    "ConvBnAct",
+    "DropPath",
+    "EfficientNet",
+    "FusedMBConv",
+    "MBConv",
+    "SqueezeExcite",
+    "block_drop_path_rates",
+    "block_registry",
+    "build_model",
+    "from_torchvision",
+    "make_activation",
+    "register_block",
+    "se_channels",
+    "spec_from_torchvision",
+    "torchvision_key_map",
+]

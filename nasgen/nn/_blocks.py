@@ -1,0 +1,200 @@
+"""Block modules with flat keyword arguments: MBConv and Fused-MBConv.
+
+Widths follow the spec contract (docs/internals.md): the hidden width is ``in_channels * expand_ratio``
+and the SE squeeze width is ``max(1, int(in_channels * se_ratio))`` of the *block input* channels.
+Optional parts are ``nn.Identity()``, so ``forward`` is a straight line plus the residual.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from nasgen.errors import SpecError
+from nasgen.nn._layers import (
+    DropPath,
+    SqueezeExcite,
+    check_kernel_stride,
+    check_positive,
+    make_activation,
+    make_bn,
+)
+
+__all__ = ["FusedMBConv", "MBConv", "se_channels"]
+
+
+def se_channels(in_channels: int, se_ratio: float) -> int:
+    """SE squeeze width for a block with ``in_channels`` inputs: ``max(1, int(in_channels * se_ratio))``.
+
+    Equals torchvision's ``max(1, input_channels // 4)`` for ``se_ratio = 0.25``. Returns 0 (no SE) when
+    ``se_ratio`` is 0.
+
+    Raises:
+        SpecError: ``se_ratio`` outside ``[0, 1]``.
+    """
+    if not 0.0 <= se_ratio <= 1.0:
+        raise SpecError(f"must be in [0, 1], got {se_ratio!r}", path="se_ratio", value=se_ratio)
+    if se_ratio == 0.0:
+        return 0
+    return max(1, int(in_channels * se_ratio))
+
+
+def _check_block_args(in_channels: int, out_channels: int, kernel_size: int, stride: int, expand_ratio: int) -> None:
+    check_positive("in_channels", in_channels)
+    check_positive("out_channels", out_channels)
+    check_positive("expand_ratio", expand_ratio)
+    check_kernel_stride(kernel_size, stride)
+
+
+def _residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_rate: float) -> tuple[bool, nn.Module]:
+    has_skip = stride == 1 and in_channels == out_channels
+    drop = DropPath(drop_path_rate)  # validates the rate even where the block has no skip
+    return has_skip, drop if has_skip and drop_path_rate > 0.0 else nn.Identity()
+
+
+class MBConv(nn.Module):
+    """Mobile inverted bottleneck (MobileNetV2 §3.3; EfficientNet §4 with SE).
+
+    1×1 expand conv-BN-act (only when ``expand_ratio != 1``) → k×k depthwise conv-BN-act carrying the
+    stride → SE (only when ``se_ratio > 0``) → 1×1 project conv-BN (no activation) → residual with drop
+    path when ``stride == 1`` and ``in_channels == out_channels``.
+
+    State-dict names: ``conv_pw``, ``bn1``, ``conv_dw``, ``bn2``, ``se.conv_reduce``, ``se.conv_expand``,
+    ``conv_pwl``, ``bn3`` (``conv_pw``/``bn1``/``se`` are ``nn.Identity`` when absent).
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        kernel_size: Odd depthwise kernel size k (padding ``k // 2``).
+        stride: Depthwise stride, 1 or 2.
+        expand_ratio: Hidden width = ``in_channels * expand_ratio``.
+        se_ratio: SE squeeze width as a fraction of ``in_channels``; 0 = no SE.
+        activation: Activation name (``silu``, ``relu``, ``relu6``, ``hardswish``, ``gelu``).
+        drop_path_rate: Stochastic-depth probability of this block's residual branch.
+        bn_eps: BatchNorm epsilon.
+        bn_momentum: BatchNorm momentum (PyTorch convention).
+
+    Shape:
+        ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
+
+    Raises:
+        SpecError: A non-positive width or ratio, an even kernel, a stride other than 1 or 2, a rate
+            outside ``[0, 1]`` or an unknown activation; the path names the argument.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        kernel_size: int = 3,
+        stride: int = 1,
+        expand_ratio: int = 1,
+        se_ratio: float = 0.0,
+        activation: str = "silu",
+        drop_path_rate: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
+        super().__init__()
+        _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
+        hidden = in_channels * expand_ratio
+        squeeze = se_channels(in_channels, se_ratio)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.drop_path_rate = float(drop_path_rate)
+        if expand_ratio != 1:
+            self.conv_pw: nn.Module = nn.Conv2d(in_channels, hidden, 1, bias=False)
+            self.bn1: nn.Module = make_bn(hidden, bn_eps, bn_momentum)
+            self.act1: nn.Module = make_activation(activation)
+        else:
+            self.conv_pw, self.bn1, self.act1 = nn.Identity(), nn.Identity(), nn.Identity()
+        self.conv_dw = nn.Conv2d(
+            hidden, hidden, kernel_size, stride, padding=kernel_size // 2, groups=hidden, bias=False
+        )
+        self.bn2 = make_bn(hidden, bn_eps, bn_momentum)
+        self.act2 = make_activation(activation)
+        self.se: nn.Module = SqueezeExcite(hidden, squeeze, activation) if squeeze else nn.Identity()
+        self.conv_pwl = nn.Conv2d(hidden, out_channels, 1, bias=False)
+        self.bn3 = make_bn(out_channels, bn_eps, bn_momentum)
+        self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
+
+    def forward(self, x: Tensor) -> Tensor:
+        shortcut = x
+        x = self.act1(self.bn1(self.conv_pw(x)))
+        x = self.act2(self.bn2(self.conv_dw(x)))
+        x = self.se(x)
+        x = self.bn3(self.conv_pwl(x))
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x
+
+
+class FusedMBConv(nn.Module):
+    """Fused-MBConv (EfficientNetV2 §3.2, Figure 2): the expand 1×1 and depthwise k×k fused into one k×k conv.
+
+    With ``expand_ratio != 1``: k×k expand conv-BN-act carrying the stride → SE (when ``se_ratio > 0``)
+    → 1×1 project conv-BN (no activation). With ``expand_ratio == 1``: a single k×k conv-BN-act from
+    C_in to C_out carrying the stride → SE. Residual with drop path as in :class:`MBConv`.
+
+    State-dict names: ``conv_exp``, ``bn1``, ``se.conv_reduce``, ``se.conv_expand``, ``conv_pwl``, ``bn2``
+    (a single-conv block has only ``conv_exp``/``bn1`` and optionally ``se``).
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        kernel_size: Odd kernel size k of the fused conv (padding ``k // 2``).
+        stride: Stride of the fused conv, 1 or 2.
+        expand_ratio: Hidden width = ``in_channels * expand_ratio``; 1 = single conv.
+        se_ratio: SE squeeze width as a fraction of ``in_channels``; 0 = no SE.
+        activation: Activation name.
+        drop_path_rate: Stochastic-depth probability of this block's residual branch.
+        bn_eps: BatchNorm epsilon.
+        bn_momentum: BatchNorm momentum (PyTorch convention).
+
+    Shape:
+        ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
+
+    Raises:
+        SpecError: As :class:`MBConv`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        *,
+        kernel_size: int = 3,
+        stride: int = 1,
+        expand_ratio: int = 1,
+        se_ratio: float = 0.0,
+        activation: str = "silu",
+        drop_path_rate: float = 0.0,
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
+        super().__init__()
+        _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
+        hidden = in_channels * expand_ratio if expand_ratio != 1 else out_channels
+        squeeze = se_channels(in_channels, se_ratio)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.drop_path_rate = float(drop_path_rate)
+        self.conv_exp = nn.Conv2d(in_channels, hidden, kernel_size, stride, padding=kernel_size // 2, bias=False)
+        self.bn1 = make_bn(hidden, bn_eps, bn_momentum)
+        self.act1 = make_activation(activation)
+        self.se: nn.Module = SqueezeExcite(hidden, squeeze, activation) if squeeze else nn.Identity()
+        if expand_ratio != 1:
+            self.conv_pwl: nn.Module = nn.Conv2d(hidden, out_channels, 1, bias=False)
+            self.bn2: nn.Module = make_bn(out_channels, bn_eps, bn_momentum)
+        else:
+            self.conv_pwl, self.bn2 = nn.Identity(), nn.Identity()
+        self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
+
+    def forward(self, x: Tensor) -> Tensor:
+        shortcut = x
+        x = self.act1(self.bn1(self.conv_exp(x)))
+        x = self.se(x)
+        x = self.bn2(self.conv_pwl(x))
+        if self.has_skip:
+            x = self.drop_path(x) + shortcut
+        return x

@@ -1,0 +1,192 @@
+"""Generic layers: the activation registry, conv-BN-activation, Squeeze-and-Excitation and drop path.
+
+Every layer here is TorchScript-able and exports to ONNX; optional parts of a block are ``nn.Identity()``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from nasgen.errors import SpecError
+
+__all__ = [
+    "ACTIVATION_LAYERS",
+    "ConvBnAct",
+    "DropPath",
+    "SqueezeExcite",
+    "make_activation",
+]
+
+_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "silu": lambda: nn.SiLU(inplace=True),
+    "relu": lambda: nn.ReLU(inplace=True),
+    "relu6": lambda: nn.ReLU6(inplace=True),
+    "hardswish": lambda: nn.Hardswish(inplace=True),
+    "gelu": lambda: nn.GELU(),
+}
+
+ACTIVATION_LAYERS: Mapping[str, Callable[[], nn.Module]] = MappingProxyType(_ACTIVATIONS)
+"""Read-only map from the spec's ``activation`` name to a factory of a fresh activation module."""
+
+
+def make_activation(name: str) -> nn.Module:
+    """Return a new activation module for ``name`` (one of ``ACTIVATION_LAYERS``).
+
+    Raises:
+        SpecError: ``name`` is not a known activation (path ``activation``).
+    """
+    factory = _ACTIVATIONS.get(name)
+    if factory is None:
+        known = ", ".join(_ACTIVATIONS)
+        raise SpecError(f"unknown activation {name!r}; expected one of {known}", path="activation", value=name)
+    return factory()
+
+
+def check_positive(name: str, value: int) -> None:
+    """Raise :class:`SpecError` naming ``name`` unless ``value`` is a positive ``int``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise SpecError(f"must be a positive integer, got {value!r}", path=name, value=value)
+
+
+def check_kernel_stride(kernel_size: int, stride: int) -> None:
+    """Raise :class:`SpecError` unless ``kernel_size`` is odd and positive and ``stride`` is 1 or 2.
+
+    Odd kernels with padding ``k // 2`` keep "same" geometry: the map size is ``ceil(H / stride)``.
+    """
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size <= 0 or kernel_size % 2 == 0:
+        raise SpecError(f"must be a positive odd integer, got {kernel_size!r}", path="kernel_size", value=kernel_size)
+    if stride not in (1, 2) or isinstance(stride, bool):
+        raise SpecError(f"must be 1 or 2, got {stride!r}", path="stride", value=stride)
+
+
+def make_bn(channels: int, bn_eps: float, bn_momentum: float) -> nn.BatchNorm2d:
+    """A ``BatchNorm2d`` with the spec's epsilon and momentum (PyTorch convention)."""
+    return nn.BatchNorm2d(channels, eps=bn_eps, momentum=bn_momentum)
+
+
+class ConvBnAct(nn.Module):
+    """k×k convolution (no bias, padding ``k // 2``) → BatchNorm → activation.
+
+    Used for the stem and the head (EfficientNet Table 1, "Conv3x3" and "Conv1x1 & Pooling & FC").
+    State-dict names: ``conv``, ``bn`` (the activation has no parameters).
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        kernel_size: Odd kernel size k.
+        stride: 1 or 2.
+        groups: Convolution groups (``C_in`` for a depthwise conv).
+        activation: Name in ``ACTIVATION_LAYERS``, or ``None`` for no activation (``nn.Identity``).
+        bn_eps: BatchNorm epsilon.
+        bn_momentum: BatchNorm momentum (PyTorch convention).
+
+    Shape:
+        ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
+
+    Raises:
+        SpecError: A non-positive channel count, an even kernel, a stride other than 1 or 2, or an
+            unknown activation.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int = 1,
+        stride: int = 1,
+        *,
+        groups: int = 1,
+        activation: str | None = "silu",
+        bn_eps: float = 1e-5,
+        bn_momentum: float = 0.1,
+    ) -> None:
+        super().__init__()
+        check_positive("in_channels", in_channels)
+        check_positive("out_channels", out_channels)
+        check_kernel_stride(kernel_size, stride)
+        self.conv = nn.Conv2d(
+            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False
+        )
+        self.bn = make_bn(out_channels, bn_eps, bn_momentum)
+        self.act = make_activation(activation) if activation is not None else nn.Identity()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.act(self.bn(self.conv(x)))
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-Excitation (Hu et al., 2018, §3; as used in EfficientNet §4).
+
+    ``x * sigmoid(conv_expand(act(conv_reduce(avgpool(x)))))``: global average pool, a 1×1 conv down to
+    ``squeeze_channels`` with bias, the activation, a 1×1 conv back up with bias, a sigmoid gate that
+    scales each channel. In MBConv the squeeze width is a fraction of the *block input* channels
+    (``max(1, int(in_channels * se_ratio))``), not of the expanded width it gates.
+
+    Args:
+        channels: Channels C of the tensor being gated.
+        squeeze_channels: Width of the bottleneck.
+        activation: Activation between the two convs (the gate is always a sigmoid).
+
+    Shape:
+        ``(N, C, H, W) → (N, C, H, W)``.
+
+    Raises:
+        SpecError: A non-positive channel count or an unknown activation.
+    """
+
+    def __init__(self, channels: int, squeeze_channels: int, activation: str = "silu") -> None:
+        super().__init__()
+        check_positive("channels", channels)
+        check_positive("squeeze_channels", squeeze_channels)
+        self.conv_reduce = nn.Conv2d(channels, squeeze_channels, 1, bias=True)
+        self.act = make_activation(activation)
+        self.conv_expand = nn.Conv2d(squeeze_channels, channels, 1, bias=True)
+        self.gate = nn.Sigmoid()
+
+    def forward(self, x: Tensor) -> Tensor:
+        scale = F.adaptive_avg_pool2d(x, 1)
+        scale = self.conv_expand(self.act(self.conv_reduce(scale)))
+        return x * self.gate(scale)
+
+
+class DropPath(nn.Module):
+    """Stochastic depth in "row" mode (Huang et al., 2016, "Deep Networks with Stochastic Depth", §3).
+
+    In training, each sample's residual branch is zeroed with probability ``drop_prob`` and the kept
+    ones are scaled by ``1 / (1 - drop_prob)``; in eval it is the identity. Draws the same random numbers
+    as ``torchvision.ops.StochasticDepth(p, "row")`` (one Bernoulli per sample from the global generator),
+    so both agree under the same seed.
+
+    Args:
+        drop_prob: Probability of dropping a sample's branch, in ``[0, 1]``.
+
+    Shape:
+        ``(N, *) → (N, *)``.
+
+    Raises:
+        SpecError: ``drop_prob`` outside ``[0, 1]``.
+    """
+
+    def __init__(self, drop_prob: float = 0.0) -> None:
+        super().__init__()
+        if not 0.0 <= float(drop_prob) <= 1.0:
+            raise SpecError(f"must be in [0, 1], got {drop_prob!r}", path="drop_path_rate", value=drop_prob)
+        self.drop_prob = float(drop_prob)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.drop_prob == 0.0:
+            return x
+        keep_prob = 1.0 - self.drop_prob
+        size = [x.shape[0]] + [1] * (x.dim() - 1)
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep_prob)
+        if keep_prob > 0.0:
+            noise.div_(keep_prob)
+        return x * noise
+
+    def extra_repr(self) -> str:
+        return f"drop_prob={self.drop_prob}"

@@ -1,0 +1,170 @@
+"""The network container and ``build_model``: stem → stages of blocks → head → pool → dropout → classifier.
+
+EfficientNet (Tan & Le, 2019, Table 1) and EfficientNetV2 (Tan & Le, 2021, Table 4) share this skeleton;
+the stages come from the block registry keyed by each stage's ``kind``.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from nasgen.errors import SpecError
+from nasgen.nn._layers import ConvBnAct
+from nasgen.nn._registry import block_registry
+from nasgen.spec import ArchSpec, load_spec
+
+__all__ = ["EfficientNet", "block_drop_path_rates", "build_model"]
+
+
+def block_drop_path_rates(spec: ArchSpec) -> list[float]:
+    """Stochastic-depth probability of every block, in network order.
+
+    Block ``i`` of ``n`` (0-based, counted over all stages) gets ``drop_path_rate * i / n``, exactly as
+    torchvision's EfficientNet (the rate grows linearly with depth; Huang et al., 2016, §3 "linear decay").
+    """
+    total = spec.num_blocks
+    return [spec.drop_path_rate * float(i) / total for i in range(total)]
+
+
+def _build_stages(spec: ArchSpec) -> nn.Sequential:
+    rates = block_drop_path_rates(spec)
+    in_channels = spec.stem.out_channels
+    block_index = 0
+    stages: list[nn.Module] = []
+    for stage_index, stage in enumerate(spec.stages):
+        builder = block_registry.get(stage.kind)
+        if builder is None:
+            known = ", ".join(sorted(block_registry))
+            raise SpecError(
+                f"no block builder registered for kind {stage.kind!r} (registered: {known})",
+                path=f"stages.{stage_index}.kind",
+                value=stage.kind,
+            )
+        blocks: list[nn.Module] = []
+        for layer in range(stage.num_layers):
+            blocks.append(
+                builder(
+                    stage,
+                    in_channels=in_channels,
+                    stride=stage.stride if layer == 0 else 1,
+                    drop_path_rate=rates[block_index],
+                    activation=spec.activation,
+                    bn_eps=spec.bn_eps,
+                    bn_momentum=spec.bn_momentum,
+                )
+            )
+            in_channels = stage.out_channels
+            block_index += 1
+        stages.append(nn.Sequential(*blocks))
+    return nn.Sequential(*stages)
+
+
+def _init_weights(model: nn.Module) -> None:
+    # torchvision's EfficientNet initialisation (matches the reference training recipe).
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init_range = 1.0 / math.sqrt(module.out_features)
+            nn.init.uniform_(module.weight, -init_range, init_range)
+            nn.init.zeros_(module.bias)
+
+
+class EfficientNet(nn.Module):
+    """An EfficientNet-family network built from an :class:`~nasgen.spec.ArchSpec`.
+
+    State-dict names: ``stem.conv``, ``stem.bn``, ``stages.{i}.{j}.*`` (block names, see
+    :class:`~nasgen.nn.MBConv` / :class:`~nasgen.nn.FusedMBConv`), ``head.conv``, ``head.bn``,
+    ``classifier`` (a Linear after dropout). Scriptable with ``torch.jit.script`` (``spec`` is ignored by
+    TorchScript) and exportable to ONNX.
+
+    Args:
+        spec: The architecture; kept unchanged as ``model.spec``.
+
+    Raises:
+        SpecError: A stage ``kind`` has no registered block builder (path ``stages.{i}.kind``).
+    """
+
+    __jit_ignored_attributes__ = ["spec"]
+
+    def __init__(self, spec: ArchSpec) -> None:
+        super().__init__()
+        self.spec = spec
+        bn = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
+        stem = spec.stem
+        self.stem = ConvBnAct(
+            spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride, activation=spec.activation, **bn
+        )
+        self.stages = _build_stages(spec)
+        self.head = ConvBnAct(spec.stages[-1].out_channels, spec.head_channels, 1, activation=spec.activation, **bn)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(p=spec.dropout)
+        self.classifier = nn.Linear(spec.head_channels, spec.num_classes)
+        self.num_features = spec.head_channels
+        _init_weights(self)
+
+    def forward_features(self, x: Tensor) -> Tensor:
+        """Stem, stages and head conv.
+
+        Args:
+            x: Images ``(N, in_channels, H, W)``.
+
+        Returns:
+            Feature map ``(N, head_channels, h, w)`` with ``h = H / total stride`` (rounded up per stride).
+        """
+        x = self.stem(x)
+        x = self.stages(x)
+        return self.head(x)
+
+    def forward_head(self, x: Tensor, pre_logits: bool = False) -> Tensor:
+        """Global average pool, dropout and the classifier.
+
+        Args:
+            x: Feature map ``(N, head_channels, h, w)``.
+            pre_logits: Return the pooled features ``(N, head_channels)`` (before dropout) instead of logits.
+
+        Returns:
+            Logits ``(N, num_classes)``, or pooled features when ``pre_logits``.
+        """
+        x = torch.flatten(self.pool(x), 1)
+        if pre_logits:
+            return x
+        return self.classifier(self.dropout(x))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Images ``(N, in_channels, H, W)`` → logits ``(N, num_classes)``."""
+        return self.forward_head(self.forward_features(x))
+
+
+def build_model(spec: ArchSpec | str | Path) -> EfficientNet:
+    """Build the PyTorch model of an architecture, with torchvision's EfficientNet weight initialisation.
+
+    Args:
+        spec: An :class:`~nasgen.spec.ArchSpec`, a built-in architecture name (``"efficientnet-b0"``) or a
+            YAML/JSON path. The spec is never modified.
+
+    Returns:
+        An :class:`EfficientNet` in training mode, on the CPU, in float32; ``model.spec`` is the spec.
+
+    Raises:
+        SpecError: ``spec`` is not a spec, name or path, cannot be loaded, or has a stage ``kind``
+            without a registered block builder.
+
+    Example:
+        >>> from nasgen.nn import build_model
+        >>> model = build_model("efficientnet-b0")
+        >>> sum(p.numel() for p in model.parameters())
+        5288548
+    """
+    if not isinstance(spec, (ArchSpec, str, Path)):
+        raise SpecError(f"expected an ArchSpec, a built-in name or a path, got {type(spec).__name__}", value=spec)
+    return EfficientNet(load_spec(spec))
