@@ -1,0 +1,205 @@
+"""Cost rules keyed by stage ``kind`` and the driver that traces a whole spec (stem, stages, head).
+
+A cost rule describes one block of a stage as calls on a :class:`~nasgen.cost.LayerTrace`; it is
+called once per block with the block's stride (the stage stride for the first block, 1 after).
+A plugin that adds a block kind registers its rule with :func:`register_cost_rule`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from nasgen.cost._trace import Layer, LayerTrace
+from nasgen.errors import PluginError, SpecError
+
+__all__ = [
+    "CostRule",
+    "PartTotals",
+    "SpecTrace",
+    "cost_rule",
+    "register_cost_rule",
+    "registered_cost_kinds",
+    "se_channels",
+    "trace_spec",
+]
+
+CostRule = Callable[[LayerTrace, Any, int], None]
+"""``rule(trace, stage, stride)``: record one block of ``stage`` whose first conv uses ``stride``."""
+
+_RULES: dict[str, CostRule] = {}
+
+
+def register_cost_rule(kind: str, rule: CostRule) -> None:
+    """Register the cost rule of a stage kind.
+
+    Args:
+        kind: The stage's ``kind`` tag, e.g. ``"mbconv"``.
+        rule: ``rule(trace, stage, stride)``; see :mod:`nasgen.cost._rules`.
+
+    Raises:
+        PluginError: ``kind`` already has a rule, or ``rule`` is not callable.
+    """
+    if not callable(rule):
+        raise PluginError(f"cost rule for kind {kind!r} must be callable, got {rule!r}")
+    if kind in _RULES:
+        raise PluginError(f"a cost rule for kind {kind!r} is already registered ({_RULES[kind]!r})")
+    _RULES[kind] = rule
+
+
+def cost_rule(kind: str) -> CostRule:
+    """The registered rule of ``kind``.
+
+    Raises:
+        PluginError: No rule is registered for ``kind``.
+    """
+    try:
+        return _RULES[kind]
+    except KeyError:
+        known = ", ".join(sorted(_RULES))
+        raise PluginError(f"no cost rule is registered for stage kind {kind!r} (known: {known})") from None
+
+
+def registered_cost_kinds() -> tuple[str, ...]:
+    """Stage kinds that have a cost rule, in registration order."""
+    return tuple(_RULES)
+
+
+def se_channels(in_channels: int, se_ratio: float) -> int:
+    """SE squeeze width: ``max(1, int(in_channels · se_ratio))`` of the block *input* channels
+    (EfficientNet; torchvision's ``max(1, input_channels // 4)`` at ratio 0.25)."""
+    return max(1, int(in_channels * se_ratio))
+
+
+def _mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
+    # MobileNetV2 §3.3 / EfficientNet §4: expand 1×1 → depthwise k×k → SE → project 1×1 (linear).
+    block_in, c_in = trace.current, trace.shape[0]
+    hidden = c_in * stage.expand_ratio
+    if stage.expand_ratio != 1:
+        trace.conv("conv_pw", hidden, 1)
+        trace.bn("bn1")
+        trace.act("act1")
+    trace.conv("conv_dw", hidden, stage.kernel_size, stride, groups=hidden)
+    trace.bn("bn2")
+    trace.act("act2")
+    if stage.se_ratio > 0:
+        trace.se("se", se_channels(c_in, stage.se_ratio))
+    trace.conv("conv_pwl", stage.out_channels, 1)
+    trace.bn("bn3")
+    if stride == 1 and c_in == stage.out_channels:
+        trace.add("add", block_in)
+
+
+def _fused_mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
+    # EfficientNetV2 §3.2, Figure 2: the expand 1×1 and depthwise k×k fuse into one k×k conv; with
+    # expansion 1 that conv maps straight to the output channels and there is no projection.
+    block_in, c_in = trace.current, trace.shape[0]
+    expanded = stage.expand_ratio != 1
+    trace.conv("conv_exp", c_in * stage.expand_ratio if expanded else stage.out_channels, stage.kernel_size, stride)
+    trace.bn("bn1")
+    trace.act("act1")
+    if stage.se_ratio > 0:
+        trace.se("se", se_channels(c_in, stage.se_ratio))
+    if expanded:
+        trace.conv("conv_pwl", stage.out_channels, 1)
+        trace.bn("bn2")
+    if stride == 1 and c_in == stage.out_channels:
+        trace.add("add", block_in)
+
+
+register_cost_rule("mbconv", _mbconv)
+register_cost_rule("fused_mbconv", _fused_mbconv)
+
+
+class PartTotals(NamedTuple):
+    """Totals of one part of a network (stem, a stage, or head), batch 1.
+
+    Attributes:
+        params: Trainable parameters.
+        macs: Multiply-accumulates.
+        elements: Output elements of all its layers (activation memory / dtype bytes).
+        output_shape: Shape of the part's output.
+        span: ``(start, stop)`` indices of its layers in :attr:`SpecTrace.layers`.
+    """
+
+    params: int
+    macs: int
+    elements: int
+    output_shape: tuple[int, ...]
+    span: tuple[int, int]
+
+
+class SpecTrace(NamedTuple):
+    """A traced spec: totals of the stem, each stage and the head, and the layers when kept.
+
+    Attributes:
+        stem: The stem conv-BN-activation.
+        stages: One entry per stage.
+        head: The 1×1 conv-BN-activation, pooling and classifier.
+        layers: All layers in forward order, or ``None`` when not kept.
+        resolution_px: The input resolution traced.
+    """
+
+    stem: PartTotals
+    stages: list[PartTotals]
+    head: PartTotals
+    layers: list[Layer] | None
+    resolution_px: int
+
+
+def _check_resolution(spec: Any, resolution_px: int) -> None:
+    if isinstance(resolution_px, bool) or not isinstance(resolution_px, int) or resolution_px <= 0:
+        raise SpecError(f"must be a positive integer, got {resolution_px!r}", path="resolution_px", value=resolution_px)
+    total_stride = spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
+    if resolution_px < total_stride:
+        raise SpecError(
+            f"resolution_px {resolution_px} is below the total stride {total_stride} of the network",
+            path="resolution_px", value=resolution_px,
+        )
+
+
+class _Marks:
+    """Snapshots of a trace's running totals, turned into per-part differences."""
+
+    def __init__(self, trace: LayerTrace) -> None:
+        self.trace = trace
+        self.last = (0, 0, 0, 0)
+
+    def part(self) -> PartTotals:
+        t = self.trace
+        now = (t.params, t.macs, t.elements, len(t._shapes) - 1)
+        last, self.last = self.last, now
+        return PartTotals(now[0] - last[0], now[1] - last[1], now[2] - last[2], t.shape, (last[3], now[3]))
+
+
+def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool = True) -> SpecTrace:
+    """Trace every layer of ``spec`` at ``resolution_px`` (default: the spec's).
+
+    Raises:
+        SpecError: Bad resolution, or a block whose residual shapes disagree.
+        PluginError: A stage kind without a cost rule.
+    """
+    resolution = spec.resolution_px if resolution_px is None else resolution_px
+    _check_resolution(spec, resolution)
+    trace = LayerTrace((spec.in_channels, resolution, resolution), spec.activation, keep_layers=keep_layers)
+    marks = _Marks(trace)
+    trace.prefix = "stem."
+    trace.conv("conv", spec.stem.out_channels, spec.stem.kernel_size, spec.stem.stride)
+    trace.bn("bn")
+    trace.act("act")
+    stem = marks.part()
+    stages = []
+    for index, stage in enumerate(spec.stages):
+        rule = cost_rule(stage.kind)
+        for block in range(stage.num_layers):
+            trace.prefix = f"stages.{index}.{block}."
+            rule(trace, stage, stage.stride if block == 0 else 1)
+        stages.append(marks.part())
+    trace.prefix = "head."
+    trace.conv("conv", spec.head_channels, 1)
+    trace.bn("bn")
+    trace.act("act")
+    trace.pool("pool")
+    trace.prefix = ""
+    trace.linear("classifier", spec.num_classes)  # dropout before it is identity at inference: no node
+    return SpecTrace(stem, stages, marks.part(), trace.layers, resolution)
