@@ -1,0 +1,40 @@
+"""Architecture search with Optuna: the only nasgen package that imports Optuna.
+
+A search space's dimensions become Optuna parameters named by their dotted labels; every sample is costed
+before it is built; feasible samples are scored by proxy training; the study lives in SQLite (or a shared
+RDB) next to ``best.yaml`` and ``leaderboard.csv``.
+
+Example:
+    >>> import nasgen
+    >>> result = nasgen.search("400M", n_trials=10, out="runs/demo")  # doctest: +SKIP
+    >>> result.best_spec.display()  # doctest: +SKIP
+"""
+
+from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
+from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
+from nasgen.search._objective import WORST_VALUE, Limits, Objective
+from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, write_outputs
+from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
+from nasgen.search._suggest import suggest_params, suggestable_params
+
+__all__ = [
+    "DEFAULT_N_TRIALS",
+    "DEFAULT_TIMEOUT_S",
+    "LEADERBOARD_FIELDS",
+    "PRUNERS",
+    "SAMPLERS",
+    "WORST_VALUE",
+    "Evaluation",
+    "LeaderboardRow",
+    "Limits",
+    "Objective",
+    "ProxyEvaluator",
+    "ScorerEvaluator",
+    "SearchResult",
+    "leaderboard",
+    "recover_stale_trials",
+    "search",
+    "suggest_params",
+    "suggestable_params",
+    "write_outputs",
+]

@@ -1,0 +1,286 @@
+"""``nasgen.search``: the best architecture a MACs budget allows, with the evidence (a study on disk).
+
+Flow (DESIGN.md): space → Optuna ``suggest_*`` by label → frozen ``ArchSpec`` → analytic cost → over budget:
+recorded infeasible, never built → else proxy training on real data (or a stand-in scorer) → study storage →
+``best.yaml``, ``leaderboard.csv``, ``trials/<n>/arch.yaml``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from rich.console import Console
+
+from nasgen.errors import BudgetError, NasgenError, SearchError
+from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
+from nasgen.search._objective import Limits, Objective
+from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_outputs
+from nasgen.search._progress import SearchProgress
+from nasgen.search._run import FailureGuard, enqueue_architectures, space_name
+from nasgen.search._study import (
+    RunLock,
+    check_study_meta,
+    count_finished,
+    make_pruner,
+    make_sampler,
+    open_study,
+    recover_stale_trials,
+)
+from nasgen.spec import ArchSpec
+from nasgen.units import format_count, parse_bytes, parse_count, parse_macs
+
+__all__ = ["DEFAULT_N_TRIALS", "DEFAULT_TIMEOUT_S", "SearchResult", "search"]
+
+DEFAULT_N_TRIALS = 20
+DEFAULT_TIMEOUT_S = 600.0
+"""Defaults that keep the bare ``nasgen search --budget 400M`` inside 15 minutes on a 2-core CPU."""
+
+# What a trial may raise and still leave the search going (recorded as a failed trial with its reason).
+TRIAL_ERRORS = (RuntimeError, ArithmeticError, MemoryError, ValueError, NasgenError)
+
+
+@dataclass
+class SearchResult:
+    """What a search found.
+
+    Attributes:
+        best_spec: The feasible architecture with the highest validation top-1 (None if none completed).
+        best_value: Its validation top-1 (fraction) or stand-in score.
+        best_trial: Its trial number.
+        study: The Optuna study (``study.trials`` holds every candidate with its user attributes).
+        out: The run directory.
+        leaderboard: Top rows, best first (as in ``leaderboard.csv``).
+        pareto: Trial numbers on the accuracy/MACs Pareto front (NSGA-II only; feasible trials).
+        requeued: Trials found interrupted and enqueued again on this run.
+    """
+
+    best_spec: ArchSpec | None
+    best_value: float | None
+    best_trial: int | None
+    study: optuna.Study
+    out: Path
+    leaderboard: list[LeaderboardRow]
+    pareto: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)
+
+
+def search(
+    budget: str | int,
+    *,
+    space: Any = "efficientnet-v1",
+    data: Any = None,
+    n_trials: int = DEFAULT_N_TRIALS,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+    epochs: int | None = None,
+    seed: int = 0,
+    sampler: str = "tpe",
+    pruner: str = "median",
+    out: str | Path | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    enqueue: Iterable[str | Path | ArchSpec] = (),
+    max_params: str | int | None = None,
+    max_memory: str | int | None = None,
+    proxy: Any = None,
+    save_weights: bool = False,
+    objective: Callable[[ArchSpec], float] | None = None,
+    callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    console: Console | None = None,
+) -> SearchResult:
+    """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
+
+    Every sample is costed analytically before a model is built (MACs of Conv2d and Linear layers at the
+    architecture's resolution, batch 1; DESIGN.md); an over-budget sample is recorded infeasible with its
+    constraint values and never trained. Running the same call again resumes the study in ``out``.
+
+    Args:
+        budget: MACs budget, ``"400M"``, ``"1.5G"`` or ``400000000``.
+        space: Built-in space name, YAML path, or a ``SearchSpace``.
+        data: Dataset source for ``nasgen.data.load_dataset`` (None = the embedded Fashion-MNIST subset;
+            with a stand-in ``objective`` and no data, specs keep the space's classes and channels).
+        n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold.
+        timeout: Seconds this call may run; no new trial starts when the mean trial would not fit.
+        epochs: Proxy epochs (overrides the default proxy's).
+        seed: Seed of the sampler and of every proxy training run.
+        sampler: ``"tpe"``, ``"random"`` or ``"nsga2"`` (accuracy vs MACs, Pareto front).
+        pruner: ``"median"``, ``"hyperband"`` or ``"none"`` (forced to ``"none"`` under ``nsga2``).
+        out: Run directory (default ``runs/<study name>``).
+        storage: Optuna RDB URL of a shared study (default ``sqlite:///<out>/study.db``).
+        study_name: Study name (default ``<space>-<budget>``, e.g. ``efficientnet-v1-400M``).
+        enqueue: Architectures (names, paths or specs) evaluated first; each must lie in the space.
+        max_params: Parameter limit (``"5M"``), checked like the budget.
+        max_memory: Activation-memory limit in bytes (``"50M"``), checked like the budget.
+        proxy: Proxy ``TrainConfig`` or a mapping of overrides of the default proxy.
+        save_weights: Keep the best trial's proxy weights as ``trials/<n>/weights.safetensors``.
+        objective: Stand-in scorer ``f(spec) -> float`` used instead of proxy training (tests, studies).
+        callbacks: Optuna callbacks ``f(study, frozen_trial)`` called after each trial.
+        console: Where to show live progress; None shows nothing.
+
+    Returns:
+        The :class:`SearchResult`.
+
+    Raises:
+        BudgetError: Malformed budget or limit, or even the smallest architecture of the space exceeds it.
+        SpecError: Unknown space, malformed space file, or an enqueued architecture outside the space.
+        DataError: Missing or unusable data.
+        SearchError: Unknown sampler/pruner, unreachable storage, a resumed study with other settings,
+            another process on the same run directory, or every trial failing.
+        KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
+    """
+    limits = _limits(budget, max_params, max_memory)
+    space_obj, space_label = _load_space(space)
+    dataset = None if objective is not None and data is None else _load_data(data, seed)
+    freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
+    _check_reachable(space_obj, limits, freeze_kwargs)
+    n_objectives = _validate_choices(sampler, pruner, n_trials)
+    evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights)
+    name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
+    out_dir = Path(out) if out is not None else Path("runs") / name
+    meta = {
+        "budget_macs": limits.budget_macs, "space": space_label, "sampler": sampler, "max_params": limits.max_params,
+        "max_memory": limits.max_memory, "data": None if dataset is None else str(data or "embedded"),
+        "proxy": proxy_text,
+    }
+    with RunLock(out_dir), _quiet_optuna():
+        study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
+        check_study_meta(study, meta)
+        requeued = recover_stale_trials(study) if storage is None else []
+        enqueue_architectures(study, space_obj, enqueue)
+        objective_fn = Objective(
+            space_obj, limits, evaluator, freeze_kwargs=freeze_kwargs, multi_objective=n_objectives > 1, seed=seed, out=out_dir
+        )
+        _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
+        return _result(study, out_dir, requeued)
+
+
+def proxy_epochs(evaluator: Evaluator) -> int:
+    """Epochs of the proxy behind ``evaluator`` (1 for a stand-in scorer), for Hyperband's max resource."""
+    config = getattr(evaluator, "config", None)
+    return int(getattr(config, "epochs", 1))
+
+
+def _limits(budget: str | int, max_params: str | int | None, max_memory: str | int | None) -> Limits:
+    return Limits(
+        budget_macs=parse_macs(budget),
+        max_params=None if max_params is None else parse_count(max_params, what="max-params"),
+        max_memory=None if max_memory is None else parse_bytes(max_memory),
+    )
+
+
+def _compact(value: int) -> str:
+    text = format_count(value, precision=3)
+    number, suffix = (text[:-1], text[-1]) if text[-1].isalpha() else (text, "")
+    return number.rstrip("0").rstrip(".") + suffix if "." in number else number + suffix
+
+
+def _load_space(space: Any) -> tuple[Any, str]:
+    from nasgen.space import load_space
+
+    if isinstance(space, (str, Path)):
+        return load_space(space), space_name(space)
+    return space, str(getattr(space, "name", None) or "custom")
+
+
+def _load_data(data: Any, seed: int) -> Any:
+    from nasgen.data import load_dataset
+
+    return load_dataset(data, seed=seed)
+
+
+def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> None:
+    smallest, _ = space.macs_range(**freeze_kwargs)
+    if smallest > limits.budget_macs:
+        raise BudgetError(
+            f"budget {format_count(limits.budget_macs)} MACs ({limits.budget_macs:,}) is below the smallest "
+            f"architecture of the space, {format_count(smallest)} MACs ({smallest:,}); raise --budget or use a "
+            "smaller space"
+        )
+
+
+def _validate_choices(sampler: str, pruner: str, n_trials: int) -> int:
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise SearchError(f"n_trials: must be a positive integer, got {n_trials!r}")
+    _, n_objectives = make_sampler(sampler, seed=0, n_existing=0, parallel=False)
+    make_pruner(pruner if n_objectives == 1 else "none", epochs=1, n_objectives=n_objectives)
+    return n_objectives
+
+
+def _evaluator(
+    objective: Callable[[ArchSpec], float] | None, dataset: Any, proxy: Any, epochs: int | None, seed: int,
+    save_weights: bool,
+) -> tuple[Evaluator, str | None]:
+    if objective is not None:
+        return ScorerEvaluator(objective), None
+    from nasgen.train import TrainConfig, default_proxy
+
+    config = proxy if isinstance(proxy, TrainConfig) else default_proxy().replace(**dict(proxy or {}))
+    if epochs is not None:
+        config = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, float(epochs)))
+    text = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    return ProxyEvaluator(dataset, config, seed=seed, keep_weights=save_weights), text
+
+
+def _prepare_study(
+    out_dir: Path, storage: str | None, name: str, sampler: str, pruner: str, seed: int, n_objectives: int,
+    epochs: int,
+) -> optuna.Study:
+    url = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
+    shared = storage is not None
+    probe = open_study(url, name, sampler=None, pruner=None, n_objectives=n_objectives, shared=shared)
+    n_existing = len(probe.get_trials(deepcopy=False))
+    sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_existing, parallel=shared)
+    pruner_obj = make_pruner(pruner if n_objectives == 1 else "none", epochs=epochs, n_objectives=n_objectives)
+    return open_study(url, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives, shared=shared)
+
+
+def _run(
+    study: optuna.Study, objective: Objective, n_trials: int, timeout: float | None, callbacks: list[Any],
+    console: Console | None, out_dir: Path,
+) -> None:
+    done = count_finished(study)
+    if done >= n_trials:
+        return
+    guard = FailureGuard()
+    try:
+        with SearchProgress(n_trials, done, timeout, console) as progress:
+            objective.on_start = progress.trial_started
+            study.optimize(objective, timeout=timeout, catch=TRIAL_ERRORS, callbacks=[progress, guard, *callbacks])
+    finally:
+        write_outputs(study, out_dir)
+    guard.raise_if_tripped()
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    # Optuna logs every trial at INFO; the progress display replaces that. Restored afterwards.
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _result(study: optuna.Study, out_dir: Path, requeued: list[int]) -> SearchResult:
+    rows = write_outputs(study, out_dir)
+    best = best_trial(study)
+    pareto = [t.number for t in study.best_trials] if len(study.directions) > 1 else []
+    return SearchResult(
+        best_spec=None if best is None else best_spec(best),
+        best_value=None if best is None else float(best.user_attrs["val_top1"]),
+        best_trial=None if best is None else best.number,
+        study=study,
+        out=out_dir,
+        leaderboard=rows,
+        pareto=pareto,
+        requeued=requeued,
+    )

@@ -1,0 +1,91 @@
+"""Helpers of one search run: naming, enqueueing known architectures, and stopping on repeated failure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nasgen.errors import SearchError
+from nasgen.search._suggest import suggestable_params
+from nasgen.spec import ArchSpec, load_spec
+
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "FailureGuard", "enqueue_architectures", "space_name"]
+
+MAX_CONSECUTIVE_FAILURES = 5
+
+
+def space_name(space: str | Path) -> str:
+    """A short name for a space given by name or path (``efficientnet-v1``, ``my_space`` for ``my_space.yaml``)."""
+    text = str(space)
+    return Path(text).stem if text.endswith((".yaml", ".yml")) else Path(text).name
+
+
+def _label(source: str | Path | ArchSpec) -> str:
+    if isinstance(source, ArchSpec):
+        return source.name or source.short_hash()
+    return str(source)
+
+
+def enqueue_architectures(study: optuna.Study, space: Any, sources: Iterable[str | Path | ArchSpec]) -> list[str]:
+    """Enqueue each architecture as a trial with its space parameters (once per study, also on resume).
+
+    Args:
+        study: The study.
+        space: The search space; each architecture must lie in it.
+        sources: Architecture names (``efficientnet-b0``), YAML paths or specs.
+
+    Returns:
+        Labels of the architectures enqueued now (those already in the study are skipped).
+
+    Raises:
+        SpecError: Unknown name or malformed file.
+        SearchError: An architecture that the space does not contain.
+    """
+    already = {t.user_attrs.get("enqueued") for t in study.get_trials(deepcopy=False)}
+    enqueued = []
+    for source in sources:
+        label = _label(source)
+        spec = load_spec(source)
+        if not space.contains(spec):
+            raise SearchError(f"enqueue: architecture {label!r} is not in the search space; it cannot be a trial")
+        if label in already:
+            continue
+        params = suggestable_params(space, space.params_of(spec))
+        study.enqueue_trial(params, user_attrs={"enqueued": label})
+        enqueued.append(label)
+    return enqueued
+
+
+class FailureGuard:
+    """Optuna callback that stops a search after ``limit`` failed trials in a row (a systematic error).
+
+    Args:
+        limit: Consecutive failures tolerated before stopping.
+    """
+
+    def __init__(self, limit: int = MAX_CONSECUTIVE_FAILURES) -> None:
+        self.limit = limit
+        self.streak = 0
+        self.last_error = ""
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state != TrialState.FAIL:
+            self.streak = 0
+            return
+        self.streak += 1
+        self.last_error = str(trial.user_attrs.get("error") or trial.system_attrs.get("fail_reason", "unknown"))
+        if self.streak >= self.limit:
+            study.stop()
+
+    def raise_if_tripped(self) -> None:
+        """Raise after the study stopped because of repeated failures.
+
+        Raises:
+            SearchError: ``limit`` trials in a row failed; names the last reason.
+        """
+        if self.streak >= self.limit:
+            raise SearchError(f"{self.streak} trials in a row failed; the last: {self.last_error}")

@@ -1,0 +1,211 @@
+"""Study lifecycle: samplers, pruners, storage, resume after a crash, and the run-directory lock.
+
+Samplers: TPE (Bergstra et al. 2011; multivariate, Falkner et al. 2018; ``group=True`` for conditional
+stages), random, NSGA-II (Deb et al. 2002; accuracy vs MACs). Pruners: median (Golovin et al. 2017,
+"Google Vizier", §3.2.2) and Hyperband (Li et al. 2018) on per-epoch validation accuracy; pruning applies to
+single-objective samplers only.
+
+Resume: a run directory belongs to one process at a time (a ``flock`` on ``.lock``), so a trial found
+RUNNING there was left by a killed process: it is marked FAIL and its parameters are enqueued again. A trial
+interrupted by Ctrl-C is FAIL with the user attribute ``interrupted`` and is retried the same way. A shared
+``--storage`` uses RDB heartbeats instead: a worker that stops beating for ``GRACE_PERIOD_S`` has its trial
+failed and re-enqueued by ``RetryHeartbeatStaleTrialCallback`` (DESIGN.md, scale-out).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from nasgen.errors import SearchError
+
+__all__ = [
+    "GRACE_PERIOD_S",
+    "HEARTBEAT_INTERVAL_S",
+    "PRUNERS",
+    "SAMPLERS",
+    "RunLock",
+    "check_study_meta",
+    "count_finished",
+    "make_pruner",
+    "make_sampler",
+    "open_study",
+    "recover_stale_trials",
+]
+
+HEARTBEAT_INTERVAL_S = 30
+GRACE_PERIOD_S = 120
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def _tpe(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(multivariate=True, group=True, seed=seed, constant_liar=parallel)
+
+
+def _random(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _nsga2(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
+
+
+# name -> (factory(seed, parallel), number of objectives)
+SAMPLERS: dict[str, tuple[Callable[[int, bool], optuna.samplers.BaseSampler], int]] = {
+    "tpe": (_tpe, 1),
+    "random": (_random, 1),
+    "nsga2": (_nsga2, 2),
+}
+
+PRUNERS: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {
+    "none": lambda epochs: optuna.pruners.NopPruner(),
+    "median": lambda epochs: optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=1),
+    "hyperband": lambda epochs: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 1)),
+}
+
+
+def make_sampler(name: str, *, seed: int, n_existing: int, parallel: bool) -> tuple[Any, int]:
+    """The sampler called ``name`` and its number of objectives.
+
+    The seed is offset by the number of trials already in the study, so a resumed run does not replay the
+    random proposals of the first one.
+
+    Raises:
+        SearchError: Unknown sampler name.
+    """
+    if name not in SAMPLERS:
+        raise SearchError(f"sampler: expected one of {', '.join(SAMPLERS)}, got {name!r}")
+    factory, n_objectives = SAMPLERS[name]
+    return factory(seed + n_existing, parallel), n_objectives
+
+
+def make_pruner(name: str, *, epochs: int, n_objectives: int) -> optuna.pruners.BasePruner:
+    """The pruner called ``name`` (``none`` under multi-objective sampling, where Optuna cannot prune).
+
+    Raises:
+        SearchError: Unknown pruner name, or a pruner asked for together with NSGA-II.
+    """
+    if name not in PRUNERS:
+        raise SearchError(f"pruner: expected one of {', '.join(PRUNERS)}, got {name!r}")
+    if n_objectives > 1 and name != "none":
+        raise SearchError(f"pruner {name!r} needs a single-objective sampler; use --pruner none with nsga2")
+    return PRUNERS[name](epochs)
+
+
+def open_study(
+    url: str, name: str, *, sampler: Any, pruner: Any, n_objectives: int, shared: bool
+) -> optuna.Study:
+    """Create or load the study ``name`` in the RDB storage ``url`` (heartbeats on shared storages).
+
+    Raises:
+        SearchError: The storage cannot be opened, or the study exists with another number of objectives.
+    """
+    kwargs: dict[str, Any] = {}
+    if shared:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            kwargs = {
+                "heartbeat_interval": HEARTBEAT_INTERVAL_S,
+                "grace_period": GRACE_PERIOD_S,
+                "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+            }
+    try:
+        storage = optuna.storages.RDBStorage(url, **kwargs)
+        directions = ["maximize", "minimize"][:n_objectives]
+        return optuna.create_study(
+            storage=storage, study_name=name, sampler=sampler, pruner=pruner, directions=directions,
+            load_if_exists=True,
+        )
+    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
+        raise SearchError(f"storage {url!r}, study {name!r}: {exc}") from None
+    except Exception as exc:  # SQLAlchemy's OperationalError & co. (bad URL, unreachable server)
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise SearchError(f"storage {url!r}: {str(exc).splitlines()[0]}") from None
+        raise
+
+
+def check_study_meta(study: optuna.Study, meta: Mapping[str, Any]) -> None:
+    """Record ``meta`` (budget, space, sampler …) on a new study; on a resumed one, insist it matches.
+
+    Raises:
+        SearchError: The study was created with other settings (e.g. another budget).
+    """
+    existing = study.user_attrs
+    for key, value in meta.items():
+        if key in existing and existing[key] != value:
+            raise SearchError(
+                f"study {study.study_name!r} was created with {key}={existing[key]!r}, got {value!r}; "
+                "use another --study-name or --out to start a new study"
+            )
+    for key, value in meta.items():
+        if key not in existing:
+            study.set_user_attr(key, value)
+
+
+def count_finished(study: optuna.Study) -> int:
+    """Number of finished trials (complete — feasible, infeasible or reused — and pruned)."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED))
+
+
+def recover_stale_trials(study: optuna.Study) -> list[int]:
+    """Fail trials left RUNNING by a killed process and re-enqueue them and Ctrl-C-interrupted ones.
+
+    Only call this while holding the run directory's :class:`RunLock` (no other process is running).
+
+    Returns:
+        Numbers of the trials whose parameters were enqueued again.
+    """
+    trials = study.get_trials(deepcopy=False)
+    retried = {t.user_attrs.get("retry_of") for t in trials}
+    requeued = []
+    for trial in trials:
+        if trial.state == TrialState.RUNNING:
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
+            study._storage.set_trial_user_attr(trial._trial_id, "error", "process killed while the trial ran")
+        elif not (trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")):
+            continue
+        if trial.number not in retried:
+            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            requeued.append(trial.number)
+    return requeued
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``<run dir>/.lock``, released when the process exits (even on SIGKILL).
+
+    Raises:
+        SearchError: Another process holds the lock.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / ".lock"
+        self._fd: int | None = None
+
+    def __enter__(self) -> RunLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            raise SearchError(f"{self.path.parent}: another nasgen search (pid {holder}) is using this run directory")
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
