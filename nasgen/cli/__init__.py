@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # module name under nasgen.cli -> each defines ``register(app)``
-_COMMANDS = ("schema",)
+_COMMANDS = ("schema", "scale", "plugins")
 
 
 def _register_all() -> None:

@@ -19,23 +19,30 @@ from nasgen.spec._io import (
 )
 from nasgen.spec._models import (
     ACTIVATIONS,
+    BUILTIN_STAGE_KINDS,
     KERNEL_SIZES,
     STRIDES,
     ArchSpec,
     BlockSpec,
+    CustomStageSpec,
     FusedMBConvSpec,
     MBConvSpec,
     StemSpec,
+    register_stage_kind,
+    registered_stage_kinds,
+    unregister_stage_kind,
 )
 from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
     "ACTIVATIONS",
+    "BUILTIN_STAGE_KINDS",
     "KERNEL_SIZES",
     "STRIDES",
     "ArchSpec",
     "BlockSpec",
+    "CustomStageSpec",
     "FusedMBConvSpec",
     "MBConvSpec",
     "StemSpec",
@@ -47,11 +54,14 @@ __all__ = [
     "loads_spec",
     "parse_stage_string",
     "read_text",
+    "register_stage_kind",
+    "registered_stage_kinds",
     "save_spec",
     "spec_error_from_validation",
     "spec_from_arch_def",
     "spec_from_dict",
     "stage_to_string",
+    "unregister_stage_kind",
     "validate_document",
     "yaml_document",
 ]

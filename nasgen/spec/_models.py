@@ -8,19 +8,38 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any, Literal, Union
+import re
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from nasgen.errors import PluginError
 
 __all__ = [
     "KERNEL_SIZES",
     "STRIDES",
     "ACTIVATIONS",
+    "BUILTIN_STAGE_KINDS",
+    "PLUGIN_STAGE_TAG",
     "ArchSpec",
     "BlockSpec",
+    "CustomStageSpec",
     "FusedMBConvSpec",
     "MBConvSpec",
     "StemSpec",
+    "register_stage_kind",
+    "registered_stage_kinds",
+    "unregister_stage_kind",
 ]
 
 KERNEL_SIZES = (3, 5, 7)
@@ -130,8 +149,162 @@ class FusedMBConvSpec(_StageBase):
     kind: Literal["fused_mbconv"] = "fused_mbconv"
 
 
-BlockSpec = Annotated[Union[MBConvSpec, FusedMBConvSpec], Field(discriminator="kind")]
-"""A stage spec: :class:`MBConvSpec` or :class:`FusedMBConvSpec`, told apart by ``kind``."""
+BUILTIN_STAGE_KINDS = ("mbconv", "fused_mbconv")
+"""Stage kinds nasgen defines itself; plugins add others with :func:`register_stage_kind`."""
+
+PLUGIN_STAGE_TAG = "plugin_kind"
+"""Union tag of :class:`CustomStageSpec`; error paths drop it like the built-in tags."""
+
+_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _StageKind(NamedTuple):
+    options_model: type[BaseModel] | None
+    owner: str
+
+
+_PLUGIN_KINDS: dict[str, _StageKind] = {}
+_discovery_done = False
+
+
+def register_stage_kind(kind: str, options_model: type[BaseModel] | None = None, *, owner: str = "") -> None:
+    """Let stages of ``kind`` validate as :class:`CustomStageSpec` (called by the plugin manager).
+
+    Args:
+        kind: Lower-case tag, e.g. ``"plain_conv"``; not a built-in kind.
+        options_model: Pydantic model that validates the stage's ``options`` mapping (``extra="forbid"``
+            recommended); ``None`` accepts no options.
+        owner: The plugin that provides the kind, named in duplicate errors.
+
+    Raises:
+        PluginError: ``kind`` is malformed, built in, or already registered by another owner.
+    """
+    if not isinstance(kind, str) or not _KIND_NAME.match(kind):
+        raise PluginError(f"stage kind must be a lower-case identifier like 'plain_conv', got {kind!r}")
+    if kind in BUILTIN_STAGE_KINDS:
+        raise PluginError(f"stage kind {kind!r} is built in; plugin {owner or '?'} cannot register it")
+    if options_model is not None and not (isinstance(options_model, type) and issubclass(options_model, BaseModel)):
+        raise PluginError(f"options model of stage kind {kind!r} must be a pydantic model, got {options_model!r}")
+    known = _PLUGIN_KINDS.get(kind)
+    if known is not None and known != _StageKind(options_model, owner):
+        raise PluginError(f"stage kind {kind!r} is registered twice: by {known.owner or '?'} and by {owner or '?'}")
+    _PLUGIN_KINDS[kind] = _StageKind(options_model, owner)
+
+
+def unregister_stage_kind(kind: str) -> None:
+    """Forget a plugin stage kind (for plugin reloads and tests); unknown kinds are ignored."""
+    _PLUGIN_KINDS.pop(kind, None)
+
+
+def registered_stage_kinds() -> dict[str, str]:
+    """Plugin stage kinds mapped to the plugin that registered each."""
+    return {kind: entry.owner for kind, entry in _PLUGIN_KINDS.items()}
+
+
+def _discover_plugin_kinds() -> None:
+    # A YAML file may use a kind from an installed plugin before anything loaded the plugins: scan the
+    # entry points once. Deferred import, so the spec layer does not depend on hooks at import time.
+    global _discovery_done
+    if _discovery_done:
+        return
+    _discovery_done = True
+    from nasgen.hooks import load_plugins
+
+    load_plugins()
+
+
+class _KindFirst(BaseModel):
+    """Declares ``kind`` first, so an unknown kind is the error reported before any other field."""
+
+    model_config = _STRICT
+
+    kind: str = Field(
+        description="a stage kind registered by a plugin",
+        json_schema_extra={"not": {"enum": list(BUILTIN_STAGE_KINDS)}},
+    )
+
+
+OptionValue = Union[bool, int, float, str]
+
+
+class CustomStageSpec(_StageBase, _KindFirst):
+    """A stage of a block kind added by a plugin (``nasgen_block_kinds`` hook).
+
+    It carries the shared stage fields, which generic transforms such as compound scaling rewrite, and
+    the kind's own ``options``, validated by the options model the plugin registered. The plugin also
+    registers the block builder (:func:`nasgen.nn.register_block`) and the cost rule
+    (:func:`nasgen.cost.register_cost_rule`) for the kind.
+    """
+
+    options: dict[str, OptionValue] = Field(default_factory=dict, description="options of the plugin block kind")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _mapping(cls, data: Any) -> Any:
+        if not isinstance(data, (dict, BaseModel)):
+            raise ValueError("Input should be a valid dictionary or object to extract fields from")
+        return data
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _registered(cls, value: Any) -> str:
+        if value in BUILTIN_STAGE_KINDS:
+            raise ValueError(f"{value!r} is a built-in kind, not a plugin kind")
+        if isinstance(value, str) and value not in _PLUGIN_KINDS:
+            _discover_plugin_kinds()
+        if not isinstance(value, str) or value not in _PLUGIN_KINDS:
+            expected = ", ".join(repr(kind) for kind in (*BUILTIN_STAGE_KINDS, *_PLUGIN_KINDS))
+            raise ValueError(f"must be one of {expected}, got {value!r}")
+        return value
+
+    @field_validator("options")
+    @classmethod
+    def _options(cls, value: dict[str, OptionValue], info: ValidationInfo) -> dict[str, OptionValue]:
+        entry = _PLUGIN_KINDS.get(info.data.get("kind", ""))
+        if entry is None:
+            return value  # the kind itself failed; that error is the one reported
+        if entry.options_model is None:
+            if value:
+                raise ValueError(f"stage kind {info.data['kind']!r} takes no options, got {value!r}")
+            return value
+        try:
+            return entry.options_model.model_validate(value).model_dump()
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first.get("loc", ()))
+            raise ValueError(f"{where}: {first.get('msg', 'invalid')}, got {first.get('input')!r}") from None
+
+    def __hash__(self) -> int:
+        # frozen pydantic models hash their fields; a dict is not hashable, its sorted items are
+        return hash((self.kind, self.num_layers, self.kernel_size, self.stride, self.expand_ratio,
+                     self.out_channels, self.se_ratio, tuple(sorted(self.options.items()))))
+
+    def display(self) -> str:
+        """One-line notation in timm's style with the kind as prefix, e.g. ``plain_conv_r2_k3_s2_e1_c32_groups2``."""
+        text = (
+            f"{self.kind}_r{self.num_layers}_k{self.kernel_size}_s{self.stride}"
+            f"_e{self.expand_ratio}_c{self.out_channels}"
+        )
+        if self.se_ratio > 0:
+            text += f"_se{self.se_ratio:g}"
+        return text + "".join(f"_{key}{value}" for key, value in sorted(self.options.items()))
+
+
+def _stage_tag(value: Any) -> str:
+    kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
+    return kind if isinstance(kind, str) and kind in BUILTIN_STAGE_KINDS else PLUGIN_STAGE_TAG
+
+
+BlockSpec = Annotated[
+    Union[
+        Annotated[MBConvSpec, Tag("mbconv")],
+        Annotated[FusedMBConvSpec, Tag("fused_mbconv")],
+        Annotated[CustomStageSpec, Tag(PLUGIN_STAGE_TAG)],
+    ],
+    Discriminator(_stage_tag),
+]
+"""A stage spec: :class:`MBConvSpec`, :class:`FusedMBConvSpec` or, for a kind a plugin registered,
+:class:`CustomStageSpec`, told apart by ``kind``."""
 
 
 class ArchSpec(BaseModel):

@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from nasgen.errors import SpecError
+from nasgen.spec._models import PLUGIN_STAGE_TAG
 
 __all__ = ["Loader", "line_of", "read_text", "spec_error_from_validation", "validate_document", "yaml_document"]
 
@@ -95,6 +96,8 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
     out: list[str | int] = []
     current = data
     for key in loc:
+        if key == PLUGIN_STAGE_TAG:
+            continue
         if isinstance(current, dict) and isinstance(key, str) and key not in current:
             if current.get("kind") == key or "[" in key or key.startswith("function-"):
                 continue

@@ -1,0 +1,67 @@
+"""nasgen's plugin system: pluggy hook specifications and the loader of the entry-point group ``nasgen``.
+
+Named apart from the top-level ``plugins/`` folder, which holds the plugins shipped with nasgen (the
+compound-scaling plugin, import name ``nasgen_scaling``). A plugin implements any of the hooks of
+:class:`NasgenHookSpecs` with :data:`hookimpl` and declares an entry point::
+
+    [project.entry-points.nasgen]
+    my_plugin = "my_package.plugin"
+
+This package imports the spec layer only; torch is imported when a plugin adds a block kind.
+
+Example:
+    >>> from nasgen.hooks import load_plugins
+    >>> registry = load_plugins()
+    >>> spec = registry.apply_transform("scale", "efficientnet-b0", phi=1)
+    >>> spec.resolution_px
+    258
+"""
+
+from nasgen.hooks._manager import (
+    BUILTIN_PLUGINS,
+    PluginFailure,
+    PluginInfo,
+    PluginLoadWarning,
+    PluginRegistry,
+    build_registry,
+    get_plugin_manager,
+    load_plugins,
+)
+from nasgen.hooks._specs import PROJECT, BlockKind, NasgenHookSpecs, Transform, hookimpl, hookspec
+
+__all__ = [
+    "BUILTIN_PLUGINS",
+    "PROJECT",
+    "BlockKind",
+    "NasgenHookSpecs",
+    "PluginFailure",
+    "PluginInfo",
+    "PluginLoadWarning",
+    "PluginRegistry",
+    "Transform",
+    "build_registry",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "load_plugins",
+    "trial_end",
+    "trial_start",
+]
+
+
+def trial_start(trial_number: int, spec: object) -> None:
+    """Call every plugin's ``nasgen_trial_start(trial_number, spec)`` (what the search calls).
+
+    Raises:
+        PluginError: A hook raised; the message names the plugin.
+    """
+    load_plugins().trial_start(trial_number, spec)
+
+
+def trial_end(trial_number: int, spec: object, result: object) -> None:
+    """Call every plugin's ``nasgen_trial_end(trial_number, spec, result)`` (what the search calls).
+
+    Raises:
+        PluginError: A hook raised; the message names the plugin.
+    """
+    load_plugins().trial_end(trial_number, spec, result)

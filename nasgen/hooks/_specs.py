@@ -1,0 +1,113 @@
+"""Hook specifications of nasgen's plugin system (pluggy, project name and entry-point group ``nasgen``).
+
+A plugin is a module (or any object) with functions marked ``@hookimpl`` whose names are the hooks
+below. It is found through an entry point in the group ``nasgen``::
+
+    [project.entry-points.nasgen]
+    my_plugin = "my_package.plugin"
+
+Every hook is optional; a plugin implements the ones it needs. Names a plugin provides (transforms,
+block kinds, search spaces) must be unique across all plugins: a duplicate is a
+:class:`~nasgen.errors.PluginError` naming both plugins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from pydantic import BaseModel
+
+from nasgen.spec import ArchSpec
+
+__all__ = ["PROJECT", "BlockKind", "NasgenHookSpecs", "Transform", "hookimpl", "hookspec"]
+
+PROJECT = "nasgen"
+"""pluggy project name, also the entry-point group plugins register under."""
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+Transform = Callable[..., ArchSpec]
+"""``transform(spec, **options) -> ArchSpec``: a pure function that returns a new spec."""
+
+
+@dataclass(frozen=True)
+class BlockKind:
+    """A block kind a plugin adds: its stage tag, its options, how to build it and how to cost it.
+
+    Attributes:
+        kind: The stage tag used in architecture files (``kind: plain_conv``); a lower-case
+            identifier that is not a built-in kind.
+        builder: Makes one block as a ``torch.nn.Module``, called as
+            ``builder(stage, *, in_channels, stride, drop_path_rate, activation, bn_eps, bn_momentum)``;
+            the module maps ``(N, in_channels, H, W)`` to ``(N, stage.out_channels, ceil(H / stride),
+            ceil(W / stride))`` (see :mod:`nasgen.nn`). It may import torch lazily.
+        cost_rule: ``rule(trace, stage, stride)`` recording one block on a
+            :class:`~nasgen.cost.LayerTrace` (see :func:`nasgen.cost.register_cost_rule`); the analytic
+            cost must equal the thop measurement of the built block.
+        options_model: Pydantic model validating the stage's ``options`` mapping, or ``None`` for a
+            kind without options. The stage's shared fields (``num_layers``, ``kernel_size``, ``stride``,
+            ``expand_ratio``, ``out_channels``, ``se_ratio``) are always present.
+        description: One line shown by ``nasgen plugins``.
+    """
+
+    kind: str
+    builder: Callable[..., Any]
+    cost_rule: Callable[..., None]
+    options_model: type[BaseModel] | None = None
+    description: str = ""
+
+
+class NasgenHookSpecs:
+    """The hooks a nasgen plugin may implement (each with ``@nasgen.hooks.hookimpl``)."""
+
+    @hookspec
+    def nasgen_transforms(self) -> dict[str, Transform]:
+        """Architecture transforms this plugin provides.
+
+        Returns:
+            Mapping of a unique transform name to ``transform(spec, **options) -> ArchSpec``. A
+            transform must not mutate its input (specs are frozen) and should raise
+            :class:`~nasgen.errors.SpecError` on bad options.
+        """
+
+    @hookspec
+    def nasgen_block_kinds(self) -> list[BlockKind]:
+        """Extra block kinds: each builds *and* has a cost rule.
+
+        Returns:
+            :class:`BlockKind` objects; their ``kind`` tags must be unique and not built in.
+        """
+
+    @hookspec
+    def nasgen_search_spaces(self) -> dict[str, str | Path | Any]:
+        """Extra named search spaces.
+
+        Returns:
+            Mapping of a unique space name to a YAML path or a :class:`~nasgen.space.SearchSpace`.
+        """
+
+    @hookspec
+    def nasgen_trial_start(self, trial_number: int, spec: ArchSpec) -> None:
+        """Called by the search before trial ``trial_number`` evaluates ``spec``.
+
+        Args:
+            trial_number: Optuna trial number (0-based).
+            spec: The frozen architecture the trial evaluates.
+        """
+
+    @hookspec
+    def nasgen_trial_end(self, trial_number: int, spec: ArchSpec, result: Any) -> None:
+        """Called by the search when trial ``trial_number`` ends.
+
+        Args:
+            trial_number: Optuna trial number (0-based).
+            spec: The architecture the trial evaluated.
+            result: The trial's record: a mapping with at least ``state`` (``"complete"``,
+                ``"pruned"``, ``"infeasible"`` or ``"fail"``), ``macs``, ``params`` and, when
+                trained, ``val_top1``.
+        """
