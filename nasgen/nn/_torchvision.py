@@ -218,7 +218,18 @@ def _mismatch(message: str, keys: list[str]) -> SpecError:
     return SpecError(f"{message}: {shown}", path="spec")
 
 
-def from_torchvision(model_or_state_dict: nn.Module | Mapping[str, Tensor], spec: ArchSpec | None = None) -> EfficientNet:
+def _check_keys(state: Mapping[str, Tensor], key_map: dict[str, str]) -> None:
+    missing = [key for key in key_map if key not in state]
+    if missing:
+        raise _mismatch("state dict does not match the spec; missing", missing)
+    unexpected = [key for key in state if key not in key_map]
+    if unexpected:
+        raise _mismatch("state dict does not match the spec; unexpected", unexpected)
+
+
+def from_torchvision(
+    model_or_state_dict: nn.Module | Mapping[str, Tensor], spec: ArchSpec | None = None
+) -> EfficientNet:
     """Build a nasgen :class:`EfficientNet` carrying torchvision EfficientNet weights.
 
     Args:
@@ -256,18 +267,16 @@ def from_torchvision(model_or_state_dict: nn.Module | Mapping[str, Tensor], spec
             f"expected a torchvision EfficientNet or its state dict, got {type(model_or_state_dict).__name__}"
         )
     key_map = torchvision_key_map(spec)
-    missing = [k for k in key_map if k not in state]
-    unexpected = [k for k in state if k not in key_map]
-    if missing or unexpected:
-        raise _mismatch("state dict does not match the spec; " + ("missing" if missing else "unexpected"),
-                        missing or unexpected)
+    _check_keys(state, key_map)
     model = EfficientNet(spec)
     target = model.state_dict()
-    renamed = {key_map[k]: v for k, v in state.items()}
-    wrong = [f"{k} {tuple(v.shape)} vs {tuple(target[key_map[k]].shape)}" for k, v in state.items()
-             if tuple(v.shape) != tuple(target[key_map[k]].shape)]
+    wrong = [
+        f"{key} {tuple(value.shape)} vs {tuple(target[key_map[key]].shape)}"
+        for key, value in state.items()
+        if tuple(value.shape) != tuple(target[key_map[key]].shape)
+    ]
     if wrong:
         raise _mismatch("tensor shapes differ from the spec (torchvision vs nasgen)", wrong)
     with torch.no_grad():
-        model.load_state_dict(renamed, strict=True)
+        model.load_state_dict({key_map[key]: value for key, value in state.items()}, strict=True)
     return model

@@ -1,0 +1,202 @@
+"""build_model: reference parameter counts, shapes, registry, stochastic depth, TorchScript and ONNX."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Iterator
+
+import pytest
+import torch
+import torchvision
+from torch import nn
+
+from nasgen.errors import PluginError, SpecError
+from nasgen.nn import (
+    EfficientNet,
+    FusedMBConv,
+    MBConv,
+    block_drop_path_rates,
+    block_registry,
+    build_model,
+    register_block,
+)
+from nasgen.nn import _registry
+from nasgen.spec import ArchSpec, load_spec
+
+# DESIGN.md reference numbers (torchvision 0.29.1, sum(p.numel()))
+REFERENCE_PARAMS = {
+    "efficientnet-b0": 5_288_548,
+    "efficientnetv2-s": 21_458_488,
+    "efficientnetv2-m": 54_139_356,
+    "efficientnetv2-l": 118_515_272,
+}
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE_PARAMS))
+def test_reference_parameter_counts(name: str) -> None:
+    model = build_model(load_spec(name))
+    assert sum(p.numel() for p in model.parameters()) == REFERENCE_PARAMS[name]
+    assert model.spec == load_spec(name)
+
+
+def test_tiny_forward_shapes(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec).eval()
+    x = torch.randn(2, 3, 32, 32)
+    features = model.forward_features(x)
+    assert features.shape == (2, 64, 4, 4)  # stem s2, two stride-2 stages: 32 / 8
+    assert model.forward_head(features, pre_logits=True).shape == (2, 64)
+    assert model(x).shape == (2, 10)
+    torch.testing.assert_close(model(x), model.forward_head(features))
+
+
+def test_tiny_structure(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec)
+    kinds = [[type(b) for b in stage] for stage in model.stages]
+    assert kinds == [[FusedMBConv] * 2, [FusedMBConv] * 2, [MBConv], [MBConv] * 2]
+    assert model.stages[0][0].conv_exp.weight.shape == (8, 8, 3, 3)
+    assert model.stages[1][0].conv_exp.stride == (2, 2) and model.stages[1][1].conv_exp.stride == (1, 1)
+    assert model.stages[1][1].conv_exp.in_channels == 16
+    assert not any(k.startswith(("stages.2.0.conv_pw.", "stages.2.0.bn1.")) for k in model.state_dict())
+    assert {k.split(".")[0] for k in model.state_dict()} == {"stem", "stages", "head", "classifier"}
+    assert isinstance(model.classifier, nn.Linear) and model.dropout.p == 0.2
+
+
+def test_grey_input_and_other_activation(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec.replace(in_channels=1, activation="hardswish", bn_eps=1e-3, bn_momentum=0.01))
+    assert model.stem.conv.weight.shape == (8, 1, 3, 3)
+    assert isinstance(model.stages[3][0].act2, nn.Hardswish) and isinstance(model.head.act, nn.Hardswish)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert {(m.eps, m.momentum) for m in bns} == {(1e-3, 0.01)}
+    assert model.eval()(torch.randn(1, 1, 32, 32)).shape == (1, 10)
+
+
+def test_build_model_accepts_name_and_leaves_spec_unchanged(tiny_spec: ArchSpec) -> None:
+    before = (tiny_spec.model_dump(), tiny_spec.content_hash())
+    model = build_model(tiny_spec)
+    assert model.spec is tiny_spec
+    assert (tiny_spec.model_dump(), tiny_spec.content_hash()) == before
+    assert build_model("efficientnet-b0").spec.name == "efficientnet-b0"
+
+
+def test_build_model_bad_input() -> None:
+    with pytest.raises(SpecError, match="expected an ArchSpec, a built-in name or a path, got dict"):
+        build_model({"stem": {}})  # type: ignore[arg-type]
+    with pytest.raises(SpecError, match="'no-such-net' is neither a file nor a built-in architecture"):
+        build_model("no-such-net")
+
+
+def test_weight_init_matches_torchvision_scheme(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec.replace(num_classes=100))
+    bound = 1 / math.sqrt(100)
+    assert float(model.classifier.weight.detach().abs().max()) <= bound and not model.classifier.bias.any()
+    assert all(m.weight.eq(1).all() and not m.bias.any() for m in model.modules() if isinstance(m, nn.BatchNorm2d))
+    se_biases = [m.bias for m in model.modules() if isinstance(m, nn.Conv2d) and m.bias is not None]
+    assert se_biases and not any(b.any() for b in se_biases)
+    head = model.head.conv.weight  # kaiming normal, fan_out = 64 · 1 · 1 → std sqrt(2 / 64)
+    assert abs(float(head.detach().std()) - math.sqrt(2 / 64)) < 0.02
+
+
+@pytest.fixture
+def toy_kind() -> Iterator[str]:
+    kind = "toy_conv"
+
+    def build(stage, *, in_channels, stride, drop_path_rate, activation, bn_eps, bn_momentum) -> nn.Module:
+        return nn.Conv2d(in_channels, stage.out_channels, stage.kernel_size, stride, padding=stage.kernel_size // 2)
+
+    register_block(kind, build)
+    yield kind
+    _registry._BLOCKS.pop(kind)
+
+
+def _with_kind(spec: ArchSpec, index: int, kind: str) -> ArchSpec:
+    # Stage kinds beyond the built-in union come from plugins; model_copy stands in for their spec class.
+    stages = list(spec.stages)
+    stages[index] = stages[index].model_copy(update={"kind": kind})
+    return spec.model_copy(update={"stages": tuple(stages)})
+
+
+def test_custom_block_kind_builds(tiny_spec: ArchSpec, toy_kind: str) -> None:
+    assert toy_kind in block_registry
+    model = build_model(_with_kind(tiny_spec, 2, toy_kind)).eval()
+    assert isinstance(model.stages[2][0], nn.Conv2d) and model.stages[2][0].out_channels == 16
+    assert model(torch.randn(1, 3, 32, 32)).shape == (1, 10)
+
+
+def test_duplicate_registration_raises(toy_kind: str) -> None:
+    with pytest.raises(PluginError, match="block kind 'toy_conv' is already registered"):
+        register_block(toy_kind, lambda stage, **kwargs: nn.Identity())
+    with pytest.raises(PluginError, match="block kind 'mbconv' is already registered"):
+        register_block("mbconv", lambda stage, **kwargs: nn.Identity())
+    with pytest.raises(PluginError, match="must be callable"):
+        register_block("other", 3)  # type: ignore[arg-type]
+
+
+def test_block_registry_is_read_only() -> None:
+    assert sorted(block_registry)[:2] == ["fused_mbconv", "mbconv"]
+    with pytest.raises(TypeError):
+        block_registry["x"] = lambda stage, **kwargs: nn.Identity()  # type: ignore[index]
+
+
+def test_unknown_kind_names_stage_path(tiny_spec: ArchSpec) -> None:
+    with pytest.raises(SpecError, match=r"stages\.3\.kind: no block builder registered for kind 'nope'") as info:
+        build_model(_with_kind(tiny_spec, 3, "nope"))
+    assert info.value.value == "nope"
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs"),
+    [
+        ("efficientnet-b0", torchvision.models.efficientnet_b0),
+        ("efficientnetv2-s", torchvision.models.efficientnet_v2_s),
+    ],
+)
+def test_drop_path_rates_equal_torchvision(ours: str, theirs) -> None:
+    tv_rates = [block.stochastic_depth.p for stage in theirs().features[1:-1] for block in stage]
+    model = build_model(ours)
+    assert [block.drop_path_rate for stage in model.stages for block in stage] == tv_rates
+    assert block_drop_path_rates(model.spec) == tv_rates
+    probs = [b.drop_path.drop_prob for stage in model.stages for b in stage if b.has_skip and b.drop_path_rate > 0]
+    assert probs == [r for r, b in zip(tv_rates, (b for s in model.stages for b in s)) if b.has_skip and r > 0]
+
+
+def test_eval_is_deterministic_and_train_drops(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec.replace(dropout=0.0, drop_path_rate=0.9))
+    x = torch.randn(4, 3, 32, 32)
+    model.eval()
+    torch.testing.assert_close(model(x), model(x), rtol=0, atol=0)
+    model.train()
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        first = model(x)
+        torch.manual_seed(2)
+        second = model(x)
+        torch.manual_seed(1)
+        again = model(x)
+    assert not torch.equal(first, second)
+    torch.testing.assert_close(first, again, rtol=0, atol=0)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_torchscript_equals_eager(tiny_spec: ArchSpec) -> None:
+    model = build_model(tiny_spec).eval()
+    scripted = torch.jit.script(model)
+    x = torch.randn(2, 3, 32, 32)
+    torch.testing.assert_close(scripted(x), model(x))
+    torch.testing.assert_close(scripted.forward_features(x), model.forward_features(x))
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning", "ignore::DeprecationWarning", "ignore::FutureWarning")
+def test_onnx_export_equals_eager(tiny_spec: ArchSpec) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    model = build_model(tiny_spec).eval()
+    x = torch.randn(1, 3, 32, 32)
+    buffer = io.BytesIO()
+    torch.onnx.export(model, (x,), buffer, dynamo=False, input_names=["images"], output_names=["logits"])
+    session = ort.InferenceSession(buffer.getvalue(), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(None, {"images": x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(logits), model(x).detach(), rtol=1e-4, atol=1e-5)
+
+
+def test_model_is_an_efficientnet(tiny_spec: ArchSpec) -> None:
+    assert isinstance(build_model(tiny_spec), EfficientNet)
