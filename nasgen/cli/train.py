@@ -1,0 +1,94 @@
+"""``nasgen train``: train an architecture fully, with checkpoints, metrics and progressive learning."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nasgen.cli._common import console, user_errors
+from nasgen.errors import TrainError
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    rmsprop = "rmsprop"
+    adamw = "adamw"
+
+
+class LrSchedule(str, Enum):
+    cosine = "cosine"
+    step = "step"
+    constant = "constant"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    @user_errors
+    def train(
+        arch: str = typer.Argument(..., help="Built-in architecture name or YAML/JSON file (e.g. a search's best.yaml)."),
+        data: Optional[str] = typer.Option(
+            None, "--data", help="'embedded' (default), 'fashion-mnist', an IDX folder, ImageFolder tree or .npz."
+        ),
+        epochs: int = typer.Option(..., "--epochs", min=1, help="Total epochs."),
+        progressive: bool = typer.Option(
+            False, "--progressive", help="EfficientNetV2 progressive learning: V2-S's schedule rescaled to the resolution."
+        ),
+        schedule: Optional[Path] = typer.Option(
+            None, "--schedule", help="Progressive-learning schedule YAML file (or the preset 'efficientnetv2-s')."
+        ),
+        out: Optional[Path] = typer.Option(
+            None, "--out", help="Run directory (default runs/train/<arch>); rerun the same command to resume."
+        ),
+        optimizer: Optimizer = typer.Option(Optimizer.adamw, "--optimizer", help="Optimizer."),
+        lr: float = typer.Option(3e-3, "--lr", help="Peak learning rate (after warm-up)."),
+        weight_decay: float = typer.Option(0.05, "--weight-decay", help="Weight decay (not on biases and BatchNorm)."),
+        lr_schedule: LrSchedule = typer.Option(
+            LrSchedule.cosine, "--schedule-lr", help="Learning-rate schedule after warm-up (step: x0.97 every 2.4 epochs)."
+        ),
+        warmup_epochs: float = typer.Option(1.0, "--warmup-epochs", help="Linear warm-up, in epochs."),
+        label_smoothing: float = typer.Option(0.1, "--label-smoothing", help="Label-smoothing epsilon."),
+        ema: Optional[float] = typer.Option(
+            None, "--ema", metavar="DECAY", help="Evaluate and export an EMA of the weights with this decay (e.g. 0.9999)."
+        ),
+        batch_size: int = typer.Option(128, "--batch-size", help="Training batch size (images)."),
+        seed: int = typer.Option(0, "--seed", help="Seed of initialization, split, data order and augmentation."),
+        resolution: Optional[int] = typer.Option(
+            None, "--resolution", metavar="PX", help="Final training/evaluation resolution in px (default: the arch's)."
+        ),
+        device: Optional[str] = typer.Option(None, "--device", help="'cpu', 'cuda', 'cuda:1' (default: CUDA if available)."),
+    ) -> None:
+        """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
+        end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
+        from nasgen.spec import load_spec
+        from nasgen.train import train as run_training
+
+        if progressive and schedule is not None:
+            raise TrainError("give --progressive or --schedule FILE, not both")
+        run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
+        result = run_training(
+            arch,
+            data,
+            epochs=epochs,
+            out=run_dir,
+            progressive=str(schedule) if schedule is not None else progressive,
+            optimizer=optimizer.value,
+            lr=lr,
+            weight_decay=weight_decay,
+            lr_schedule=lr_schedule.value,
+            warmup_epochs=warmup_epochs,
+            label_smoothing=label_smoothing,
+            ema_decay=ema,
+            batch_size=batch_size,
+            seed=seed,
+            resolution_px=resolution,
+            device=device,
+            progress=True,
+        )
+        console.print(
+            f"val top-1 {result.val_top1:.4f} after {result.epochs} epochs "
+            f"({result.train_seconds:.1f} s); weights: {result.weights_path}",
+            highlight=False,
+        )

@@ -1,0 +1,409 @@
+"""Full training runs: ``nasgen train`` / :func:`nasgen.train.train`.
+
+A run directory holds, after every epoch, ``checkpoint.pt`` (everything needed to resume, readable with
+``torch.load(..., weights_only=True)``) and ``metrics.csv``; when training ends, ``weights.safetensors``
+(the evaluated weights: the EMA's when EMA is on) and ``arch.yaml`` (the trained spec), which is what
+``nasgen export DIR`` reads. Running the same command again resumes from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from nasgen.data import ImageDataset, load_dataset, split
+from nasgen.errors import TrainError
+from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
+from nasgen.train._config import TrainConfig
+from nasgen.train._trainer import Trainer
+from nasgen.train.progressive import ProgressiveSchedule, load_schedule, progressive_settings
+
+__all__ = ["CHECKPOINT", "METRICS", "METRICS_COLUMNS", "WEIGHTS", "ARCH", "FullTrainResult", "train"]
+
+CHECKPOINT, METRICS, WEIGHTS, ARCH = "checkpoint.pt", "metrics.csv", "weights.safetensors", "arch.yaml"
+#: Columns of ``metrics.csv``; ``epoch`` and ``stage`` are 1-based, losses in nats, accuracies in [0, 1].
+METRICS_COLUMNS = (
+    "epoch", "stage", "image_size_px", "lr", "train_loss", "train_top1", "val_loss", "val_top1",
+    "images_per_s", "seconds",
+)  # fmt: skip
+_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FullTrainResult:
+    """The outcome of :func:`train`.
+
+    Attributes:
+        out: The run directory.
+        spec: The trained architecture (classes, channels and resolution adapted to the data).
+        val_top1: Validation top-1 after the last epoch, in [0, 1].
+        val_loss: Validation cross-entropy after the last epoch (nats).
+        epochs: Epochs completed.
+        resumed_from: Epochs already done when this call started (0 for a fresh run).
+        train_seconds: Wall time of all epochs, summed over resumed sessions (s).
+        metrics: The rows of ``metrics.csv``.
+    """
+
+    out: Path
+    spec: ArchSpec
+    val_top1: float
+    val_loss: float
+    epochs: int
+    resumed_from: int
+    train_seconds: float
+    metrics: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def weights_path(self) -> Path:
+        """``OUT/weights.safetensors``."""
+        return self.out / WEIGHTS
+
+
+class _FullTrainer(Trainer):
+    """The core :class:`Trainer` plus training accuracy, throughput, a per-step callback and an exact resume.
+
+    The core run seeds the global torch RNG (dropout, RandAugment) at the start of every session; a resumed
+    session restores the RNG state saved with the checkpoint instead, so 1 + 1 epochs equal 2 straight.
+    """
+
+    def __init__(self, *args: Any, on_step: Callable[[int, float, int], None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_step = on_step
+        self._rng_to_restore: torch.Tensor | None = None
+        self._logits: torch.Tensor | None = None
+        self._correct, self._seen = 0, 0
+        self.last_epoch_stats: dict[str, float] = {}
+        self._hook = self.model.register_forward_hook(self._keep_logits)
+
+    def _keep_logits(self, module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        if module.training:
+            self._logits = output.detach()
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor, mixup_alpha: float) -> torch.Tensor:
+        loss = super()._step(x, y, mixup_alpha)
+        correct = int((self._logits.argmax(1) == y).sum()) if self._logits is not None else 0
+        self._correct, self._seen = self._correct + correct, self._seen + len(y)
+        if self.on_step is not None:
+            self.on_step(len(y), float(loss.detach()), correct)
+        return loss
+
+    def train_epoch(self, epoch: int) -> float:
+        if self._rng_to_restore is not None:
+            torch.set_rng_state(self._rng_to_restore)
+            self._rng_to_restore = None
+        self._correct, self._seen = 0, 0
+        start = time.perf_counter()
+        loss = super().train_epoch(epoch)
+        seconds = time.perf_counter() - start
+        self.last_epoch_stats = {
+            "train_top1": self._correct / max(self._seen, 1),
+            "images_per_s": self._seen / seconds if seconds > 0 else 0.0,
+        }
+        return loss
+
+    def state_dict(self) -> dict[str, Any]:
+        state = super().state_dict()
+        state["torch_rng"] = torch.get_rng_state()
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._rng_to_restore = state["torch_rng"]
+
+    def evaluated_model(self) -> torch.nn.Module:
+        """The model whose weights were validated: the EMA's when EMA is on."""
+        self._hook.remove()
+        return self.ema.module if self.ema is not None else self.model
+
+
+def _resolve_schedule(
+    progressive: bool | str | Path | ProgressiveSchedule, spec: ArchSpec, resolution_px: int | None, epochs: int
+) -> tuple[ProgressiveSchedule | None, int]:
+    """The schedule (or ``None``) and the final resolution in px."""
+    if progressive is False or progressive is None:
+        return None, resolution_px or spec.resolution_px
+    if progressive is True:
+        resolution = resolution_px or spec.resolution_px
+        schedule = ProgressiveSchedule.for_spec(spec.replace(resolution_px=resolution), num_stages=min(4, epochs))
+    else:
+        schedule = load_schedule(progressive)
+        if resolution_px is not None and resolution_px != schedule.size_end_px:
+            raise TrainError(
+                f"the schedule ends at {schedule.size_end_px} px but the resolution asked for is {resolution_px} px; "
+                "drop the resolution or make the schedule end there"
+            )
+        resolution = schedule.size_end_px
+    schedule.check_architecture(spec)
+    schedule.stages(epochs)  # fewer epochs than stages → TrainError before anything is built
+    return schedule, resolution
+
+
+def _split_data(data: Any, seed: int) -> tuple[ImageDataset, ImageDataset]:
+    if isinstance(data, tuple):
+        return data
+    dataset = data if isinstance(data, ImageDataset) else load_dataset(data, seed=seed)
+    return split(dataset, None, seed=seed)
+
+
+def _run_identity(spec: ArchSpec, config: TrainConfig, schedule: ProgressiveSchedule | None, seed: int,
+                  train: ImageDataset, val: ImageDataset) -> dict[str, Any]:  # fmt: skip
+    return {
+        "spec": dump_yaml(spec),
+        "config": config.model_dump(mode="json"),
+        "schedule": schedule.model_dump(mode="json") if schedule is not None else None,
+        "seed": seed,
+        "data": [train.name, len(train), val.name, len(val)],
+    }
+
+
+def _load_checkpoint(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
+    if not path.exists():
+        return None
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user-facing error here
+        raise TrainError(f"cannot read checkpoint {str(path)!r}: {exc}") from None
+    if checkpoint.get("format") != _FORMAT:
+        raise TrainError(f"{str(path)!r} is not a nasgen checkpoint of format {_FORMAT}")
+    for key, value in identity.items():
+        if checkpoint["run"].get(key) != value:
+            raise TrainError(
+                f"{str(path)!r} belongs to a different run (its {key} differs); "
+                "run the same command to resume, or choose another --out"
+            )
+    return checkpoint
+
+
+def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
+
+
+def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METRICS_COLUMNS)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: row[key] for key in METRICS_COLUMNS})
+    os.replace(tmp, path)
+
+
+def _save_weights(trainer: _FullTrainer, path: Path, spec: ArchSpec) -> None:
+    """Write the evaluated weights; the metadata names the architecture and the input normalization."""
+    from safetensors.torch import save_file
+
+    model = trainer.evaluated_model()
+    tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
+    metadata = {
+        "format": "pt",
+        "arch_hash": spec.content_hash(),
+        "input_mean": json.dumps([float(v) for v in trainer.mean.flatten()]),
+        "input_std": json.dumps([float(v) for v in trainer.std.flatten()]),
+    }
+    save_file(tensors, str(path), metadata=metadata)
+
+
+def train(
+    arch: str | Path | ArchSpec,
+    data: str | Path | ImageDataset | tuple[ImageDataset, ImageDataset] | None = None,
+    *,
+    epochs: int,
+    out: str | Path,
+    progressive: bool | str | Path | ProgressiveSchedule = False,
+    optimizer: str = "adamw",
+    lr: float = 3e-3,
+    weight_decay: float = 0.05,
+    lr_schedule: str = "cosine",
+    warmup_epochs: float = 1.0,
+    label_smoothing: float = 0.1,
+    ema_decay: float | None = None,
+    batch_size: int = 128,
+    seed: int = 0,
+    resolution_px: int | None = None,
+    device: str | torch.device | None = None,
+    progress: bool = False,
+    on_epoch: Callable[[dict[str, float]], None] | None = None,
+) -> FullTrainResult:
+    """Train an architecture fully, with a checkpoint each epoch; resume when ``out`` holds one.
+
+    Args:
+        arch: Built-in name, YAML/JSON path or :class:`ArchSpec`; classes, input channels and resolution are
+            adapted to the data (``arch.yaml`` records the result).
+        data: ``load_dataset`` source (``None`` = embedded subset, ``"fashion-mnist"``, a path), a dataset
+            (split with its shipped split, else 20% by ``seed``) or a ``(train, val)`` pair.
+        epochs: Total epochs of the run.
+        out: Run directory (created; a checkpoint in it is resumed).
+        progressive: ``False``; ``True`` for V2-S's schedule rescaled to the resolution
+            (:meth:`ProgressiveSchedule.for_spec`, ``min(4, epochs)`` stages); or a schedule, preset name or
+            YAML path (EfficientNetV2 §4, Algorithm 1).
+        optimizer: ``"sgd"``, ``"rmsprop"`` or ``"adamw"``.
+        lr: Peak learning rate.
+        weight_decay: Weight decay (not on biases and BatchNorm).
+        lr_schedule: ``"cosine"``, ``"step"`` (×0.97 every 2.4 epochs) or ``"constant"``.
+        warmup_epochs: Linear warm-up, in epochs.
+        label_smoothing: Label-smoothing ε.
+        ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
+        batch_size: Training batch size (images).
+        seed: Seeds initialization, split, data order, dropout, augmentation and mixup.
+        resolution_px: Final training and evaluation resolution (px); ``None`` = the architecture's (or the
+            schedule's last size).
+        device: ``None`` = CUDA when available, else CPU.
+        progress: Show a rich progress bar per epoch (loss, accuracy, images/s).
+        on_epoch: Called with each epoch's metrics row after its checkpoint is written; its exceptions
+            propagate (the checkpoint stays, so the run can be resumed).
+
+    Returns:
+        The :class:`FullTrainResult`.
+
+    Raises:
+        SpecError: Bad architecture, recipe value or schedule file.
+        TrainError: A resolution the architecture cannot take, more schedule stages than epochs, a checkpoint
+            of a different run in ``out``, or a diverged loss.
+        DataError: The data cannot be loaded.
+    """
+    from nasgen.nn import build_model
+
+    base = load_spec(arch)
+    train_set, val_set = _split_data(data, seed)
+    schedule, resolution = _resolve_schedule(progressive, base, resolution_px, epochs)
+    spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)
+    config = TrainConfig.from_dict(
+        {
+            "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
+            "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
+            "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
+        }
+    )  # fmt: skip
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    identity = _run_identity(spec, config, schedule, seed, train_set, val_set)
+    checkpoint = _load_checkpoint(out / CHECKPOINT, identity)
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(spec)
+    stage_settings = progressive_settings(schedule, epochs) if schedule is not None else None
+    with _Progress(progress, epochs) as bar:
+        trainer = _FullTrainer(
+            model, train_set, val_set, config, seed=seed, device=device, stage_settings=stage_settings,
+            on_step=bar.step,
+        )  # fmt: skip
+        rows: list[dict[str, float]] = []
+        seconds_before = 0.0
+        if checkpoint is not None:
+            trainer.load_state_dict(checkpoint["trainer"])
+            rows, seconds_before = list(checkpoint["metrics"]), float(checkpoint["train_seconds"])
+        resumed_from = trainer.start_epoch
+        session_start = time.perf_counter()
+
+        def after_epoch(epoch: int, val_top1: float) -> None:
+            rows.append(_metrics_row(trainer, schedule, epoch, epochs))
+            _save_checkpoint(
+                out / CHECKPOINT,
+                {
+                    "format": _FORMAT, "run": identity, "trainer": trainer.state_dict(), "metrics": rows,
+                    "train_seconds": seconds_before + time.perf_counter() - session_start,
+                },
+            )  # fmt: skip
+            _write_metrics(out / METRICS, rows)
+            bar.epoch_done(rows[-1])
+            if on_epoch is not None:
+                on_epoch(dict(rows[-1]))
+
+        bar.begin(trainer, schedule)
+        if trainer.start_epoch < epochs:
+            trainer.run(after_epoch)
+    _save_weights(trainer, out / WEIGHTS, spec)
+    save_spec(spec, out / ARCH)
+    final = rows[-1]
+    return FullTrainResult(
+        out=out, spec=spec, val_top1=float(final["val_top1"]), val_loss=float(final["val_loss"]), epochs=len(rows),
+        resumed_from=resumed_from, train_seconds=seconds_before + time.perf_counter() - session_start,
+        metrics=rows,
+    )  # fmt: skip
+
+
+def _metrics_row(trainer: _FullTrainer, schedule: ProgressiveSchedule | None, epoch: int, epochs: int) -> dict:
+    record = trainer.history[-1]
+    stage = schedule.for_epoch(epoch, epochs).stage + 1 if schedule is not None else 1
+    return {
+        "epoch": epoch + 1, "stage": stage, "image_size_px": int(record["resolution_px"]), "lr": record["lr"],
+        "train_loss": record["train_loss"], "train_top1": trainer.last_epoch_stats["train_top1"],
+        "val_loss": record["val_loss"], "val_top1": record["val_top1"],
+        "images_per_s": trainer.last_epoch_stats["images_per_s"], "seconds": record["seconds"],
+    }  # fmt: skip
+
+
+class _Progress:
+    """A rich progress bar per epoch (loss, accuracy, images/s), or nothing when disabled."""
+
+    def __init__(self, enabled: bool, epochs: int) -> None:
+        self.enabled, self.epochs = enabled, epochs
+        self.progress: Any = None
+        self.task: Any = None
+        self.trainer: Any = None
+        self.schedule: ProgressiveSchedule | None = None
+        self.totals = [0, 0.0, 0]
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}  {task.fields[ips]:.0f} img/s"),
+                TimeElapsedColumn(),
+            )  # fmt: skip
+            self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.__exit__(*exc)
+
+    def begin(self, trainer: _FullTrainer, schedule: ProgressiveSchedule | None) -> None:
+        self.trainer, self.schedule = trainer, schedule
+        if trainer.start_epoch > 0 and self.progress is not None:
+            self.progress.console.print(f"resuming after epoch {trainer.start_epoch}/{self.epochs}")
+        self._new_task(trainer.start_epoch)
+
+    def _new_task(self, epoch: int) -> None:
+        if self.progress is None or epoch >= self.epochs:
+            return
+        size = self.trainer.stage_settings(epoch).resolution_px or self.trainer.config.resolution_px
+        stage = f" stage {self.schedule.for_epoch(epoch, self.epochs).stage + 1}" if self.schedule else ""
+        self.totals, self.started = [0, 0.0, 0], time.perf_counter()
+        self.task = self.progress.add_task(
+            f"epoch {epoch + 1}/{self.epochs}{stage} {size}px", total=self.trainer.n_train, loss=0.0, acc=0.0, ips=0.0
+        )
+
+    def step(self, n: int, loss: float, correct: int) -> None:
+        if self.progress is None:
+            return
+        seen, loss_sum, right = self.totals
+        self.totals = [seen + n, loss_sum + loss * n, right + correct]
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        self.progress.update(
+            self.task, advance=n, loss=self.totals[1] / self.totals[0], acc=self.totals[2] / self.totals[0],
+            ips=self.totals[0] / elapsed,
+        )  # fmt: skip
+
+    def epoch_done(self, row: dict[str, float]) -> None:
+        if self.progress is None:
+            return
+        self.progress.console.print(
+            f"epoch {row['epoch']}/{self.epochs}: train loss {row['train_loss']:.4f} acc {row['train_top1']:.4f}, "
+            f"val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.4f}, {row['images_per_s']:.0f} img/s, "
+            f"{row['seconds']:.1f} s"
+        )
+        self._new_task(int(row["epoch"]))
