@@ -43,8 +43,8 @@ _LAZY = {
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
     "search": "nasgen.search",
-    "export": "nasgen.export",
-    "load": "nasgen.export",
+    "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
+    "load": "nasgen.exporting",
     "train": "nasgen.train",
 }
 

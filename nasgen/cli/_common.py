@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from nasgen.errors import NasgenError
 
@@ -27,7 +28,8 @@ def user_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except NasgenError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            # escape: messages echo user values and hints such as "pip install 'nasgen[onnx]'"
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, markup=True, soft_wrap=True)
             raise typer.Exit(USAGE_ERROR) from None
         except KeyboardInterrupt:
             err_console.print("interrupted")
