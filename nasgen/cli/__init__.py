@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # module name under nasgen.cli -> each defines ``register(app)``
-_COMMANDS = ("schema", "scale", "plugins", "export")
+_COMMANDS = ("schema", "scale", "plugins", "export", "train")
 
 
 def _register_all() -> None:
