@@ -185,3 +185,15 @@ def test_bad_input(tiny_spec, data, tmp_path):
     (tmp_path / "g" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TrainError, match="cannot read checkpoint"):
         _run(tiny_spec, data, tmp_path / "g")
+
+
+def test_progressive_proxy_for_the_search(tiny_spec, data):
+    from nasgen.train import CPU_PROXY, TrainConfig, evaluate_proxy
+
+    config = CPU_PROXY.replace(progressive=True, epochs=2, resolution_px=32, scale_resolution_from_px=None)
+    result = evaluate_proxy(tiny_spec, data, config, seed=0, device="cpu")
+    # V2-S rescaled to the 32-px proxy of a stride-8 network: 2 stages at max(8, round(32·128/300)) = 14, then 32.
+    assert [h["resolution_px"] for h in result.history] == [14, 32]
+    assert 0.0 <= result.val_top1 <= 1.0
+    with pytest.raises(SpecError, match="progressive learning needs at least 2 epochs"):
+        TrainConfig.from_dict({"progressive": True, "epochs": 1})
