@@ -85,7 +85,7 @@ class SearchSpace(BaseModel):
     @classmethod
     def _one_mandatory(cls, stages: tuple[StageSpace, ...]) -> tuple[StageSpace, ...]:
         if all(stage.optional for stage in stages):
-            raise ValueError("at least one stage must not be optional (an architecture needs a stage)")
+            raise ValueError(f"at least one stage must not be optional, got {len(stages)} optional stages of {len(stages)}")
         return stages
 
     @field_validator("resolution_px")
@@ -99,8 +99,8 @@ class SearchSpace(BaseModel):
         total = max(stem.stride.values()) * 2 ** sum(1 for s in stages if 2 in s.stride)
         if min(dim.values()) < total:
             raise ValueError(
-                f"the smallest resolution {min(dim.values())} px is below the largest total stride {total} "
-                "of the space's architectures"
+                f"must be at least the largest total stride {total} of the space's architectures, "
+                f"got a smallest resolution of {min(dim.values())} px"
             )
         return dim
 

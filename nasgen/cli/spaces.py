@@ -1,0 +1,28 @@
+"""``nasgen spaces``: list the built-in search spaces."""
+
+from __future__ import annotations
+
+import typer
+
+from nasgen.cli._common import console, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("spaces")
+    @user_errors
+    def spaces() -> None:
+        """List the built-in search spaces: name, description, number of architectures and of dimensions.
+
+        Use a name with `nasgen search --space NAME` or `nasgen validate NAME`.
+        """
+        from rich.table import Table
+
+        from nasgen.space import builtin_spaces, load_space
+
+        table = Table(title="built-in search spaces")
+        for column in ("name", "description", "architectures", "dimensions"):
+            table.add_column(column, justify="right" if column in ("architectures", "dimensions") else "left")
+        for name, description in builtin_spaces().items():
+            space = load_space(name)
+            table.add_row(name, description, f"{space.size():.3g}", str(len(space.dimensions())))
+        console.print(table)
