@@ -3,7 +3,8 @@
 Three tiers, as timm's EfficientNet: generic layers (:class:`ConvBnAct`, :class:`SqueezeExcite`,
 :class:`DropPath`), blocks with flat keyword arguments (:class:`MBConv`, :class:`FusedMBConv`) and
 :func:`build_model`, which dispatches each stage through the block registry keyed by its ``kind``.
-:func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names.
+:func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names;
+:func:`from_timm_state_dict` does the same for timm's naming.
 
 Example:
     >>> import torch
@@ -17,6 +18,7 @@ from nasgen.nn._blocks import FusedMBConv, MBConv, se_channels
 from nasgen.nn._layers import ACTIVATION_LAYERS, ConvBnAct, DropPath, SqueezeExcite, make_activation
 from nasgen.nn._model import EfficientNet, block_drop_path_rates, build_model
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
 
 __all__ = [
@@ -31,10 +33,12 @@ __all__ = [
     "block_drop_path_rates",
     "block_registry",
     "build_model",
+    "from_timm_state_dict",
     "from_torchvision",
     "make_activation",
     "register_block",
     "se_channels",
     "spec_from_torchvision",
+    "timm_key_map",
     "torchvision_key_map",
 ]

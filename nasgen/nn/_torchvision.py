@@ -35,13 +35,12 @@ from nasgen.nn._blocks import se_channels
 from nasgen.nn._model import EfficientNet
 from nasgen.spec import ArchSpec, builtin_architectures, load_spec, spec_from_dict
 
-__all__ = ["from_torchvision", "spec_from_torchvision", "torchvision_key_map"]
+__all__ = ["BN_ENTRIES", "from_torchvision", "load_mapped_state", "spec_from_torchvision", "torchvision_key_map"]
 
-_ENTRIES = {
-    "conv": ("weight",),
-    "biased": ("weight", "bias"),
-    "bn": ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"),
-}
+BN_ENTRIES = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+"""State-dict entries of one BatchNorm2d (torchvision, timm and nasgen alike)."""
+
+_ENTRIES = {"conv": ("weight",), "biased": ("weight", "bias"), "bn": BN_ENTRIES}
 
 
 def _mbconv_pairs(stage: Any, path: str, in_channels: int) -> list[tuple[str, str, str]]:
@@ -266,7 +265,15 @@ def from_torchvision(
         raise SpecError(
             f"expected a torchvision EfficientNet or its state dict, got {type(model_or_state_dict).__name__}"
         )
-    key_map = torchvision_key_map(spec)
+    return load_mapped_state(spec, state, torchvision_key_map(spec))
+
+
+def load_mapped_state(spec: ArchSpec, state: Mapping[str, Tensor], key_map: dict[str, str]) -> EfficientNet:
+    """Build ``spec`` and load ``state`` renamed by ``key_map`` (foreign key → nasgen key), checking keys and shapes.
+
+    Raises:
+        SpecError: Missing or unexpected keys, or shapes that differ (the first offenders are named).
+    """
     _check_keys(state, key_map)
     model = EfficientNet(spec)
     target = model.state_dict()
@@ -276,7 +283,7 @@ def from_torchvision(
         if tuple(value.shape) != tuple(target[key_map[key]].shape)
     ]
     if wrong:
-        raise _mismatch("tensor shapes differ from the spec (torchvision vs nasgen)", wrong)
+        raise _mismatch("tensor shapes differ from the spec (source vs nasgen)", wrong)
     with torch.no_grad():
         model.load_state_dict({key_map[key]: value for key, value in state.items()}, strict=True)
     return model

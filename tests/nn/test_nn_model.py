@@ -22,7 +22,7 @@ from nasgen.nn import (
     register_block,
 )
 from nasgen.nn import _registry
-from nasgen.spec import ArchSpec, load_spec
+from nasgen.spec import ArchSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
 
 # DESIGN.md reference numbers (torchvision 0.29.1, sum(p.numel()))
 REFERENCE_PARAMS = {
@@ -99,21 +99,31 @@ def test_weight_init_matches_torchvision_scheme(tiny_spec: ArchSpec) -> None:
 
 @pytest.fixture
 def toy_kind() -> Iterator[str]:
+    """A plugin-style block kind: the stage kind known to the spec layer, the builder to nn."""
     kind = "toy_conv"
 
     def build(stage, *, in_channels, stride, drop_path_rate, activation, bn_eps, bn_momentum) -> nn.Module:
         return nn.Conv2d(in_channels, stage.out_channels, stage.kernel_size, stride, padding=stage.kernel_size // 2)
 
+    register_stage_kind(kind, owner="tests")
     register_block(kind, build)
     yield kind
     _registry._BLOCKS.pop(kind)
+    unregister_stage_kind(kind)
+
+
+@pytest.fixture
+def orphan_kind() -> Iterator[str]:
+    """A stage kind the spec layer accepts but no block builder is registered for."""
+    register_stage_kind("orphan", owner="tests")
+    yield "orphan"
+    unregister_stage_kind("orphan")
 
 
 def _with_kind(spec: ArchSpec, index: int, kind: str) -> ArchSpec:
-    # Stage kinds beyond the built-in union come from plugins; model_copy stands in for their spec class.
-    stages = list(spec.stages)
-    stages[index] = stages[index].model_copy(update={"kind": kind})
-    return spec.model_copy(update={"stages": tuple(stages)})
+    data = spec.model_dump(mode="json")
+    data["stages"][index]["kind"] = kind
+    return spec_from_dict(data)
 
 
 def test_custom_block_kind_builds(tiny_spec: ArchSpec, toy_kind: str) -> None:
@@ -138,10 +148,11 @@ def test_block_registry_is_read_only() -> None:
         block_registry["x"] = lambda stage, **kwargs: nn.Identity()  # type: ignore[index]
 
 
-def test_unknown_kind_names_stage_path(tiny_spec: ArchSpec) -> None:
-    with pytest.raises(SpecError, match=r"stages\.3\.kind: no block builder registered for kind 'nope'") as info:
-        build_model(_with_kind(tiny_spec, 3, "nope"))
-    assert info.value.value == "nope"
+def test_unknown_kind_names_stage_path(tiny_spec: ArchSpec, orphan_kind: str) -> None:
+    message = r"stages\.3\.kind: no block builder registered for kind 'orphan' \(registered: .*mbconv"
+    with pytest.raises(SpecError, match=message) as info:
+        build_model(_with_kind(tiny_spec, 3, orphan_kind))
+    assert info.value.value == "orphan"
 
 
 @pytest.mark.parametrize(
