@@ -9,10 +9,9 @@ residual adds cost nothing. Params are all trainable parameters, BN affine and b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from nasgen.cost._rules import PartTotals, trace_spec
+from nasgen.cost._rules import PartTotals, as_spec, trace_spec
 from nasgen.errors import SpecError
 
 __all__ = ["CostReport", "PartCost", "StageCost", "count_cost"]
@@ -132,10 +131,7 @@ def count_cost(spec: Any, *, resolution_px: int | None = None, batch_size: int =
         >>> report.params, report.macs
         (5288548, 385814752)
     """
-    if not hasattr(spec, "stages"):
-        from nasgen.spec import load_spec
-
-        spec = load_spec(spec if isinstance(spec, (str, Path)) else str(spec))
+    spec = as_spec(spec)
     scale = _check_count(batch_size, "batch_size") * _check_count(dtype_bytes, "dtype_bytes")
     trace = trace_spec(spec, resolution_px, keep_layers=False)
     stem, head = _part(trace.stem, scale), _part(trace.head, scale)

@@ -14,7 +14,7 @@ from typing import Any
 
 import networkx as nx
 
-from nasgen.cost._rules import trace_spec
+from nasgen.cost._rules import as_spec, trace_spec
 from nasgen.cost._trace import INPUT, conv_output_size
 from nasgen.errors import SpecError
 
@@ -31,10 +31,10 @@ def _label(op: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> str:
 def arch_graph(spec: Any, resolution_px: int | None = None, *, check: bool = True) -> nx.DiGraph:
     """The layer graph of ``spec`` at ``resolution_px`` (default: the spec's).
 
-    Nodes are named like the modules of :func:`nasgen.nn.build_model` (``stem.conv``,
-    ``stages.1.0.conv_dw``, ``stages.1.0.se.conv_reduce``, ``classifier``) plus ``input``, the
-    activations (``…act1``), the SE pooling / gate / multiply (``…se.pool``, ``…se.gate``,
-    ``…se.mul``), residual adds (``…add``) and ``head.pool``. Node attributes: ``op``, ``shape``
+    Nodes are named like the modules of :func:`nasgen.nn.build_model` (``stem.conv``, ``stem.act``,
+    ``stages.1.0.conv_dw``, ``stages.1.0.se.conv_reduce``, ``stages.1.0.se.gate``, ``head.bn``,
+    ``pool``, ``classifier``), plus ``input`` and the functional ops: SE pooling and multiply
+    (``…se.pool``, ``…se.mul``) and residual adds (``…add``). Node attributes: ``op``, ``shape``
     (``(C, H, W)``, batch left out; ``(features,)`` for the classifier), ``macs``, ``params``,
     ``label`` (op, its settings and shape; what :func:`graph_hash` hashes) and the op's settings
     (``kernel_size``, ``stride``, ``groups``, ``in_channels``, ``bias``, ``fn``, ``in_features``).
@@ -44,14 +44,15 @@ def arch_graph(spec: Any, resolution_px: int | None = None, *, check: bool = Tru
     bytes this is :attr:`CostReport.activation_bytes`).
 
     Args:
-        spec: An :class:`~nasgen.spec.ArchSpec`.
+        spec: An :class:`~nasgen.spec.ArchSpec`, a built-in name or a YAML/JSON path.
         resolution_px: Input resolution in px.
         check: Run :func:`check_shapes` on the result.
 
     Raises:
-        SpecError: Bad resolution or inconsistent shapes.
+        SpecError: Bad spec or resolution, or inconsistent shapes.
         PluginError: A stage kind without a registered cost rule.
     """
+    spec = as_spec(spec)
     trace = trace_spec(spec, resolution_px, keep_layers=True)
     graph = nx.DiGraph(name=spec.name or "", resolution_px=trace.resolution_px)
     in_shape = (spec.in_channels, trace.resolution_px, trace.resolution_px)

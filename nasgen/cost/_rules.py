@@ -8,12 +8,14 @@ A plugin that adds a block kind registers its rule with :func:`register_cost_rul
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from nasgen.cost._trace import Layer, LayerTrace
 from nasgen.errors import PluginError, SpecError
 
 __all__ = [
+    "as_spec",
     "CostRule",
     "PartTotals",
     "SpecTrace",
@@ -172,13 +174,42 @@ class _Marks:
         return PartTotals(now[0] - last[0], now[1] - last[1], now[2] - last[2], t.shape, (last[3], now[3]))
 
 
-def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool = True) -> SpecTrace:
-    """Trace every layer of ``spec`` at ``resolution_px`` (default: the spec's).
+# A stage's totals depend only on its rule, its fields, its input shape and the activation, and the
+# search prices many specs that share stages, so counting-only traces reuse them (bounded, cleared when full).
+_STAGE_CACHE: dict[tuple[Any, ...], tuple[int, int, int, tuple[int, ...]]] = {}
+_STAGE_CACHE_SIZE = 4096
+
+
+def _stage_key(rule: CostRule, stage: Any, trace: LayerTrace) -> tuple[Any, ...] | None:
+    key = (rule, stage, trace.shape, trace.activation)
+    try:
+        hash(key)
+    except TypeError:  # a plugin's stage spec that is not hashable is simply not cached
+        return None
+    return key
+
+
+def as_spec(spec: Any) -> Any:
+    """``spec`` itself when it is a spec, else :func:`~nasgen.spec.load_spec` of it (a name or path).
 
     Raises:
-        SpecError: Bad resolution, or a block whose residual shapes disagree.
+        SpecError: Unknown name, missing file or invalid spec.
+    """
+    if hasattr(spec, "stages"):
+        return spec
+    from nasgen.spec import load_spec
+
+    return load_spec(spec if isinstance(spec, (str, Path)) else str(spec))
+
+
+def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool = True) -> SpecTrace:
+    """Trace every layer of ``spec`` (a spec, built-in name or path) at ``resolution_px`` (default: the spec's).
+
+    Raises:
+        SpecError: Bad spec or resolution, or a block whose residual shapes disagree.
         PluginError: A stage kind without a cost rule.
     """
+    spec = as_spec(spec)
     resolution = spec.resolution_px if resolution_px is None else resolution_px
     _check_resolution(spec, resolution)
     trace = LayerTrace((spec.in_channels, resolution, resolution), spec.activation, keep_layers=keep_layers)
@@ -191,15 +222,25 @@ def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool
     stages = []
     for index, stage in enumerate(spec.stages):
         rule = cost_rule(stage.kind)
-        for block in range(stage.num_layers):
-            trace.prefix = f"stages.{index}.{block}."
-            rule(trace, stage, stage.stride if block == 0 else 1)
-        stages.append(marks.part())
+        key = _stage_key(rule, stage, trace) if not keep_layers else None
+        cached = _STAGE_CACHE.get(key) if key is not None else None
+        if cached is not None:
+            trace.replay(*cached)
+        else:
+            for block in range(stage.num_layers):
+                trace.prefix = f"stages.{index}.{block}."
+                rule(trace, stage, stage.stride if block == 0 else 1)
+        part = marks.part()
+        if key is not None and cached is None:
+            if len(_STAGE_CACHE) >= _STAGE_CACHE_SIZE:
+                _STAGE_CACHE.clear()
+            _STAGE_CACHE[key] = (part.params, part.macs, part.elements, part.output_shape)
+        stages.append(part)
     trace.prefix = "head."
     trace.conv("conv", spec.head_channels, 1)
     trace.bn("bn")
     trace.act("act")
-    trace.pool("pool")
     trace.prefix = ""
+    trace.pool("pool")
     trace.linear("classifier", spec.num_classes)  # dropout before it is identity at inference: no node
     return SpecTrace(stem, stages, marks.part(), trace.layers, resolution)

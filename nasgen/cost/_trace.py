@@ -107,6 +107,22 @@ class LayerTrace:
         self.shape = shape
         return handle
 
+    def replay(self, params: int, macs: int, elements: int, shape: tuple[int, ...]) -> int:
+        """Add a span of layers counted before (totals and output shape) without recording layers.
+
+        Raises:
+            ValueError: The trace keeps layers, which a replay cannot reproduce.
+        """
+        if self.layers is not None:
+            raise ValueError("replay is for counting-only traces (keep_layers=False)")
+        self.params += params
+        self.macs += macs
+        self.elements += elements
+        self.current = len(self._shapes)
+        self._shapes.append(shape)
+        self.shape = shape
+        return self.current
+
     def shape_of(self, tensor: int) -> tuple[int, ...]:
         """Shape of the tensor with handle ``tensor``."""
         return self._shapes[tensor]
