@@ -197,7 +197,8 @@ def parse_dimension(data: Any) -> Dimension:
         unknown = [key for key in data if key not in _RANGE_KEYS]
         if unknown:
             raise SpecError(
-                f"unknown key {unknown[0]!r} in an integer range (expected low, high and optionally step), got {data!r}",
+                f"unknown key {unknown[0]!r} in an integer range (expected low, high and optionally step), "
+                f"got {data!r}",
                 value=data,
             )
         missing = [key for key in ("low", "high") if key not in data]

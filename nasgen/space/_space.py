@@ -85,7 +85,8 @@ class SearchSpace(BaseModel):
     @classmethod
     def _one_mandatory(cls, stages: tuple[StageSpace, ...]) -> tuple[StageSpace, ...]:
         if all(stage.optional for stage in stages):
-            raise ValueError(f"at least one stage must not be optional, got {len(stages)} optional stages of {len(stages)}")
+            count = len(stages)
+            raise ValueError(f"at least one stage must not be optional, got {count} optional stages of {count}")
         return stages
 
     @field_validator("resolution_px")

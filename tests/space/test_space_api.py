@@ -66,7 +66,11 @@ def test_size_counts_identical_optional_stages_once() -> None:
     space = SearchSpace(
         resolution_px=32,
         stem=StemSpace(out_channels=16),
-        stages=[{**stage, "num_layers": 1, "kernel_size": [3, 5]}, {**stage, "optional": True}, {**stage, "optional": True}],
+        stages=[
+            {**stage, "num_layers": 1, "kernel_size": [3, 5]},
+            {**stage, "optional": True},
+            {**stage, "optional": True},
+        ],
     )
     assert space.size() == 14
     assert len({space.freeze(params).content_hash() for params in _all_params(space)}) == 14

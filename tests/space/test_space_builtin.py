@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+
+import nasgen
 
 from nasgen.cost import count_cost
 from nasgen.errors import SpecError
@@ -79,17 +85,36 @@ def test_v1_has_many_architectures_far_below_a_400m_budget() -> None:
     space = load_space("efficientnet-v1")
     macs = [count_cost(space.sample(seed, num_classes=10, in_channels=1)).macs for seed in range(60)]
     assert sum(m < 200_000_000 for m in macs) >= 30
-    assert space.macs_range(num_classes=10, in_channels=1)[0] < 5_000_000
+    low, high = space.macs_range(num_classes=10, in_channels=1)
+    assert low < 5_000_000
+    assert all(low <= m <= high for m in macs)
 
 
 @pytest.mark.parametrize("name", ["efficientnet-v1", "efficientnet-v2"])
 def test_samples_are_contained_and_values_are_optuna_friendly(name: str) -> None:
     space = load_space(name)
+    low, high = space.macs_range()
     for seed in range(10):
-        assert space.contains(space.sample(seed))
+        spec = space.sample(seed)
+        assert space.contains(spec)
+        assert low <= count_cost(spec).macs <= high
     for label, dim in space.dimensions().items():
         assert all(type(v) in (int, float, str, bool) for v in dim.values()), label
     assert loads_space(dump_space(space)) == space
+
+
+def test_builtin_spaces_are_found_at_the_wheel_location(tmp_path: Path) -> None:
+    # The wheel force-includes search_spaces/ as nasgen/_search_spaces/; mimic that layout outside the repo.
+    package = tmp_path / "site" / "nasgen"
+    shutil.copytree(Path(nasgen.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
+    (package / "_search_spaces").mkdir()
+    shutil.copy(REPO_SPACES / "efficientnet-v2.yaml", package / "_search_spaces" / "only-v2.yaml")
+    code = "from nasgen.space import builtin_spaces, load_space; print(sorted(builtin_spaces())); " \
+           "print(load_space('only-v2').stages[0].kind)"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["['only-v2']", "Fixed(value='fused_mbconv')"]
 
 
 def test_unknown_name_and_missing_file() -> None:

@@ -44,7 +44,8 @@ CASES = [
      [0.1, 1.0]),
     ("num_classes: 10\n", "num_classes: 10\nactivation: [silu, swish]\n", "activation",
      "Input should be 'silu', 'relu', 'relu6', 'hardswish' or 'gelu', got 'swish'", ["silu", "swish"]),
-    ("  out_channels: 16\nstages", "  out_channels: 16\n  stride: 3\nstages", "stem.stride", "must be 1 or 2, got 3", 3),
+    ("  out_channels: 16\nstages", "  out_channels: 16\n  stride: 3\nstages", "stem.stride",
+     "must be 1 or 2, got 3", 3),
 ]
 
 
