@@ -248,6 +248,8 @@ def _register(manager: pluggy.PluginManager, candidates: list[_Candidate], failu
                 raise PluginError(f"the same plugin object is also registered as {manager.get_name(plugin)!r}")
             manager.register(plugin, name=candidate.name)
         except Exception as exc:
+            if manager.has_plugin(candidate.name):  # pluggy keeps a plugin whose hookimpl failed verification
+                manager.unregister(name=candidate.name)
             _fail(failures, candidate, exc)
             continue
         try:

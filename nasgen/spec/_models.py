@@ -257,6 +257,18 @@ class CustomStageSpec(_StageBase, _KindFirst):
             raise ValueError(f"must be one of {expected}, got {value!r}")
         return value
 
+    @field_validator("options", mode="before")
+    @classmethod
+    def _plain_values(cls, value: Any) -> Any:
+        # one message per bad entry instead of one per member of the value union
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise ValueError(f"option names must be strings, got {key!r}")
+                if not isinstance(item, (bool, int, float, str)):
+                    raise ValueError(f"{key}: must be a bool, int, float or string, got {item!r}")
+        return value
+
     @field_validator("options")
     @classmethod
     def _options(cls, value: dict[str, OptionValue], info: ValidationInfo) -> dict[str, OptionValue]:
