@@ -55,17 +55,20 @@ def _report_arch(spec: Any) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate")
+    @app.command(
+        "validate",
+        help=(
+            "Check a search-space or architecture file (detected from its content) and print what it holds.\n\n"
+            "For a space: number of architectures, number of dimensions and the MACs range (the smallest and the "
+            "largest architecture). For an architecture: MACs and params. MACs are multiply-accumulates of Conv2d "
+            "and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs)."
+        ),
+    )
     @user_errors
     def validate(
         file: str = typer.Argument(..., help="search-space or architecture YAML file, or a built-in name"),
     ) -> None:
-        """Check a search-space or architecture file (detected from its content) and print what it holds.
-
-        For a space: number of architectures, number of dimensions and the MACs range (the smallest and
-        the largest architecture). For an architecture: MACs and params. MACs are multiply-accumulates of
-        Conv2d and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs).
-        """
+        """Check a search-space or architecture file and print its size and MACs range, or its cost."""
         from nasgen.errors import SpecError
         from nasgen.space import builtin_space_files, load_space, loads_space
         from nasgen.spec import builtin_architectures, load_spec, loads_spec, read_text, yaml_document
