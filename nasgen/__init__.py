@@ -39,6 +39,11 @@ _LAZY = {
     # cost (analytic part has no torch)
     "CostReport": "nasgen.cost",
     "count_cost": "nasgen.cost",
+    # plugins and the built-in compound-scaling plugin (no torch)
+    "load_plugins": "nasgen.hooks",
+    "scale": "nasgen.hooks",
+    "scale_preset": "nasgen.hooks",
+    "scale_family": "nasgen.hooks",
     # torch side
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",

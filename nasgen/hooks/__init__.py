@@ -25,6 +25,7 @@ from nasgen.hooks._manager import (
     PluginRegistry,
     build_registry,
     get_plugin_manager,
+    import_builtin,
     load_plugins,
 )
 from nasgen.hooks._specs import PROJECT, BlockKind, NasgenHookSpecs, Transform, hookimpl, hookspec
@@ -43,7 +44,11 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "hookspec",
+    "import_builtin",
     "load_plugins",
+    "scale",
+    "scale_family",
+    "scale_preset",
     "trial_end",
     "trial_start",
 ]
@@ -65,3 +70,14 @@ def trial_end(trial_number: int, spec: object, result: object) -> None:
         PluginError: A hook raised; the message names the plugin.
     """
     load_plugins().trial_end(trial_number, spec, result)
+
+
+# The compound-scaling plugin's functions, re-exported so that ``nasgen.scale`` and the search's
+# ``--scale-phi`` reach them whether nasgen is installed or run from a checkout.
+_SCALING = ("scale", "scale_preset", "scale_family")
+
+
+def __getattr__(name: str) -> object:
+    if name in _SCALING:
+        return getattr(import_builtin("nasgen_scaling"), name)
+    raise AttributeError(f"module 'nasgen.hooks' has no attribute {name!r}")

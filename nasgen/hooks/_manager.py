@@ -34,6 +34,7 @@ __all__ = [
     "PluginRegistry",
     "build_registry",
     "get_plugin_manager",
+    "import_builtin",
     "load_plugins",
 ]
 
@@ -208,7 +209,12 @@ def _from_source_tree(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
-def _import_builtin(module_name: str) -> ModuleType:
+def import_builtin(module_name: str) -> ModuleType:
+    """Import a module of a plugin shipped with nasgen (``nasgen_scaling``), installed or from a source checkout.
+
+    Raises:
+        ModuleNotFoundError: It is neither installed nor in the checkout's ``plugins/`` folder.
+    """
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
@@ -229,7 +235,7 @@ def _candidates(selected: Iterable[EntryPoint] | None, builtins: bool) -> list[_
     declared = {value for _, value in seen}
     for name, value in BUILTIN_PLUGINS.items() if builtins else ():
         if value not in declared:
-            out.append(_Candidate(name, value, "source tree", lambda value=value: _import_builtin(value)))
+            out.append(_Candidate(name, value, "source tree", lambda value=value: import_builtin(value)))
     return out
 
 

@@ -94,7 +94,11 @@ def coefficient_grid(
     tolerance = check_non_negative(tolerance, "tolerance")
     values = [round(1 + i * step, 6) for i in range(int(math.floor((max_value - 1) / step + 1e-9)) + 1)]
     grid = [
-        (a, b, g) for a in values for b in values for g in values if abs(a * b * b * g * g - target) <= tolerance + 1e-12
+        (a, b, g)
+        for a in values
+        for b in values
+        for g in values
+        if abs(a * b * b * g * g - target) <= tolerance + 1e-12
     ]
     if not grid:
         raise SpecError(

@@ -38,7 +38,9 @@ def test_preset_to_file(tmp_path: Path) -> None:
 
 
 def test_apply_is_the_default_subcommand() -> None:
-    assert _run("scale", "apply", "efficientnet-b0", "--phi", "1")[1] == _run("scale", "efficientnet-b0", "--phi", "1")[1]
+    explicit = _run("scale", "apply", "efficientnet-b0", "--phi", "1")
+    assert explicit == _run("scale", "efficientnet-b0", "--phi", "1")
+    assert explicit[0] == 0
 
 
 def test_family_table(tmp_path: Path) -> None:

@@ -153,3 +153,14 @@ def test_parse_family(text: str, expected: list) -> None:
 def test_parse_family_errors(text: str, message: str) -> None:
     with pytest.raises(SpecError, match=message):
         parse_family(text)
+
+
+def test_public_names_reach_the_plugin() -> None:
+    import nasgen
+    import nasgen.hooks
+
+    assert nasgen.scale is scale
+    assert nasgen.scale_family is scale_family
+    assert nasgen.hooks.scale_preset("efficientnet-b0", "b1").resolution_px == 240
+    with pytest.raises(AttributeError):
+        nasgen.hooks.no_such_name  # noqa: B018
