@@ -30,6 +30,8 @@ from nasgen.search._study import (
     count_finished,
     make_pruner,
     make_sampler,
+    n_trials_stored,
+    open_storage,
     open_study,
     recover_stale_trials,
 )
@@ -83,7 +85,7 @@ def search(
     sampler: str = "tpe",
     pruner: str = "median",
     out: str | Path | None = None,
-    storage: str | None = None,
+    storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     enqueue: Iterable[str | Path | ArchSpec] = (),
     max_params: str | int | None = None,
@@ -112,7 +114,8 @@ def search(
         sampler: ``"tpe"``, ``"random"`` or ``"nsga2"`` (accuracy vs MACs, Pareto front).
         pruner: ``"median"``, ``"hyperband"`` or ``"none"`` (forced to ``"none"`` under ``nsga2``).
         out: Run directory (default ``runs/<study name>``).
-        storage: Optuna RDB URL of a shared study (default ``sqlite:///<out>/study.db``).
+        storage: Optuna RDB URL of a shared study, with heartbeats (default ``sqlite:///<out>/study.db``), or
+            an ``optuna.storages.BaseStorage`` (e.g. ``InMemoryStorage`` for quick experiments).
         study_name: Study name (default ``<space>-<budget>``, e.g. ``efficientnet-v1-400M``).
         enqueue: Architectures (names, paths or specs) evaluated first; each must lie in the space.
         max_params: Parameter limit (``"5M"``), checked like the budget.
@@ -228,16 +231,13 @@ def _evaluator(
 
 
 def _prepare_study(
-    out_dir: Path, storage: str | None, name: str, sampler: str, pruner: str, seed: int, n_objectives: int,
-    epochs: int,
+    out_dir: Path, storage: Any, name: str, sampler: str, pruner: str, seed: int, n_objectives: int, epochs: int
 ) -> optuna.Study:
-    url = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
     shared = storage is not None
-    probe = open_study(url, name, sampler=None, pruner=None, n_objectives=n_objectives, shared=shared)
-    n_existing = len(probe.get_trials(deepcopy=False))
-    sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_existing, parallel=shared)
+    backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared)
+    sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
     pruner_obj = make_pruner(pruner if n_objectives == 1 else "none", epochs=epochs, n_objectives=n_objectives)
-    return open_study(url, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives, shared=shared)
+    return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
 
 
 def _run(

@@ -36,6 +36,8 @@ __all__ = [
     "count_finished",
     "make_pruner",
     "make_sampler",
+    "n_trials_stored",
+    "open_storage",
     "open_study",
     "recover_stale_trials",
 ]
@@ -101,36 +103,77 @@ def make_pruner(name: str, *, epochs: int, n_objectives: int) -> optuna.pruners.
     return PRUNERS[name](epochs)
 
 
-def open_study(
-    url: str, name: str, *, sampler: Any, pruner: Any, n_objectives: int, shared: bool
-) -> optuna.Study:
-    """Create or load the study ``name`` in the RDB storage ``url`` (heartbeats on shared storages).
+def open_storage(storage: str | optuna.storages.BaseStorage, *, shared: bool) -> optuna.storages.BaseStorage:
+    """An RDB storage for the URL ``storage`` (heartbeats when ``shared``); a storage object passes through.
 
     Raises:
-        SearchError: The storage cannot be opened, or the study exists with another number of objectives.
+        SearchError: The URL cannot be opened (bad scheme, unreachable server, missing driver).
     """
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return storage
     kwargs: dict[str, Any] = {}
     if shared:
+        kwargs = {
+            "heartbeat_interval": HEARTBEAT_INTERVAL_S,
+            "grace_period": GRACE_PERIOD_S,
+            "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
+        }
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            kwargs = {
-                "heartbeat_interval": HEARTBEAT_INTERVAL_S,
-                "grace_period": GRACE_PERIOD_S,
-                "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
-            }
+            backend = optuna.storages.RDBStorage(storage, **kwargs)
+    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
+        raise SearchError(f"storage {storage!r}: {exc}") from None
+    except Exception as exc:  # SQLAlchemy's ArgumentError / OperationalError (bad URL, server unreachable)
+        if type(exc).__module__.startswith("sqlalchemy"):
+            raise SearchError(f"storage {storage!r}: {str(exc).splitlines()[0]}") from None
+        raise
+    if storage.startswith("sqlite:"):
+        _sqlite_wal(backend)
+    return backend
+
+
+def _sqlite_wal(backend: optuna.storages.RDBStorage) -> None:
+    # A trial writes ~15 attributes, each its own commit; SQLite's default rollback journal fsyncs every
+    # commit (~30 ms on a busy disk). Write-ahead logging with synchronous=NORMAL cannot corrupt the file
+    # and keeps it readable by optuna-dashboard and by other processes meanwhile.
+    import sqlalchemy
+
+    def on_connect(connection: Any, record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    sqlalchemy.event.listen(backend.engine, "connect", on_connect)
+    backend.engine.dispose()  # pooled connections opened before the listener are closed
+
+
+def n_trials_stored(storage: optuna.storages.BaseStorage, name: str) -> int:
+    """Trials already stored in the study ``name`` (0 when it does not exist yet)."""
     try:
-        storage = optuna.storages.RDBStorage(url, **kwargs)
-        directions = ["maximize", "minimize"][:n_objectives]
+        study_id = storage.get_study_id_from_name(name)
+    except KeyError:
+        return 0
+    return len(storage.get_all_trials(study_id, deepcopy=False))
+
+
+def open_study(
+    storage: optuna.storages.BaseStorage, name: str, *, sampler: Any, pruner: Any, n_objectives: int
+) -> optuna.Study:
+    """Create or load the study ``name`` (maximize accuracy; minimize MACs too under NSGA-II).
+
+    Raises:
+        SearchError: The study exists with another number of objectives.
+    """
+    directions = ["maximize", "minimize"][:n_objectives]
+    try:
         return optuna.create_study(
             storage=storage, study_name=name, sampler=sampler, pruner=pruner, directions=directions,
             load_if_exists=True,
         )
-    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
-        raise SearchError(f"storage {url!r}, study {name!r}: {exc}") from None
-    except Exception as exc:  # SQLAlchemy's OperationalError & co. (bad URL, unreachable server)
-        if type(exc).__module__.startswith("sqlalchemy"):
-            raise SearchError(f"storage {url!r}: {str(exc).splitlines()[0]}") from None
-        raise
+    except ValueError as exc:
+        raise SearchError(f"study {name!r}: {exc}") from None
 
 
 def check_study_meta(study: optuna.Study, meta: Mapping[str, Any]) -> None:
@@ -169,8 +212,8 @@ def recover_stale_trials(study: optuna.Study) -> list[int]:
     requeued = []
     for trial in trials:
         if trial.state == TrialState.RUNNING:
-            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
             study._storage.set_trial_user_attr(trial._trial_id, "error", "process killed while the trial ran")
+            study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
         elif not (trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")):
             continue
         if trial.number not in retried:
