@@ -1,0 +1,95 @@
+"""``nasgen search``: the best architecture within a MACs budget, with its evidence in a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nasgen.cli._common import console, err_console, user_errors
+
+_SAMPLERS = ("tpe", "random", "nsga2")
+_PRUNERS = ("median", "hyperband", "none")
+
+
+def _proxy_overrides(
+    images_per_epoch: int | None, batch_size: int | None, lr: float | None, proxy_resolution: int | None,
+    progressive: bool = False,
+) -> dict[str, object]:
+    overrides: dict[str, object] = {"progressive": True} if progressive else {}
+    if images_per_epoch is not None:
+        overrides["images_per_epoch"] = images_per_epoch
+    if batch_size is not None:
+        overrides["batch_size"] = batch_size
+    if lr is not None:
+        overrides["lr"] = lr
+    if proxy_resolution is not None:
+        overrides["resolution_px"] = proxy_resolution
+    return overrides
+
+
+def _check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
+    from nasgen.errors import SearchError
+
+    if value not in allowed:
+        raise SearchError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("search")
+    @user_errors
+    def search(
+        budget: str = typer.Option(..., help="MACs budget (conv + linear MACs, batch 1): 400M, 1.5G or 400000000."),
+        space: str = typer.Option("efficientnet-v1", help="Built-in search space name or a space YAML file."),
+        data: Optional[str] = typer.Option(
+            None, help="embedded (default), fashion-mnist, or a path: ImageFolder tree, IDX folder or .npz."
+        ),
+        n_trials: int = typer.Option(20, help="Finished trials (evaluated, infeasible, reused or pruned) to reach."),
+        timeout: Optional[float] = typer.Option(600.0, help="Seconds this run may take; no trial starts that would not fit."),
+        epochs: Optional[int] = typer.Option(None, help="Proxy training epochs (default: the proxy recipe's)."),
+        seed: int = typer.Option(0, help="Seed of the sampler and of every proxy training run."),
+        sampler: str = typer.Option("tpe", help="tpe, random, or nsga2 (accuracy vs MACs Pareto front)."),
+        pruner: str = typer.Option("median", help="median, hyperband or none (nsga2 uses none)."),
+        out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
+        storage: Optional[str] = typer.Option(None, help="Optuna RDB URL of a shared study (e.g. postgresql://…)."),
+        study_name: Optional[str] = typer.Option(None, help="Study name (default <space>-<budget>)."),
+        enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
+        max_params: Optional[str] = typer.Option(None, help="Parameter limit, e.g. 5M."),
+        max_memory: Optional[str] = typer.Option(None, help="Activation-memory limit in bytes, e.g. 50M."),
+        save_weights: bool = typer.Option(False, help="Keep the best trial's proxy weights (safetensors)."),
+        images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
+        batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
+        lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
+        proxy_resolution: Optional[int] = typer.Option(None, help="Proxy: training resolution in px for a 224-px arch."),
+        progressive: bool = typer.Option(
+            False, "--progressive", help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages)."
+        ),
+    ) -> None:
+        """Search a space for the most accurate architecture within a MACs budget.
+
+        Over-budget samples are costed analytically and never trained. Outputs: study.db (Optuna, openable
+        by optuna-dashboard), best.yaml, leaderboard.csv, trials/<n>/arch.yaml. Run the same command again
+        to resume.
+        """
+        _check_choice("--sampler", sampler, _SAMPLERS)
+        _check_choice("--pruner", pruner, _PRUNERS)
+        from nasgen.search import search as run_search
+        from nasgen.search._outputs import summary_table
+
+        try:
+            result = run_search(
+                budget, space=space, data=data, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed,
+                sampler=sampler, pruner=pruner, out=out, storage=storage,
+                study_name=study_name, enqueue=tuple(enqueue), max_params=max_params, max_memory=max_memory,
+                proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
+                save_weights=save_weights, console=err_console,
+            )
+        except KeyboardInterrupt:
+            err_console.print("interrupted: completed trials are kept; run the same command again to resume")
+            raise typer.Exit(130) from None
+        console.print(summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]))
+        if result.best_spec is None:
+            err_console.print(f"no architecture was evaluated; outputs in {result.out}")
+            return
+        console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
