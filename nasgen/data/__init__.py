@@ -1,0 +1,17 @@
+"""Datasets for proxy and full training: the embedded Fashion-MNIST subset, IDX, ImageFolder, ``.npz``.
+
+Images live in memory as uint8 numpy arrays ``(N, H, W, C)``; :mod:`nasgen.data._tensors` turns them into
+torch tensors resized once per resolution (imported lazily, so loading data does not import torch).
+
+Example:
+    >>> from nasgen.data import load_dataset, split
+    >>> data = load_dataset()  # the embedded subset
+    >>> train, val = split(data)
+    >>> len(train), len(val), data.images.shape[1:]
+    (10000, 2000, (28, 28, 1))
+"""
+
+from nasgen.data._dataset import ImageDataset, split, stratified_order
+from nasgen.data._sources import embedded_path, load_dataset
+
+__all__ = ["ImageDataset", "embedded_path", "load_dataset", "split", "stratified_order"]

@@ -1,0 +1,124 @@
+"""The in-memory image dataset and its stratified, seeded train/validation split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nasgen.errors import DataError
+
+__all__ = ["ImageDataset", "split", "stratified_order"]
+
+
+@dataclass(frozen=True, eq=False)
+class ImageDataset:
+    """Images and labels held in memory as numpy arrays.
+
+    Attributes:
+        images: uint8 images ``(N, H, W, C)``; C is 1 for grey images, 3 for colour.
+        labels: int64 class indices ``(N,)`` in ``[0, len(classes))``.
+        classes: Class names in label order.
+        name: Where the data came from (``"embedded"``, a path, ...), for logs and run records.
+        val_index: Indices of a validation split shipped with the data (the embedded subset and the
+            Fashion-MNIST test images), or ``None``; :func:`split` uses it unless told a fraction.
+
+    Raises:
+        DataError: Shapes or dtypes disagree, no images, fewer than two classes, or labels out of range.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    name: str
+    val_index: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        images, labels = self.images, self.labels
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise DataError(f"{self.name}: images must be uint8 (N, H, W, C) with C 1 or 3, got {images.dtype} {images.shape}")
+        if len(images) == 0:
+            raise DataError(f"{self.name}: no images")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataError(f"{self.name}: {len(images)} images but labels of shape {labels.shape}")
+        if labels.min() < 0 or labels.max() >= len(self.classes):
+            raise DataError(
+                f"{self.name}: labels must lie in [0, {len(self.classes)}), got [{labels.min()}, {labels.max()}]"
+            )
+        n_present = len(np.unique(labels))
+        if n_present < 2:
+            raise DataError(f"{self.name}: only one class ({self.classes[int(labels[0])]!r}); need at least two")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes (``len(classes)``)."""
+        return len(self.classes)
+
+    @property
+    def in_channels(self) -> int:
+        """Channels per image: 1 (grey) or 3 (colour)."""
+        return int(self.images.shape[-1])
+
+    def subset(self, index: np.ndarray, name: str | None = None) -> ImageDataset:
+        """Return the images at ``index`` (a shipped validation split does not carry over)."""
+        return ImageDataset(self.images[index], self.labels[index], list(self.classes), name or self.name)
+
+
+def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:
+    """Order indices so that every prefix is as close to class-balanced as possible.
+
+    Classes are shuffled independently with ``seed`` and interleaved (round robin by rank within the
+    class, ties broken by class), so the first ``k`` indices hold ``k·p_c`` images of class ``c`` up to
+    rounding. Used both for splits and for fixed validation subsets that must be the same for every trial.
+    """
+    rng = np.random.default_rng(seed)
+    keys = np.empty(len(labels), dtype=np.float64)
+    for cls in np.unique(labels):
+        members = np.flatnonzero(labels == cls)
+        members = rng.permutation(members)
+        # Position within the class, as a fraction of the class size: interleaves classes by frequency.
+        keys[members] = (np.arange(len(members)) + 0.5) / len(members)
+    return np.lexsort((labels, keys))
+
+
+def split(dataset: ImageDataset, val_fraction: float | None = None, seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+    """Split into training and validation sets, stratified by class and fixed by ``seed``.
+
+    Args:
+        dataset: The data to split.
+        val_fraction: Share of images held out for validation, in (0, 1). ``None`` uses the split shipped
+            with the dataset (``dataset.val_index``) and otherwise 0.2.
+        seed: Seed of the stratified draw; the same seed always gives the same split.
+
+    Returns:
+        ``(train, val)``.
+
+    Raises:
+        DataError: ``val_fraction`` outside (0, 1), or a split that leaves a class without training images.
+    """
+    if val_fraction is None and dataset.val_index is not None:
+        is_val = np.zeros(len(dataset), dtype=bool)
+        is_val[dataset.val_index] = True
+        train_index, val_index = np.flatnonzero(~is_val), np.flatnonzero(is_val)
+    else:
+        fraction = 0.2 if val_fraction is None else val_fraction
+        if not 0.0 < fraction < 1.0:
+            raise DataError(f"val_fraction must lie in (0, 1), got {fraction!r}")
+        rng = np.random.default_rng(seed)
+        val_parts, train_parts = [], []
+        for cls in np.unique(dataset.labels):
+            members = rng.permutation(np.flatnonzero(dataset.labels == cls))
+            n_val = int(round(len(members) * fraction))
+            n_val = min(max(n_val, 1), len(members) - 1) if len(members) > 1 else 0
+            val_parts.append(members[:n_val])
+            train_parts.append(members[n_val:])
+        train_index, val_index = np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
+    if len(val_index) == 0:
+        raise DataError(f"{dataset.name}: the split left no validation images (val_fraction={val_fraction!r})")
+    return (
+        dataset.subset(train_index, f"{dataset.name}[train]"),
+        dataset.subset(val_index, f"{dataset.name}[val]"),
+    )

@@ -1,0 +1,183 @@
+"""Dataset sources: the embedded subset, Fashion-MNIST, IDX folders, ImageFolder trees and ``.npz`` files.
+
+Each source kind is a loader in ``_LOADERS``; :func:`load_dataset` picks one by the shape of ``source``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from nasgen.data._dataset import ImageDataset, stratified_order
+from nasgen.data._idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_idx_folder
+from nasgen.errors import DataError
+
+__all__ = ["IMAGE_SUFFIXES", "embedded_path", "load_dataset"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+_EMBEDDED_FILE = "fashion_mnist_subset.npz"
+#: ImageFolder images are resized to a square of this side when they differ in size (px).
+DEFAULT_IMAGE_FOLDER_PX = 64
+
+
+def embedded_path() -> Path:
+    """Path of the shipped Fashion-MNIST subset (``nasgen/data/_embedded/fashion_mnist_subset.npz``)."""
+    return Path(__file__).resolve().parent / "_embedded" / _EMBEDDED_FILE
+
+
+def _load_embedded(_: Path | None) -> ImageDataset:
+    with np.load(embedded_path()) as data:
+        images = np.concatenate([data["train_images"], data["val_images"]])[..., None]
+        labels = np.concatenate([data["train_labels"], data["val_labels"]]).astype(np.int64)
+        classes = [str(c) for c in data["classes"]]
+        n_train = len(data["train_labels"])
+    return ImageDataset(images, labels, classes, "embedded", val_index=np.arange(n_train, len(labels)))
+
+
+def _fashion_mnist_dir() -> Path:
+    return Path(os.environ.get("NASGEN_FASHION_MNIST", FASHION_MNIST_DIR))
+
+
+def _load_fashion_mnist(_: Path | None) -> ImageDataset:
+    folder = _fashion_mnist_dir()
+    if not folder.is_dir():
+        raise DataError(
+            f"fashion-mnist: IDX files not found in {folder}; install them with "
+            "`apt install dataset-fashion-mnist` or point $NASGEN_FASHION_MNIST at a folder holding them"
+        )
+    images, labels, test_index = load_idx_folder(folder)
+    return ImageDataset(images[..., None], labels, list(FASHION_MNIST_CLASSES), "fashion-mnist", val_index=test_index)
+
+
+def _load_idx(folder: Path) -> ImageDataset:
+    images, labels, test_index = load_idx_folder(folder)
+    n_classes = int(labels.max()) + 1 if len(labels) else 0
+    classes = list(FASHION_MNIST_CLASSES) if n_classes == 10 else [str(i) for i in range(n_classes)]
+    return ImageDataset(images[..., None], labels, classes, str(folder), val_index=test_index)
+
+
+def _load_npz(path: Path) -> ImageDataset:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read .npz ({exc})") from exc
+    with data:
+        keys = set(data.files)
+        image_key = next((k for k in ("images", "x") if k in keys), None)
+        label_key = next((k for k in ("labels", "y") if k in keys), None)
+        if image_key is None or label_key is None:
+            raise DataError(f"{path}: an .npz needs arrays 'images' (or 'x') and 'labels' (or 'y'), found {sorted(keys)}")
+        images, labels = data[image_key], data[label_key]
+        classes = [str(c) for c in data["classes"]] if "classes" in keys else None
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.ndim != 4 or images.shape[-1] not in (1, 3):
+        raise DataError(f"{path}: '{image_key}' must have shape (N, H, W) or (N, H, W, C) with C 1 or 3, got {images.shape}")
+    if images.dtype != np.uint8:
+        if not np.issubdtype(images.dtype, np.number) or images.min() < 0 or images.max() > 255:
+            raise DataError(f"{path}: '{image_key}' must hold values in [0, 255], got dtype {images.dtype}")
+        images = (images * 255.0 if images.max() <= 1.0 else images).round().astype(np.uint8)
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise DataError(f"{path}: {len(images)} images but '{label_key}' has shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"{path}: '{label_key}' must hold integer class indices, got dtype {labels.dtype}")
+    labels = labels.astype(np.int64)
+    if classes is None:
+        classes = [str(i) for i in range(int(labels.max()) + 1)] if len(labels) else []
+    return ImageDataset(np.ascontiguousarray(images), labels, classes, str(path))
+
+
+def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image = image.convert(mode)
+            if size is not None and image.size != size:
+                image = image.resize(size, Image.Resampling.BILINEAR)
+            return np.asarray(image, dtype=np.uint8)
+    except (OSError, UnidentifiedImageError) as exc:
+        raise DataError(f"{path}: cannot read image ({exc})") from exc
+
+
+def _load_image_folder(root: Path) -> ImageDataset:
+    from PIL import Image
+
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    files = [
+        (path, label)
+        for label, cls in enumerate(classes)
+        for path in sorted((root / cls).rglob("*"))
+        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
+    ]
+    if not files:
+        raise DataError(f"{root}: no images (expected ROOT/<class>/<image>{IMAGE_SUFFIXES[0]} …)")
+    modes, sizes = set(), set()
+    for path, _ in files:
+        with Image.open(path) as image:
+            modes.add("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
+            sizes.add(image.size)
+    mode = "L" if modes == {"L"} else "RGB"
+    size = None if len(sizes) == 1 else (DEFAULT_IMAGE_FOLDER_PX, DEFAULT_IMAGE_FOLDER_PX)
+    images = np.stack([_read_image(path, mode, size) for path, _ in files])
+    if images.ndim == 3:
+        images = images[..., None]
+    labels = np.array([label for _, label in files], dtype=np.int64)
+    return ImageDataset(images, labels, classes, str(root))
+
+
+def _kind(path: Path) -> Callable[[Path], ImageDataset]:
+    if path.is_file():
+        if path.suffix == ".npz":
+            return _load_npz
+        raise DataError(f"{path}: a data file must be an .npz of images and labels")
+    names = {p.name for p in path.iterdir()}
+    if any("-ubyte" in name for name in names):
+        return _load_idx
+    return _load_image_folder
+
+
+_NAMED: dict[str, Callable[[Path | None], ImageDataset]] = {
+    "embedded": _load_embedded,
+    "fashion-mnist": _load_fashion_mnist,
+}
+
+
+def load_dataset(
+    source: str | os.PathLike[str] | None = None, *, seed: int = 0, max_images: int | None = None
+) -> ImageDataset:
+    """Load images and labels into memory.
+
+    Args:
+        source: ``None`` or ``"embedded"`` (the shipped stratified Fashion-MNIST subset, 10,000 train + 2,000
+            validation images, 28×28 grey); ``"fashion-mnist"`` (all 70,000 images from the IDX files in
+            ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; the 10,000 test images are the
+            shipped validation split); or a path: a folder of IDX files (``train-images-idx3-ubyte[.gz]`` …),
+            an ImageFolder tree (``ROOT/<class>/<image>``; images of different sizes are resized to 64×64 px),
+            or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and ``labels``/``y`` ``(N,)``.
+        seed: Seed of the stratified subsample when ``max_images`` is given.
+        max_images: Keep at most this many images, class-balanced (handy for quick runs on big data).
+
+    Returns:
+        An :class:`ImageDataset` with uint8 images ``(N, H, W, C)``.
+
+    Raises:
+        DataError: The path does not exist, holds no images, has one class only, image and label counts
+            differ, or a file is malformed.
+    """
+    if source is None or str(source) in _NAMED:
+        dataset = _NAMED[str(source or "embedded")](None)
+    else:
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise DataError(f"data path does not exist: {str(source)!r} (expected 'embedded', 'fashion-mnist' or a path)")
+        dataset = _kind(path)(path)
+    if max_images is not None and max_images < len(dataset):
+        if max_images < 2:
+            raise DataError(f"max_images must be at least 2, got {max_images!r}")
+        keep = np.sort(stratified_order(dataset.labels, seed)[:max_images])
+        dataset = dataset.subset(keep)
+    return dataset

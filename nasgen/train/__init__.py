@@ -1,0 +1,36 @@
+"""Training: the proxy that scores architectures during a search, and full training runs.
+
+Example:
+    >>> from nasgen.data import load_dataset
+    >>> from nasgen.spec import load_spec
+    >>> from nasgen.train import default_proxy, evaluate_proxy
+    >>> result = evaluate_proxy(load_spec("efficientnet-b0"), load_dataset(), default_proxy("cpu"), seed=0)
+    >>> result.val_top1  # doctest: +SKIP
+    0.86
+"""
+
+from nasgen.train._config import TrainConfig
+from nasgen.train._full import FullTrainResult, train
+from nasgen.train._proxy import CPU_PROXY, GPU_PROXY, ProxyConfig, default_proxy, evaluate_proxy, proxy_resolution
+from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
+from nasgen.train.progressive import ProgressiveSchedule, StageSettings, load_schedule
+
+__all__ = [
+    "CPU_PROXY",
+    "GPU_PROXY",
+    "EpochSettings",
+    "FullTrainResult",
+    "ProgressiveSchedule",
+    "ProxyConfig",
+    "StageSettings",
+    "TrainConfig",
+    "TrainResult",
+    "Trainer",
+    "default_proxy",
+    "evaluate_proxy",
+    "load_schedule",
+    "proxy_resolution",
+    "resolve_device",
+    "train",
+    "train_model",
+]

@@ -1,0 +1,153 @@
+"""The proxy: a short, seeded training run that scores an architecture during a search (issue 7).
+
+The default recipes were chosen by measurement; ``docs/proxy.md`` keeps the log of every recipe tried.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from nasgen.data import ImageDataset, split
+from nasgen.train._config import TrainConfig
+from nasgen.train._trainer import TrainResult, resolve_device, train_model
+
+__all__ = ["CPU_PROXY", "GPU_PROXY", "ProxyConfig", "default_proxy", "evaluate_proxy", "proxy_resolution"]
+
+#: A proxy recipe is a :class:`TrainConfig`; the alias names its role.
+ProxyConfig = TrainConfig
+
+#: Default proxy on CPU (2 cores): see docs/proxy.md for the measurements behind each value.
+CPU_PROXY = TrainConfig(
+    optimizer="adamw",
+    lr=3e-3,
+    weight_decay=0.05,
+    warmup_epochs=0.3,
+    lr_schedule="cosine",
+    label_smoothing=0.0,
+    batch_size=128,
+    epochs=3,
+    resolution_px=32,
+    scale_resolution_from_px=224,
+    channels_last=True,
+    dropout=0.0,
+    drop_path_rate=0.0,
+)
+
+#: Default proxy on CUDA: same recipe, more images per second buy more epochs at a larger resolution.
+GPU_PROXY = CPU_PROXY.replace(epochs=10, batch_size=256, lr=4e-3, resolution_px=64, warmup_epochs=1.0)
+
+_SPLITS: weakref.WeakKeyDictionary[ImageDataset, dict[int, tuple[ImageDataset, ImageDataset]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def default_proxy(device: str | torch.device | None = None) -> TrainConfig:
+    """The default proxy recipe for ``device`` (``None`` = the device :func:`resolve_device` picks)."""
+    return GPU_PROXY if resolve_device(device).type == "cuda" else CPU_PROXY
+
+
+def proxy_resolution(spec_resolution_px: int, config: TrainConfig, total_stride: int = 1) -> int:
+    """The resolution (px) at which the proxy trains an architecture of resolution ``spec_resolution_px``.
+
+    With ``config.scale_resolution_from_px`` = s, an architecture meant for r px trains at
+    ``round(config.resolution_px · r / s)`` (B0 at 224 → 32 px with the CPU default), so the proxy still sees
+    the benefit of a larger input that the search pays for in MACs; never below ``total_stride`` (the spec
+    rule that the last feature map is at least 1×1). Without it, every architecture trains at
+    ``config.resolution_px``.
+    """
+    if config.scale_resolution_from_px is None:
+        resolution = config.resolution_px
+    else:
+        resolution = round(config.resolution_px * spec_resolution_px / config.scale_resolution_from_px)
+    return max(resolution, total_stride)
+
+
+def _split_once(dataset: ImageDataset, split_seed: int) -> tuple[ImageDataset, ImageDataset]:
+    # The same split object for every trial, so the resized-tensor cache is shared between trials.
+    per_dataset = _SPLITS.setdefault(dataset, {})
+    if split_seed not in per_dataset:
+        per_dataset[split_seed] = split(dataset, None, seed=split_seed)
+    return per_dataset[split_seed]
+
+
+def evaluate_proxy(
+    spec,
+    data: ImageDataset | tuple[ImageDataset, ImageDataset],
+    config: TrainConfig | None = None,
+    *,
+    seed: int,
+    on_epoch: Callable[[int, float], None] | None = None,
+    device: str | torch.device | None = None,
+    split_seed: int = 0,
+) -> TrainResult:
+    """Build ``spec`` for the data and train it under the proxy recipe.
+
+    The model is ``build_model(spec.replace(num_classes=…, in_channels=…, resolution_px=R, dropout=…,
+    drop_path_rate=…))`` with R from :func:`proxy_resolution`; its cost in the search is still counted at the
+    spec's own resolution. Initialization is seeded by ``seed`` without touching the global RNG.
+
+    Args:
+        spec: The :class:`~nasgen.spec.ArchSpec` to score.
+        data: A dataset (split with :func:`~nasgen.data.split` by ``split_seed``, its shipped split when it has
+            one, the same for every trial) or a ``(train, val)`` pair.
+        config: The recipe; ``None`` = :func:`default_proxy` for the device.
+        seed: Seed of initialization, data order and subsampling.
+        on_epoch: ``on_epoch(epoch, val_top1)`` after each epoch; exceptions propagate (pruning).
+        device: ``None`` = CUDA when available, else CPU.
+        split_seed: Seed of the train/validation split when ``data`` is one dataset.
+
+    Returns:
+        The :class:`TrainResult`; ``val_top1`` is the score.
+
+    Raises:
+        TrainError: The loss became NaN/inf.
+        SpecError: The spec cannot be adapted to the data.
+    """
+    from nasgen.nn import build_model
+
+    config = config or default_proxy(device)
+    train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
+    total_stride = spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
+    resolution = proxy_resolution(spec.resolution_px, config, total_stride)
+    changes = {"num_classes": train.num_classes, "in_channels": train.in_channels, "resolution_px": resolution}
+    if config.dropout is not None:
+        changes["dropout"] = config.dropout
+    if config.drop_path_rate is not None:
+        changes["drop_path_rate"] = config.drop_path_rate
+    proxy_spec = spec.replace(**changes)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(proxy_spec)
+    if config.zero_init_residual:
+        zero_init_residual(model)
+    stage_settings = None
+    if config.progressive:
+        from nasgen.train.progressive import ProgressiveSchedule, progressive_settings
+
+        schedule = ProgressiveSchedule.for_spec(proxy_spec, num_stages=min(4, config.epochs))
+        stage_settings = progressive_settings(schedule, config.epochs)
+    return train_model(
+        model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device, on_epoch=on_epoch,
+        stage_settings=stage_settings,
+    )
+
+
+def zero_init_residual(model: nn.Module) -> int:
+    """Zero the γ of the last BatchNorm in every residual block; return how many were zeroed.
+
+    A block is residual when it has a truthy ``has_skip`` attribute (nasgen.nn, timm) or
+    ``use_res_connect`` (torchvision); its last BatchNorm in registration order is the one before the
+    residual add. Each residual block then starts as the identity (Goyal et al., 2017, §5.1).
+    """
+    count = 0
+    for module in model.modules():
+        if getattr(module, "has_skip", False) or getattr(module, "use_res_connect", False):
+            bns = [m for m in module.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+            if bns:
+                nn.init.zeros_(bns[-1].weight)
+                count += 1
+    return count
