@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from pydantic import BaseModel, ConfigDict
 
 from nasgen.cost import LayerTrace, arch_graph, cost_rule, count_cost, register_cost_rule, registered_cost_kinds
 from nasgen.cost import _rules
 from nasgen.errors import PluginError, SpecError
-from nasgen.spec import load_spec
+from nasgen.spec import CustomStageSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
 
 
 @dataclass(frozen=True)
@@ -109,3 +110,33 @@ def test_grouped_conv_needs_divisible_channels() -> None:
     trace = LayerTrace((6, 8, 8))
     with pytest.raises(SpecError, match="not divisible by groups=4"):
         trace.conv("conv_dw", 8, 3, groups=4)
+
+
+class _WidthOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    bottleneck: int = 1
+
+
+def _bottleneck_conv(trace: LayerTrace, stage: CustomStageSpec, stride: int) -> None:
+    # 1x1 reduce to out/bottleneck, then k×k to out; widths from the shared fields and the options
+    trace.conv("conv_reduce", stage.out_channels // stage.options["bottleneck"], 1)
+    trace.conv("conv", stage.out_channels, stage.kernel_size, stride)
+
+
+def test_custom_stage_spec_from_yaml_data() -> None:
+    register_stage_kind("cost_test_bottleneck", _WidthOptions, owner="tests")
+    register_cost_rule("cost_test_bottleneck", _bottleneck_conv)
+    try:
+        data = load_spec("efficientnet-b0").model_dump(mode="json")
+        data["resolution_px"] = 32
+        data["stages"] = [{"kind": "cost_test_bottleneck", "num_layers": 1, "kernel_size": 3, "stride": 1,
+                           "expand_ratio": 1, "out_channels": 16, "options": {"bottleneck": 4}}]
+        spec = spec_from_dict(data)
+        assert isinstance(spec.stages[0], CustomStageSpec)
+        first = count_cost(spec)  # options is a dict: not hashable, so not cached, still counted
+        assert first.stages[0].macs == 4 * 32 * 16 * 16 + 16 * 4 * 9 * 16 * 16
+        assert count_cost(spec) == first
+        assert arch_graph(spec).graph["macs"] == first.macs
+    finally:
+        unregister_stage_kind("cost_test_bottleneck")
+        _rules._RULES.pop("cost_test_bottleneck", None)
