@@ -29,6 +29,17 @@ def _proxy_overrides(
     return overrides
 
 
+def _phis(text: str | None) -> list[float]:
+    from nasgen.errors import SearchError
+
+    if not text:
+        return []
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SearchError(f"--scale-phi: expected numbers separated by commas, e.g. 1,2,3, got {text!r}") from None
+
+
 def _check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
     from nasgen.errors import SearchError
 
@@ -65,6 +76,9 @@ def register(app: typer.Typer) -> None:
         progressive: bool = typer.Option(
             False, "--progressive", help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages)."
         ),
+        scale_phi: Optional[str] = typer.Option(
+            None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
+        ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
 
@@ -83,7 +97,7 @@ def register(app: typer.Typer) -> None:
                 sampler=sampler, pruner=pruner, out=out, storage=storage,
                 study_name=study_name, enqueue=tuple(enqueue), max_params=max_params, max_memory=max_memory,
                 proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
-                save_weights=save_weights, console=err_console,
+                save_weights=save_weights, scale_phi=_phis(scale_phi), console=err_console,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")
@@ -93,3 +107,5 @@ def register(app: typer.Typer) -> None:
             err_console.print(f"no architecture was evaluated; outputs in {result.out}")
             return
         console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
+        for path in result.family:
+            console.print(f"scaled: {path}", highlight=False)

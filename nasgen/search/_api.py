@@ -21,9 +21,9 @@ from rich.console import Console
 from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
-from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_outputs
+from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
-from nasgen.search._run import FailureGuard, enqueue_architectures, space_name
+from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, space_name
 from nasgen.search._study import (
     RunLock,
     check_study_meta,
@@ -61,6 +61,7 @@ class SearchResult:
         leaderboard: Top rows, best first (as in ``leaderboard.csv``).
         pareto: Trial numbers on the accuracy/MACs Pareto front (NSGA-II only; feasible trials).
         requeued: Trials found interrupted and enqueued again on this run.
+        family: Files of the compound-scaled family of the best architecture (``scale_phi``).
     """
 
     best_spec: ArchSpec | None
@@ -71,6 +72,7 @@ class SearchResult:
     leaderboard: list[LeaderboardRow]
     pareto: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
+    family: list[Path] = field(default_factory=list)
 
 
 def search(
@@ -94,6 +96,7 @@ def search(
     save_weights: bool = False,
     objective: Callable[[ArchSpec], float] | None = None,
     callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
+    scale_phi: Iterable[float] = (),
     console: Console | None = None,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
@@ -124,6 +127,8 @@ def search(
         save_weights: Keep the best trial's proxy weights as ``trials/<n>/weights.safetensors``.
         objective: Stand-in scorer ``f(spec) -> float`` used instead of proxy training (tests, studies).
         callbacks: Optuna callbacks ``f(study, frozen_trial)`` called after each trial.
+        scale_phi: Compound-scaling φ values (EfficientNet §3.3): the best architecture's scaled family is
+            written to ``scaled/<name>-phi<φ>.yaml`` (``nasgen.scale_family``).
         console: Where to show live progress; None shows nothing.
 
     Returns:
@@ -160,7 +165,11 @@ def search(
             space_obj, limits, evaluator, freeze_kwargs=freeze_kwargs, multi_objective=n_objectives > 1, seed=seed, out=out_dir
         )
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
-        return _result(study, out_dir, requeued)
+        result = _result(study, out_dir, requeued)
+    phis = list(scale_phi)
+    if phis and result.best_spec is not None:
+        result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
+    return result
 
 
 def proxy_epochs(evaluator: Evaluator) -> int:
@@ -250,11 +259,23 @@ def _run(
     guard = FailureGuard()
     try:
         with SearchProgress(n_trials, done, timeout, console) as progress:
-            objective.on_start = progress.trial_started
-            study.optimize(objective, timeout=timeout, catch=TRIAL_ERRORS, callbacks=[progress, guard, *callbacks])
+            objective.on_start = _started(progress)
+            study.optimize(
+                objective, timeout=timeout, catch=TRIAL_ERRORS, callbacks=[progress, guard, plugin_trial_end, *callbacks]
+            )
     finally:
         write_outputs(study, out_dir)
     guard.raise_if_tripped()
+
+
+def _started(progress: SearchProgress) -> Callable[[int, ArchSpec], None]:
+    from nasgen import hooks
+
+    def started(number: int, spec: ArchSpec) -> None:
+        progress.trial_started(number, spec)
+        hooks.trial_start(number, spec)
+
+    return started
 
 
 @contextlib.contextmanager

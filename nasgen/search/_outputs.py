@@ -14,10 +14,19 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 
-from nasgen.spec import ArchSpec, loads_spec
+from nasgen.spec import ArchSpec, loads_spec, save_spec
 from nasgen.units import format_count
 
-__all__ = ["LEADERBOARD_FIELDS", "LeaderboardRow", "best_trial", "leaderboard", "summary_table", "write_outputs"]
+__all__ = [
+    "LEADERBOARD_FIELDS",
+    "LeaderboardRow",
+    "best_spec",
+    "best_trial",
+    "leaderboard",
+    "summary_table",
+    "write_family",
+    "write_outputs",
+]
 
 
 @dataclass(frozen=True)
@@ -129,3 +138,14 @@ def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: 
             format_count(row.macs), format_count(row.params), f"{row.train_seconds:.1f}", row.hash[:12], row.display,
         )
     return table
+
+
+def write_family(spec: ArchSpec, phis: list[float], folder: Path) -> list[Path]:
+    """Write ``nasgen.scale_family(spec, phis)`` (EfficientNet §3.3 compound scaling) as ``<name>-phi<φ>.yaml``.
+
+    Raises:
+        SpecError: A bad φ (negative, not a number).
+    """
+    from nasgen.hooks import scale_family
+
+    return [save_spec(member, folder / f"{member.name}.yaml") for member in scale_family(spec, phis)]

@@ -11,9 +11,9 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nasgen.errors import SearchError
 from nasgen.search._suggest import suggestable_params
-from nasgen.spec import ArchSpec, load_spec
+from nasgen.spec import ArchSpec, load_spec, loads_spec
 
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "FailureGuard", "enqueue_architectures", "space_name"]
+__all__ = ["MAX_CONSECUTIVE_FAILURES", "FailureGuard", "enqueue_architectures", "plugin_trial_end", "space_name"]
 
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -89,3 +89,33 @@ class FailureGuard:
         """
         if self.streak >= self.limit:
             raise SearchError(f"{self.streak} trials in a row failed; the last: {self.last_error}")
+
+
+def _outcome(trial: FrozenTrial) -> str:
+    if trial.state == TrialState.COMPLETE:
+        return "infeasible" if trial.user_attrs.get("feasible") is False else "complete"
+    return "pruned" if trial.state == TrialState.PRUNED else "fail"
+
+
+def plugin_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
+    """Optuna callback: ``nasgen.hooks.trial_end(number, spec, record)`` for plugins' search callbacks.
+
+    ``record`` is ``{"state": "complete" | "pruned" | "infeasible" | "fail", "macs", "params", "val_top1"}``
+    (None where unknown). Trials that failed before their architecture was known call nothing.
+
+    Raises:
+        PluginError: A plugin's callback raised.
+    """
+    from nasgen import hooks
+
+    text = trial.user_attrs.get("spec_yaml")
+    if text is None:
+        return
+    attrs = trial.user_attrs
+    record = {
+        "state": _outcome(trial),
+        "macs": attrs.get("macs"),
+        "params": attrs.get("params"),
+        "val_top1": attrs.get("val_top1"),
+    }
+    hooks.trial_end(trial.number, loads_spec(text, file=f"<trial {trial.number}>"), record)

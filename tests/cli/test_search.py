@@ -1,0 +1,84 @@
+"""``nasgen search`` on bad input: one ``error:`` line, exit code 2, no traceback; and a quick real run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nasgen.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    result = runner.invoke(app, ["search", *args])
+    return result, result.output
+
+
+def _assert_usage_error(result, output: str, *expected: str) -> None:
+    assert result.exit_code == 2, output
+    assert "Traceback" not in output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    for text in expected:
+        assert text in lines[0], output
+
+
+def test_unknown_space(tmp_path):
+    result, output = _run("--budget", "400M", "--space", "efficientnet-v9", "--out", str(tmp_path))
+    _assert_usage_error(result, output, "'efficientnet-v9' is neither a file nor a built-in search space")
+
+
+def test_missing_space_file(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result, output = _run("--budget", "400M", "--space", str(missing), "--out", str(tmp_path))
+    _assert_usage_error(result, output, "no such file", "nope.yaml")
+
+
+def test_malformed_space_yaml(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stem:\n  out_channels: [16, 32\nstages: []\n")
+    result, output = _run("--budget", "400M", "--space", str(bad), "--out", str(tmp_path / "run"))
+    _assert_usage_error(result, output, "bad.yaml", "line")
+
+
+@pytest.mark.parametrize("budget", ["40x", "-3M", "0"])
+def test_malformed_budget(tmp_path, budget):
+    result, output = _run("--budget", budget, "--out", str(tmp_path))
+    _assert_usage_error(result, output, "budget (MACs)", repr(budget))
+
+
+def test_budget_nothing_meets(tmp_path):
+    result, output = _run("--budget", "1M", "--out", str(tmp_path))
+    _assert_usage_error(result, output, "budget 1.0M MACs (1,000,000) is below the smallest architecture")
+    assert not (tmp_path / "study.db").exists()
+
+
+def test_data_path_missing(tmp_path):
+    result, output = _run("--budget", "400M", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r"))
+    _assert_usage_error(result, output, "nothing")
+
+
+def test_dataset_with_one_class(tmp_path):
+    npz = tmp_path / "one.npz"
+    np.savez(npz, images=np.zeros((20, 28, 28), dtype=np.uint8), labels=np.zeros(20, dtype=np.int64))
+    result, output = _run("--budget", "400M", "--data", str(npz), "--out", str(tmp_path / "r"))
+    _assert_usage_error(result, output, "class")
+
+
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    ("--sampler", "grid", "--sampler: expected one of tpe, random, nsga2, got 'grid'"),
+    ("--pruner", "asha", "--pruner: expected one of median, hyperband, none, got 'asha'"),
+    ("--scale-phi", "1,x", "--scale-phi: expected numbers separated by commas"),
+    ("--enqueue", "efficientnet-b9", "efficientnet-b9"),
+    ("--max-params", "5Q", "max-params"),
+])
+def test_bad_options(tmp_path, option, value, expected):
+    result, output = _run("--budget", "400M", option, value, "--out", str(tmp_path))
+    _assert_usage_error(result, output, expected)
+
+
+def test_bad_storage_url(tmp_path):
+    result, output = _run("--budget", "400M", "--storage", "nosuchdb://x", "--out", str(tmp_path))
+    _assert_usage_error(result, output, "storage 'nosuchdb://x'")
