@@ -1,0 +1,119 @@
+"""``nasgen profile``: params, MACs, activation memory and a per-stage table of one architecture."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from nasgen.cli._common import console, user_errors
+
+_HELP = (
+    "Print the cost of an architecture: params, MACs, FLOPs, activation memory and a per-stage table.\n\n"
+    "ARCH is a YAML/JSON architecture file or a built-in name (efficientnet-b0, efficientnetv2-s, ...). "
+    "MACs are multiply-accumulates of Conv2d and Linear layers only (conv: C_out*C_in/groups*k*k*H_out*W_out, "
+    "linear: in*out) at batch 1, as the EfficientNet papers count 'FLOPS' (B0: 0.39B); BatchNorm, activations, "
+    "pooling, the SE multiply and residual adds are not counted. FLOPs are shown as 2 x MACs. Params are all "
+    "trainable parameters, BatchNorm affine included. Activation memory is the size of every layer output of "
+    "one inference forward pass (input excluded) at the batch size, 4 bytes per element unless told otherwise."
+)
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "×".join(str(size) for size in shape)
+
+
+def _payload(spec: Any, report: Any, graph_hash: str, measured: Any) -> dict[str, Any]:
+    def part(cost: Any) -> dict[str, Any]:
+        return {"params": cost.params, "macs": cost.macs, "activation_bytes": cost.activation_bytes,
+                "output_shape": list(cost.output_shape)}
+
+    data: dict[str, Any] = {
+        "name": spec.name,
+        "hash": spec.content_hash(),
+        "graph_hash": graph_hash,
+        "resolution_px": report.resolution_px,
+        "params": report.params,
+        "macs": report.macs,
+        "flops": report.flops,
+        "activation_bytes": report.activation_bytes,
+        "batch_size": report.batch_size,
+        "dtype_bytes": report.dtype_bytes,
+        "stem": part(report.stem),
+        "stages": [{"index": s.index, "kind": s.kind, "display": s.display, **part(s)} for s in report.stages],
+        "head": part(report.head),
+    }
+    if measured is not None:
+        agrees = (measured.macs, measured.params) == (report.macs, report.params)
+        data["measured"] = {"macs": measured.macs, "params": measured.params, "agrees": agrees}
+    return data
+
+
+def _print_report(spec: Any, report: Any, graph_hash: str) -> None:
+    from rich.table import Table
+
+    from nasgen.units import format_bytes, format_count
+
+    title = spec.name or spec.short_hash()
+    console.print(f"[bold]{title}[/] at {report.resolution_px} px, {spec.num_blocks} blocks", highlight=False)
+    console.print(f"params       {report.params:,} ({format_count(report.params)})", highlight=False)
+    console.print(f"MACs         {format_count(report.macs)} ({report.macs:,})", highlight=False)
+    console.print(f"FLOPs        {format_count(report.flops)} (2 x MACs)", highlight=False)
+    console.print(
+        f"activations  {format_bytes(report.activation_bytes)} ({report.activation_bytes:,} bytes; batch "
+        f"{report.batch_size}, {report.dtype_bytes} bytes/element)",
+        highlight=False,
+    )
+    console.print(f"graph hash   {graph_hash}", highlight=False)
+    table = Table(show_edge=False, pad_edge=False)
+    for column, justify in (("stage", "left"), ("block", "left"), ("output", "right"), ("params", "right"),
+                            ("MACs", "right"), ("% MACs", "right")):
+        table.add_column(column, justify=justify, no_wrap=column != "block")
+    rows = [("stem", f"conv k{spec.stem.kernel_size} s{spec.stem.stride}", report.stem)]
+    rows += [(str(s.index), s.display, s) for s in report.stages]
+    rows.append(("head", "conv 1x1, pool, linear", report.head))
+    for stage, block, cost in rows:
+        share = 100 * cost.macs / report.macs if report.macs else 0.0
+        table.add_row(stage, block, _shape(cost.output_shape), f"{cost.params:,}", format_count(cost.macs),
+                      f"{share:.1f}")
+    console.print(table)
+
+
+def _measure(spec: Any, report: Any) -> Any:
+    from nasgen.cost import measure_cost
+    from nasgen.nn import build_model
+
+    return measure_cost(build_model(spec), report.resolution_px, spec.in_channels)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("profile", help=_HELP)
+    @user_errors
+    def profile(
+        arch: str = typer.Argument(..., help="architecture YAML/JSON file or built-in name"),
+        resolution: int = typer.Option(None, "--resolution", help="input resolution in px [default: the spec's]"),
+        batch_size: int = typer.Option(1, "--batch-size", help="batch size for activation memory"),
+        dtype_bytes: int = typer.Option(4, "--dtype-bytes", help="bytes per activation element (2 for fp16)"),
+        as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of the table"),
+        measure: bool = typer.Option(False, "--measure", help="also measure the built model with thop (imports torch)"),
+    ) -> None:
+        """Print params, MACs (conv + linear, batch 1), FLOPs (2 x MACs), activation memory and a stage table."""
+        from nasgen.cost import count_cost, graph_hash
+        from nasgen.spec import load_spec
+
+        spec = load_spec(arch)
+        report = count_cost(spec, resolution_px=resolution, batch_size=batch_size, dtype_bytes=dtype_bytes)
+        structure = graph_hash(spec, report.resolution_px)
+        measured = _measure(spec, report) if measure else None
+        agrees = measured is None or (measured.macs, measured.params) == (report.macs, report.params)
+        if as_json:
+            typer.echo(json.dumps(_payload(spec, report, structure, measured)))
+        else:
+            _print_report(spec, report, structure)
+            if measured is not None:
+                verdict = "agrees" if agrees else "[bold red]DISAGREES[/] with the analytic count"
+                console.print(f"thop check   {measured.macs:,} MACs, {measured.params:,} params: {verdict}",
+                              highlight=False)
+        if not agrees:
+            raise typer.Exit(1)  # a disagreement is a bug in a cost rule or a block builder, not a user error
