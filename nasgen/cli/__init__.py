@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 
 # module name under nasgen.cli -> each defines ``register(app)``
-_COMMANDS = ("schema", "spaces", "validate", "search", "train", "scale", "plugins", "export")
+_COMMANDS = ("schema", "spaces", "validate", "profile", "search", "train", "scale", "plugins", "export")
 
 
 def _register_all() -> None:
