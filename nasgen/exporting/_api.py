@@ -94,8 +94,10 @@ def parse_formats(formats: str | list[str] | tuple[str, ...] | None) -> list[str
 
 
 def _select(requested: list[str] | None, source: ExportSource) -> tuple[list[str], dict[str, str]]:
+    from nasgen.exporting._codegen import code_unsupported
     from nasgen.exporting._formats import ONNX_HINT, onnx_available
 
+    no_code = code_unsupported(source.spec)
     no_weights = f"{source.describe()} has no trained weights (a search saves them with --save-weights)"
     if requested is None:
         chosen, skipped = list(_FORMAT_NAMES), {}
@@ -105,7 +107,12 @@ def _select(requested: list[str] | None, source: ExportSource) -> tuple[list[str
         if not onnx_available():
             chosen.remove("onnx")
             skipped["onnx"] = f"the onnx extra is not installed: {ONNX_HINT}"
+        if no_code is not None:
+            chosen.remove("code")
+            skipped["code"] = no_code
         return chosen, skipped
+    if "code" in requested and no_code is not None:
+        raise ExportError(f"format code: {no_code}")
     if "weights" in requested and source.weights_path is None:
         raise ExportError(f"format weights: {no_weights}")
     if "onnx" in requested and not onnx_available():

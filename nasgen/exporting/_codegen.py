@@ -19,7 +19,7 @@ from nasgen.exporting._templates import ACTIVATION_CODE, BLOCK_CLASSES, HEADER, 
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count
 
-__all__ = ["arch_name", "import_model_code", "render_model_code"]
+__all__ = ["arch_name", "code_unsupported", "import_model_code", "render_model_code", "state_dict_shapes"]
 
 _STAGE_ROW = (
     "    StageConfig(\n"
@@ -47,6 +47,19 @@ def _summary(spec: ArchSpec, source: ExportSource | None) -> str:
     return f"An EfficientNet-family network found by nasgen's search: {blocks}; trial {source.trial} ({scored})."
 
 
+def code_unsupported(spec: ArchSpec) -> str | None:
+    """Why no ``model.py`` can be generated for ``spec`` (a plugin block kind), or ``None`` when it can."""
+    for index, stage in enumerate(spec.stages):
+        if stage.kind not in BLOCK_CLASSES:
+            return (
+                f"stages.{index}.kind: model.py can be generated for {' and '.join(BLOCK_CLASSES)} stages only, "
+                f"got the plugin block kind {stage.kind!r}"
+            )
+    if spec.activation not in ACTIVATION_CODE:
+        return f"activation: no code template for {spec.activation!r}"
+    return None
+
+
 def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str:
     """Render the standalone ``model.py`` source of ``spec``.
 
@@ -60,15 +73,13 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
         layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture hash and the origin.
 
     Raises:
-        ExportError: A stage kind or activation without a code template.
+        ExportError: A stage of a plugin block kind, or an activation without a code template.
     """
     from nasgen.cost import count_cost
 
-    for index, stage in enumerate(spec.stages):
-        if stage.kind not in BLOCK_CLASSES:
-            raise ExportError(f"stages.{index}.kind: no code template for block kind {stage.kind!r}")
-    if spec.activation not in ACTIVATION_CODE:
-        raise ExportError(f"activation: no code template for {spec.activation!r}")
+    reason = code_unsupported(spec)
+    if reason is not None:
+        raise ExportError(reason)
     cost = count_cost(spec)
     name = arch_name(spec)
     kinds = list(dict.fromkeys(stage.kind for stage in spec.stages))  # first-use order

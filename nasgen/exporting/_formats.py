@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from nasgen.errors import ExportError
-from nasgen.exporting._codegen import import_model_code, render_model_code
+from nasgen.exporting._codegen import code_unsupported, import_model_code, render_model_code
 from nasgen.exporting._source import ExportSource
 from nasgen.exporting._weights import load_weights_into, read_state_dict, save_state_dict
 from nasgen.spec import ArchSpec, save_spec
@@ -93,6 +93,11 @@ class ExportContext:
             self._generated = model.eval()
         return self._generated
 
+    def deployable(self) -> nn.Module:
+        """The module TorchScript and ONNX are made from: the generated one, or ``build_model``'s when no
+        code can be generated (plugin block kinds)."""
+        return self.reference() if code_unsupported(self.spec) else self.generated()
+
     def example(self, batch: int) -> torch.Tensor:
         """A seeded input ``(batch, in_channels, resolution_px, resolution_px)`` in float32."""
         generator = torch.Generator().manual_seed(self.seed)
@@ -161,7 +166,7 @@ def _write_torchscript(ctx: ExportContext, path: Path) -> dict[str, Any]:
         # torch >= 2.10 marks TorchScript deprecated; it is still the format that loads without Python code.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        scripted = torch.jit.script(ctx.generated())
+        scripted = torch.jit.script(ctx.deployable())
         torch.jit.save(scripted, str(path))
         loaded = torch.jit.load(str(path), map_location="cpu")
     x = ctx.example(2)
@@ -192,7 +197,7 @@ def _write_onnx(ctx: ExportContext, path: Path) -> dict[str, Any]:
         raise ExportError(f"ONNX export needs the onnx extra: {ONNX_HINT}")
     import onnx
 
-    _onnx_export(ctx.generated(), ctx.example(1), path)
+    _onnx_export(ctx.deployable(), ctx.example(1), path)
     model_proto = onnx.load(str(path))
     onnx.checker.check_model(model_proto)
     opset = max((entry.version for entry in model_proto.opset_import if entry.domain in ("", "ai.onnx")), default=None)

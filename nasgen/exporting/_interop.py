@@ -17,6 +17,10 @@ from nasgen.spec import ArchSpec
 __all__ = ["timm_view", "torchvision_view"]
 
 
+_BUILTIN = ("mbconv", "fused_mbconv")
+_TV_CONFIG = {"mbconv": "MBConvConfig", "fused_mbconv": "FusedMBConvConfig"}
+
+
 def _make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
     # timm.layers.make_divisible / torchvision._utils._make_divisible: nearest multiple of 8, never
     # more than 10% below the value.
@@ -34,6 +38,8 @@ def _in_channels(spec: ArchSpec) -> list[int]:
 
 
 def _timm_string(stage: Any) -> str:
+    if stage.kind not in _BUILTIN:
+        return str(stage.display())  # a plugin kind: nasgen's own notation, which timm cannot read
     base = f"r{stage.num_layers}_k{stage.kernel_size}_s{stage.stride}_e{stage.expand_ratio}_c{stage.out_channels}"
     se = f"_se{stage.se_ratio:g}" if stage.se_ratio > 0 else ""
     if stage.kind == "mbconv":
@@ -51,8 +57,11 @@ def _timm_notes(spec: ArchSpec) -> list[str]:
     for name, width in (("stem.out_channels", spec.stem.out_channels), ("head_channels", spec.head_channels)):
         if _make_divisible(width) != width:
             notes.append(f"{name}: timm rounds {width} to {_make_divisible(width)}")
-    for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec))):
+    for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
+        if stage.kind not in _BUILTIN:
+            notes.append(f"{where}: the plugin block kind {stage.kind!r} has no timm equivalent")
+            continue
         rounded = _make_divisible(stage.out_channels)
         if rounded != stage.out_channels:
             notes.append(f"{where}: timm rounds out_channels {stage.out_channels} to {rounded}")
@@ -117,8 +126,11 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
         notes.append(f"torchvision's stem takes 3 input channels, this one {spec.in_channels}")
     if (spec.stem.kernel_size, spec.stem.stride) != (3, 2):
         notes.append("torchvision's stem is 3x3 stride 2")
-    for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec))):
+    for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
+        if stage.kind not in _BUILTIN:
+            notes.append(f"{where}: the plugin block kind {stage.kind!r} has no torchvision equivalent")
+            continue
         for name, width in (("input_channels", in_ch), ("out_channels", stage.out_channels)):
             if _make_divisible(width) != width:
                 notes.append(f"{where}: torchvision rounds {name} {width} to {_make_divisible(width)}")
@@ -144,10 +156,10 @@ def torchvision_view(spec: ArchSpec) -> dict[str, Any]:
         calls, e.g. ``"MBConvConfig(6, 3, 2, 16, 24, 2)"``.
     """
     settings = []
-    for stage, in_ch in zip(spec.stages, _in_channels(spec)):
+    for stage, in_ch in zip(spec.stages, _in_channels(spec), strict=True):
         settings.append(
             {
-                "config": "MBConvConfig" if stage.kind == "mbconv" else "FusedMBConvConfig",
+                "config": _TV_CONFIG.get(stage.kind, stage.kind),
                 "expand_ratio": stage.expand_ratio,
                 "kernel": stage.kernel_size,
                 "stride": stage.stride,

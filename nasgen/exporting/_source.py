@@ -201,19 +201,43 @@ def _open_study(run_dir: Path, optuna: Any) -> Any:
 
 
 def _best_trial(study: Any, trials: list[Any], run_dir: Path, optuna: Any) -> Any:
+    """The trial ``best.yaml`` names: among completed, feasible, evaluated trials (user attributes
+    ``feasible`` and ``val_top1``, not a ``reused_from`` copy) the highest ``val_top1``, ties going to fewer
+    MACs, then the earlier trial. A study not written by nasgen falls back to Optuna's best trial (in a
+    multi-objective study: the Pareto-optimal trial with the best first objective)."""
     complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not complete:
-        counts: dict[str, int] = {}
-        for t in trials:
-            counts[t.state.name.lower()] = counts.get(t.state.name.lower(), 0) + 1
-        detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no trials at all"
-        raise ExportError(f"run {str(run_dir)!r}: study {study.study_name!r} has no completed trial ({detail})")
+    if any("feasible" in t.user_attrs for t in complete):
+        evaluated = [
+            t
+            for t in complete
+            if t.user_attrs.get("feasible") and "val_top1" in t.user_attrs and "reused_from" not in t.user_attrs
+        ]
+        if evaluated:
+            return min(evaluated, key=lambda t: (-t.user_attrs["val_top1"], t.user_attrs.get("macs", 0), t.number))
+    elif complete:
+        best = _optuna_best(study, optuna)
+        if best is not None:
+            return best
+    counts: dict[str, int] = {}
+    for t in trials:
+        state = "infeasible" if t.user_attrs.get("feasible") is False else t.state.name.lower()
+        counts[state] = counts.get(state, 0) + 1
+    detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no trials at all"
+    raise ExportError(
+        f"run {str(run_dir)!r}: study {study.study_name!r} has no completed, feasible trial yet ({detail}); "
+        "pass --trial N to export a particular trial"
+    )
+
+
+def _optuna_best(study: Any, optuna: Any) -> Any:
     if len(study.directions) == 1:
-        return study.best_trial
-    # Multi-objective: the Pareto front, ranked by the first objective (accuracy in nasgen searches).
+        try:
+            return study.best_trial
+        except ValueError:  # a constrained study without a feasible trial
+            return None
     sign = 1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    front = study.best_trials or complete
-    return max(front, key=lambda t: (sign * t.values[0], -t.number))
+    front = study.best_trials
+    return max(front, key=lambda t: (sign * t.values[0], -t.number)) if front else None
 
 
 def _trial_spec(run_dir: Path, trial: Any) -> ArchSpec:
