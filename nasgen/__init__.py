@@ -39,6 +39,9 @@ _LAZY = {
     # cost (analytic part has no torch)
     "CostReport": "nasgen.cost",
     "count_cost": "nasgen.cost",
+    "arch_graph": "nasgen.cost",
+    "graph_hash": "nasgen.cost",
+    "measure_cost": "nasgen.cost",  # imports torch on first use
     # plugins and the built-in compound-scaling plugin (no torch)
     "load_plugins": "nasgen.hooks",
     "scale": "nasgen.hooks",
