@@ -26,7 +26,8 @@ def test_b0_table() -> None:
     assert "MACs         385.8M (385,814,752)" in out
     assert "FLOPs        771.6M (2 x MACs)" in out
     assert "88,717,952 bytes; batch 1, 4 bytes/element" in out
-    rows = {line.split("│")[0].strip(): [c.strip() for c in line.split("│")] for line in out.splitlines() if "│" in line}
+    cells = [[c.strip() for c in line.split("│")] for line in out.splitlines() if "│" in line]
+    rows = {row[0]: row for row in cells}
     assert rows["stem"][2:5] == ["32×112×112", "928", "10.8M"]
     assert rows["1"][1:5] == ["ir_r2_k3_s2_e6_c24_se0.25", "24×56×56", "16,714", "54.9M"]
     assert rows["6"][2] == "320×7×7"

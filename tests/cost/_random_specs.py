@@ -2,8 +2,8 @@
 
 Covers both stage kinds, expansion 1 (single-conv Fused-MBConv, MBConv without the 1×1 expand),
 SE off and odd SE ratios, stride 1/2, kernels 3/5/7, residual and non-residual blocks, 1 or 3 input
-channels, stem kernel/stride, any activation, few or many classes, and odd resolutions (32–96 px, 32–64 px with a stride-1 stem)
-so that ``ceil(H / 2)`` rounding is exercised.
+channels, stem kernel/stride, any activation, few or many classes, and odd resolutions (32–96 px,
+32–64 px with a stride-1 stem) so that ``ceil(H / 2)`` rounding is exercised.
 """
 
 from __future__ import annotations
