@@ -59,6 +59,7 @@ class TrainResult:
         device: ``"cpu"`` or ``"cuda:0"`` etc.
         history: One dict per epoch: ``epoch``, ``train_loss``, ``val_top1``, ``val_loss``, ``lr``,
             ``resolution_px``, ``seconds``.
+        model: The trained model (what the search saves with ``--save-weights``); not compared or printed.
     """
 
     val_top1: float
@@ -68,6 +69,7 @@ class TrainResult:
     images_per_second: float
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
+    model: nn.Module | None = field(default=None, repr=False, compare=False)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -277,7 +279,7 @@ class Trainer:
         return TrainResult(
             val_top1=val_top1, val_loss=val_loss, epochs=self.start_epoch, train_seconds=time.perf_counter() - start,
             images_per_second=trained / train_time if train_time else 0.0, device=str(self.device),
-            history=list(self.history),
+            history=list(self.history), model=self.model,
         )
 
     # -- checkpointing ---------------------------------------------------------------------------
