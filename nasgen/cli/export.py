@@ -37,25 +37,22 @@ def register(app: typer.Typer) -> None:
         """
         from rich.markup import escape
 
+        from nasgen.cost import count_cost
         from nasgen.exporting import export as run_export
         from nasgen.units import format_bytes, format_count
 
         result = run_export(source, out, trial=trial, formats=format, force=force, seed=seed)
-        src = result.source
-        console.print(f"exported {src.describe()} to {result.out_dir}", highlight=False)
-        from nasgen.cost import count_cost
-
         cost = count_cost(result.spec)
-        console.print(
+        lines = [
+            f"exported {result.source.describe()} to {result.out_dir}",
             f"  {format_count(cost.params)} params, {format_count(cost.macs)} MACs at {result.spec.resolution_px} px "
             f"(conv + linear, batch 1), hash {result.spec.short_hash()}",
-            highlight=False,
-        )
+        ]
         for name, file in result.files.items():
             check = result.checks.get(name, {})
             note = f"  max |diff| vs eager {check['max_abs_diff']:.2g}" if "max_abs_diff" in check else ""
-            console.print(
-                f"  {file.path.name:<20} {format_bytes(file.bytes):>10}  {file.seconds:6.2f} s{note}", highlight=False
-            )
+            lines.append(f"  {file.path.name:<20} {format_bytes(file.bytes):>10}  {file.seconds:6.2f} s{note}")
+        for line in lines:
+            console.print(escape(line), highlight=False, soft_wrap=True)
         for name, reason in result.skipped.items():
-            err_console.print(f"  skipped {name}: {escape(reason)}", highlight=False)
+            err_console.print(escape(f"  skipped {name}: {reason}"), highlight=False, soft_wrap=True)
