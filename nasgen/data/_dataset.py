@@ -36,7 +36,9 @@ class ImageDataset:
     def __post_init__(self) -> None:
         images, labels = self.images, self.labels
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-            raise DataError(f"{self.name}: images must be uint8 (N, H, W, C) with C 1 or 3, got {images.dtype} {images.shape}")
+            raise DataError(
+                f"{self.name}: images must be uint8 (N, H, W, C) with C 1 or 3, got {images.dtype} {images.shape}"
+            )
         if len(images) == 0:
             raise DataError(f"{self.name}: no images")
         if labels.ndim != 1 or len(labels) != len(images):

@@ -104,12 +104,16 @@ def load_idx_folder(folder: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray | 
             continue
         images, labels = read_idx(pair[0]), read_idx(pair[1])
         if images.ndim != 3 or labels.ndim != 1:
-            raise DataError(f"{pair[0]}: expected images (N, H, W) and labels (N,), got {images.shape} and {labels.shape}")
+            raise DataError(
+                f"{pair[0]}: expected images (N, H, W) and labels (N,), got {images.shape} and {labels.shape}"
+            )
         if len(images) != len(labels):
             raise DataError(f"{pair[0]}: {len(images)} images but {len(labels)} labels in {pair[1].name}")
         parts.append((images, labels.astype(np.int64)))
     if not parts:
-        raise DataError(f"{folder}: no IDX files (expected train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])")
+        raise DataError(
+            f"{folder}: no IDX files (expected train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz])"
+        )
     if len({p[0].shape[1:] for p in parts}) != 1:
         raise DataError(f"{folder}: train and t10k images differ in size: {[p[0].shape[1:] for p in parts]}")
     images = np.concatenate([p[0] for p in parts])

@@ -69,13 +69,17 @@ def _load_npz(path: Path) -> ImageDataset:
         image_key = next((k for k in ("images", "x") if k in keys), None)
         label_key = next((k for k in ("labels", "y") if k in keys), None)
         if image_key is None or label_key is None:
-            raise DataError(f"{path}: an .npz needs arrays 'images' (or 'x') and 'labels' (or 'y'), found {sorted(keys)}")
+            raise DataError(
+                f"{path}: an .npz needs arrays 'images' (or 'x') and 'labels' (or 'y'), found {sorted(keys)}"
+            )
         images, labels = data[image_key], data[label_key]
         classes = [str(c) for c in data["classes"]] if "classes" in keys else None
     if images.ndim == 3:
         images = images[..., None]
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
-        raise DataError(f"{path}: '{image_key}' must have shape (N, H, W) or (N, H, W, C) with C 1 or 3, got {images.shape}")
+        raise DataError(
+            f"{path}: '{image_key}' must have shape (N, H, W) or (N, H, W, C) with C 1 or 3, got {images.shape}"
+        )
     if images.dtype != np.uint8:
         if not np.issubdtype(images.dtype, np.number) or images.min() < 0 or images.max() > 255:
             raise DataError(f"{path}: '{image_key}' must hold values in [0, 255], got dtype {images.dtype}")
@@ -173,7 +177,9 @@ def load_dataset(
     else:
         path = Path(source).expanduser()
         if not path.exists():
-            raise DataError(f"data path does not exist: {str(source)!r} (expected 'embedded', 'fashion-mnist' or a path)")
+            raise DataError(
+                f"data path does not exist: {str(source)!r} (expected 'embedded', 'fashion-mnist' or a path)"
+            )
         dataset = _kind(path)(path)
     if max_images is not None and max_images < len(dataset):
         if max_images < 2:

@@ -56,5 +56,5 @@ def channel_stats(dataset: ImageDataset) -> tuple[tuple[float, ...], tuple[float
 
 
 def normalize(batch: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """Map a uint8 batch ``(N, C, H, W)`` to float32 ``(x/255 − mean)/std``; ``mean``, ``std`` are ``(1, C, 1, 1)``."""
+    """Map a uint8 batch ``(N, C, H, W)`` to float32 ``(x/255 − mean)/std``; ``mean``/``std``: ``(1, C, 1, 1)``."""
     return (batch.float().div_(255.0) - mean).div_(std)

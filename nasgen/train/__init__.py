@@ -9,6 +9,9 @@ Example:
     0.86
 """
 
+import sys
+import types
+
 from nasgen.train._config import TrainConfig
 from nasgen.train._full import FullTrainResult, train
 from nasgen.train._proxy import CPU_PROXY, GPU_PROXY, ProxyConfig, default_proxy, evaluate_proxy, proxy_resolution
@@ -34,3 +37,13 @@ __all__ = [
     "train",
     "train_model",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    # ``nasgen.train`` is both this subpackage and the lazily exported function ``train``: once the subpackage
+    # has been imported, the attribute on ``nasgen`` is this module, so calling it must still reach ``train``.
+    def __call__(self, *args, **kwargs):
+        return self.train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -28,13 +28,14 @@ CPU_PROXY = TrainConfig(
     warmup_epochs=0.3,
     lr_schedule="cosine",
     label_smoothing=0.0,
-    batch_size=128,
+    batch_size=64,
     epochs=3,
     resolution_px=32,
     scale_resolution_from_px=224,
     channels_last=True,
     dropout=0.0,
     drop_path_rate=0.0,
+    zero_init_residual=True,
 )
 
 #: Default proxy on CUDA: same recipe, more images per second buy more epochs at a larger resolution.
