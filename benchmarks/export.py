@@ -1,12 +1,12 @@
 """Export of EfficientNet-B0 (224 px) in every format: file sizes and export time per format.
 
 The B0 weights are seeded ones (BatchNorm statistics from one batch) written to a scratch training
-directory first (``arch.yaml`` + ``weights.safetensors``), so the ``weights`` format is exported too. Each repeat is a full
-``nasgen.export`` into a fresh directory; the table gives each file's size in bytes and the median wall
-seconds of its format (TorchScript and ONNX include their round-trip check against eager eval on a
-``(2, 3, 224, 224)`` input), plus the shared set-up (building the model and loading its weights) and the
-process CPU seconds of a whole export divided by the torch threads (close to the wall time of an idle
-machine when this one is shared).
+directory first (``arch.yaml`` + ``weights.safetensors``), so the ``weights`` format is exported too.
+Each repeat is a full ``nasgen.export`` into a fresh directory; the table gives each file's size in
+bytes and the median wall seconds of its format (TorchScript and ONNX include their round-trip check
+against eager eval on a ``(2, 3, 224, 224)`` input), plus the shared set-up (building the model and
+loading its weights) and the process CPU seconds of a whole export divided by the torch threads (close
+to the wall time of an idle machine when this one is shared).
 
 Usage (from a source checkout without installing, prefix ``PYTHONPATH=.``):
     python benchmarks/export.py                      # 3 repeats, torch's default threads
