@@ -1,0 +1,79 @@
+"""A search process killed with SIGKILL while a trial runs; the next run resumes without losing a trial."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from nasgen.cost import count_cost
+from nasgen.search import search
+from nasgen.space import dump_space
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from nasgen.cost import count_cost
+    from nasgen.search import search
+    from nasgen.space import load_space
+
+    calls = []
+
+    def score(spec):
+        calls.append(spec)
+        if len(calls) == 3:
+            time.sleep(600)  # killed here, with trial 2 RUNNING
+        return count_cost(spec).macs / 1e6
+
+    search("10M", space=load_space(sys.argv[1]), objective=score, n_trials=6, seed=0, out=sys.argv[2])
+    """
+)
+
+
+def _wait_for_running(db: Path, timeout: float = 120.0) -> optuna.Study:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        if not db.exists():
+            continue
+        try:
+            study = optuna.load_study(study_name="tiny-10M", storage=f"sqlite:///{db}")
+        except KeyError:
+            continue
+        states = [t.state for t in study.trials]
+        if states.count(TrialState.COMPLETE) == 2 and TrialState.RUNNING in states:
+            return study
+    raise AssertionError("the search never reached its third trial")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_trial_then_resume(space, tmp_path):
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(dump_space(space))
+    out = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(space_file), str(out)], env=env)
+    try:
+        study = _wait_for_running(out / "study.db")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    done = {t.number: t.value for t in study.trials if t.state == TrialState.COMPLETE}
+    running = next(t for t in study.trials if t.state == TrialState.RUNNING)
+
+    result = search("10M", space=space_file, objective=lambda s: count_cost(s).macs / 1e6, n_trials=6, seed=0, out=out)
+    trials = result.study.trials
+    assert {n: trials[n].value for n in done} == done  # no completed trial lost
+    assert trials[running.number].state == TrialState.FAIL
+    assert trials[running.number].user_attrs["error"] == "process killed while the trial ran"
+    retry = next(t for t in trials if t.user_attrs.get("retry_of") == running.number)
+    assert retry.params == running.params and retry.state == TrialState.COMPLETE
+    assert sum(t.state == TrialState.COMPLETE for t in trials) == 6
