@@ -87,8 +87,9 @@ def predicted_cost_ratio(phi: float, alpha: float = ALPHA, beta: float = BETA, g
     return float((alpha * beta**2 * gamma**2) ** phi)
 
 
-def _scaled_name(name: str | None, suffix: str) -> str | None:
-    return None if name is None else f"{name}-{suffix}"
+def _scaled_name(spec: ArchSpec, suffix: str) -> str:
+    # an unnamed baseline is labelled by its hash, so family files never collide
+    return f"{spec.name or spec.short_hash()}-{suffix}"
 
 
 def _as_spec(spec: ArchSpec | str | Path) -> ArchSpec:
@@ -125,7 +126,7 @@ def scale(
         resolution_divisor: Resolution rounds to a multiple of this (1 = nearest integer px).
 
     Returns:
-        A new spec named ``<name>-phi<φ>``; ``spec`` is unchanged.
+        A new spec named ``<name>-phi<φ>`` (an unnamed baseline: its short hash); ``spec`` is unchanged.
 
     Raises:
         SpecError: φ < 0, a coefficient < 1, a negative ``dropout_per_phi``, a divisor < 1, or an
@@ -150,7 +151,7 @@ def scale(
         depth=alpha**phi,
         resolution_px=round_resolution(base.resolution_px * gamma**phi, resolution_divisor),
         channel_divisor=channel_divisor,
-        name=_scaled_name(base.name, f"phi{phi:g}"),
+        name=_scaled_name(base, f"phi{phi:g}"),
         dropout=dropout,
     )
 
@@ -168,7 +169,8 @@ def scale_preset(spec: ArchSpec | str | Path, preset: str) -> ArchSpec:
         preset: ``"b0"`` … ``"b7"`` (case-insensitive).
 
     Returns:
-        A new spec; a name ending in ``-b0`` gets the preset's suffix instead (``efficientnet-b4``).
+        A new spec named ``<name>-<preset>`` (an unnamed baseline: its short hash); a name ending in ``-b0``
+        gets the preset's suffix instead (``efficientnet-b4``).
 
     Raises:
         SpecError: Unknown preset (naming it and the known ones), or an invalid scaled spec.
@@ -181,9 +183,9 @@ def scale_preset(spec: ArchSpec | str | Path, preset: str) -> ArchSpec:
     chosen = get_preset(preset)
     key = preset.lower()
     base_px = preset_table().base_resolution_px
-    changes: dict[str, Any] = {"dropout": chosen.dropout}
-    if base.name is not None:
-        changes["name"] = re.sub(r"-b0$", f"-{key}", base.name) if base.name.endswith("-b0") else f"{base.name}-{key}"
+    changes: dict[str, Any] = {"dropout": chosen.dropout, "name": _scaled_name(base, key)}
+    if base.name is not None and base.name.endswith("-b0"):
+        changes["name"] = re.sub(r"-b0$", f"-{key}", base.name)
     if chosen.bn_eps is not None:
         changes["bn_eps"] = chosen.bn_eps
     if chosen.bn_momentum is not None:

@@ -128,6 +128,8 @@ def test_scale_family_is_what_search_writes() -> None:
     family = scale_family("efficientnet-b0", [1, 2, 3])
     assert [spec.name for spec in family] == ["efficientnet-b0-phi1", "efficientnet-b0-phi2", "efficientnet-b0-phi3"]
     assert family[2] == scale("efficientnet-b0", 3)
+    unnamed = load_spec("efficientnet-b0").replace(name=None)
+    assert [spec.name for spec in scale_family(unnamed, [1])] == [f"{unnamed.short_hash()}-phi1"]
     with pytest.raises(SpecError, match="phis: must name at least one phi"):
         scale_family("efficientnet-b0", [])
     with pytest.raises(SpecError, match="phis: must be a sequence of numbers, got '1,2'"):

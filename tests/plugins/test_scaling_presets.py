@@ -62,7 +62,8 @@ def test_preset_on_another_baseline_scales_resolution_proportionally() -> None:
     scaled = scale_preset(small, "b3")
     assert scaled.resolution_px == 86  # round(64 · 300 / 224) = round(85.71)
     assert scaled.name == "found-b3"
-    assert scale_preset(small.replace(name=None), "b3").name is None
+    unnamed = small.replace(name=None)
+    assert scale_preset(unnamed, "b3").name == f"{unnamed.short_hash()}-b3"
 
 
 @pytest.mark.parametrize("bad", ["b8", "B9", "efficientnet-b4", ""])
