@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from nasgen.cli._common import console, err_console, user_errors
+
+
+def _with_description(registry: Any, kind: str) -> str:
+    description = registry.block_kinds[kind][0].description
+    return f"{kind} ({description})" if description else kind
 
 
 def register(app: typer.Typer) -> None:
@@ -25,6 +32,8 @@ def register(app: typer.Typer) -> None:
             where = info.source if info.path is None else f"{info.source}: {info.path}"
             console.print(f"{info.name}  ({info.module}, from {where})", highlight=False, soft_wrap=True)
             for what, names in info.provides.items():
+                if what == "block_kinds":
+                    names = tuple(_with_description(registry, kind) for kind in names)
                 if names:
                     console.print(f"  {what.replace('_', ' ')}: {', '.join(names)}", highlight=False, soft_wrap=True)
             if not any(info.provides.values()):

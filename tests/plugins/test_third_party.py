@@ -117,7 +117,7 @@ def test_cli_lists_the_plugin(demo_plugin: PluginRegistry) -> None:
     result = CliRunner().invoke(app, ["plugins"])
     assert result.exit_code == 0, result.output
     assert "demo  (nasgen_demo_plugin, from nasgen-demo-plugin 0.1.0" in result.output
-    assert "block kinds: res_conv" in result.output
+    assert "block kinds: res_conv (k×k conv-BN-act with a residual add)" in result.output
     assert "transforms: widen_head" in result.output
 
 
