@@ -14,7 +14,10 @@ _PRUNERS = ("median", "hyperband", "none")
 
 
 def _proxy_overrides(
-    images_per_epoch: int | None, batch_size: int | None, lr: float | None, proxy_resolution: int | None,
+    images_per_epoch: int | None,
+    batch_size: int | None,
+    lr: float | None,
+    proxy_resolution: int | None,
     progressive: bool = False,
 ) -> dict[str, object]:
     overrides: dict[str, object] = {"progressive": True} if progressive else {}
@@ -57,7 +60,9 @@ def register(app: typer.Typer) -> None:
             None, help="embedded (default), fashion-mnist, or a path: ImageFolder tree, IDX folder or .npz."
         ),
         n_trials: int = typer.Option(20, help="Finished trials (evaluated, infeasible, reused or pruned) to reach."),
-        timeout: Optional[float] = typer.Option(600.0, help="Seconds this run may take; no trial starts that would not fit."),
+        timeout: Optional[float] = typer.Option(
+            600.0, help="Seconds this run may take; no trial starts that would not fit."
+        ),
         epochs: Optional[int] = typer.Option(None, help="Proxy training epochs (default: the proxy recipe's)."),
         seed: int = typer.Option(0, help="Seed of the sampler and of every proxy training run."),
         sampler: str = typer.Option("tpe", help="tpe, random, or nsga2 (accuracy vs MACs Pareto front)."),
@@ -72,9 +77,13 @@ def register(app: typer.Typer) -> None:
         images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
         batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
         lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
-        proxy_resolution: Optional[int] = typer.Option(None, help="Proxy: training resolution in px for a 224-px arch."),
+        proxy_resolution: Optional[int] = typer.Option(
+            None, help="Proxy: training resolution in px for a 224-px arch."
+        ),
         progressive: bool = typer.Option(
-            False, "--progressive", help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages)."
+            False,
+            "--progressive",
+            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages).",
         ),
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
@@ -93,11 +102,25 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = run_search(
-                budget, space=space, data=data, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed,
-                sampler=sampler, pruner=pruner, out=out, storage=storage,
-                study_name=study_name, enqueue=tuple(enqueue), max_params=max_params, max_memory=max_memory,
+                budget,
+                space=space,
+                data=data,
+                n_trials=n_trials,
+                timeout=timeout,
+                epochs=epochs,
+                seed=seed,
+                sampler=sampler,
+                pruner=pruner,
+                out=out,
+                storage=storage,
+                study_name=study_name,
+                enqueue=tuple(enqueue),
+                max_params=max_params,
+                max_memory=max_memory,
                 proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
-                save_weights=save_weights, scale_phi=_phis(scale_phi), console=err_console,
+                save_weights=save_weights,
+                scale_phi=_phis(scale_phi),
+                console=err_console,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")

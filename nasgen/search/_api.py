@@ -152,8 +152,12 @@ def search(
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
     meta = {
-        "budget_macs": limits.budget_macs, "space": space_label, "sampler": sampler, "max_params": limits.max_params,
-        "max_memory": limits.max_memory, "data": None if dataset is None else str(data or "embedded"),
+        "budget_macs": limits.budget_macs,
+        "space": space_label,
+        "sampler": sampler,
+        "max_params": limits.max_params,
+        "max_memory": limits.max_memory,
+        "data": None if dataset is None else str(data or "embedded"),
         "proxy": proxy_text,
     }
     with RunLock(out_dir), _quiet_optuna():
@@ -162,7 +166,13 @@ def search(
         requeued = recover_stale_trials(study) if storage is None else []
         enqueue_architectures(study, space_obj, enqueue)
         objective_fn = Objective(
-            space_obj, limits, evaluator, freeze_kwargs=freeze_kwargs, multi_objective=n_objectives > 1, seed=seed, out=out_dir
+            space_obj,
+            limits,
+            evaluator,
+            freeze_kwargs=freeze_kwargs,
+            multi_objective=n_objectives > 1,
+            seed=seed,
+            out=out_dir,
         )
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
         result = _result(study, out_dir, requeued)
@@ -225,7 +235,11 @@ def _validate_choices(sampler: str, pruner: str, n_trials: int) -> int:
 
 
 def _evaluator(
-    objective: Callable[[ArchSpec], float] | None, dataset: Any, proxy: Any, epochs: int | None, seed: int,
+    objective: Callable[[ArchSpec], float] | None,
+    dataset: Any,
+    proxy: Any,
+    epochs: int | None,
+    seed: int,
     save_weights: bool,
 ) -> tuple[Evaluator, str | None]:
     if objective is not None:
@@ -250,8 +264,13 @@ def _prepare_study(
 
 
 def _run(
-    study: optuna.Study, objective: Objective, n_trials: int, timeout: float | None, callbacks: list[Any],
-    console: Console | None, out_dir: Path,
+    study: optuna.Study,
+    objective: Objective,
+    n_trials: int,
+    timeout: float | None,
+    callbacks: list[Any],
+    console: Console | None,
+    out_dir: Path,
 ) -> None:
     done = count_finished(study)
     if done >= n_trials:
@@ -261,7 +280,10 @@ def _run(
         with SearchProgress(n_trials, done, timeout, console) as progress:
             objective.on_start = _started(progress)
             study.optimize(
-                objective, timeout=timeout, catch=TRIAL_ERRORS, callbacks=[progress, guard, plugin_trial_end, *callbacks]
+                objective,
+                timeout=timeout,
+                catch=TRIAL_ERRORS,
+                callbacks=[progress, guard, plugin_trial_end, *callbacks],
             )
     finally:
         write_outputs(study, out_dir)

@@ -29,7 +29,7 @@ from nasgen.search._suggest import suggest_params
 from nasgen.spec import ArchSpec, dump_yaml
 from nasgen.units import format_bytes, format_count
 
-__all__ = ["Limits", "Objective", "WORST_VALUE"]
+__all__ = ["WORST_VALUE", "Limits", "Objective"]
 
 WORST_VALUE = float("-inf")
 """Objective value recorded for infeasible trials (maximization)."""

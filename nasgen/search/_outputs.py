@@ -60,7 +60,9 @@ LEADERBOARD_FIELDS = tuple(LeaderboardRow.__dataclass_fields__)
 def _evaluated(study: optuna.Study) -> list[FrozenTrial]:
     done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     return [
-        t for t in done if t.user_attrs.get("feasible") and "val_top1" in t.user_attrs and "reused_from" not in t.user_attrs
+        t
+        for t in done
+        if t.user_attrs.get("feasible") and "val_top1" in t.user_attrs and "reused_from" not in t.user_attrs
     ]
 
 
@@ -134,8 +136,14 @@ def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: 
         table.add_column(header, justify="right" if header not in ("hash", "stages") else "left")
     for row in rows[:top_k]:
         table.add_row(
-            str(row.rank), str(row.trial), f"{100 * row.val_top1:.2f}%" if 0 <= row.val_top1 <= 1 else f"{row.val_top1:g}",
-            format_count(row.macs), format_count(row.params), f"{row.train_seconds:.1f}", row.hash[:12], row.display,
+            str(row.rank),
+            str(row.trial),
+            f"{100 * row.val_top1:.2f}%" if 0 <= row.val_top1 <= 1 else f"{row.val_top1:g}",
+            format_count(row.macs),
+            format_count(row.params),
+            f"{row.train_seconds:.1f}",
+            row.hash[:12],
+            row.display,
         )
     return table
 

@@ -23,8 +23,10 @@ __all__ = ["SearchProgress"]
 
 def _duration(seconds: float) -> str:
     seconds = max(0, int(seconds))
-    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else (
-        f"{seconds // 60}:{seconds % 60:02d}"
+    return (
+        f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        if seconds >= 3600
+        else (f"{seconds // 60}:{seconds % 60:02d}")
     )
 
 
@@ -92,9 +94,9 @@ class SearchProgress:
         if trial.user_attrs.get("feasible") and "reused_from" not in trial.user_attrs:
             self.costly_times.append(seconds)
         value = trial.user_attrs.get("val_top1")
-        if trial.state == TrialState.COMPLETE and trial.user_attrs.get("feasible") and value is not None:
-            if self.best is None or value > self.best[0]:
-                self.best = (float(value), int(trial.user_attrs["macs"]))
+        evaluated = trial.state == TrialState.COMPLETE and trial.user_attrs.get("feasible") and value is not None
+        if evaluated and (self.best is None or value > self.best[0]):
+            self.best = (float(value), int(trial.user_attrs["macs"]))
         if self._live is not None:
             self._live.update(self._render())
         elif self.console is not None:

@@ -169,7 +169,11 @@ def open_study(
     directions = ["maximize", "minimize"][:n_objectives]
     try:
         return optuna.create_study(
-            storage=storage, study_name=name, sampler=sampler, pruner=pruner, directions=directions,
+            storage=storage,
+            study_name=name,
+            sampler=sampler,
+            pruner=pruner,
+            directions=directions,
             load_if_exists=True,
         )
     except ValueError as exc:

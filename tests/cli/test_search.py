@@ -67,13 +67,16 @@ def test_dataset_with_one_class(tmp_path):
     _assert_usage_error(result, output, "class")
 
 
-@pytest.mark.parametrize(("option", "value", "expected"), [
-    ("--sampler", "grid", "--sampler: expected one of tpe, random, nsga2, got 'grid'"),
-    ("--pruner", "asha", "--pruner: expected one of median, hyperband, none, got 'asha'"),
-    ("--scale-phi", "1,x", "--scale-phi: expected numbers separated by commas"),
-    ("--enqueue", "efficientnet-b9", "efficientnet-b9"),
-    ("--max-params", "5Q", "max-params"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--sampler", "grid", "--sampler: expected one of tpe, random, nsga2, got 'grid'"),
+        ("--pruner", "asha", "--pruner: expected one of median, hyperband, none, got 'asha'"),
+        ("--scale-phi", "1,x", "--scale-phi: expected numbers separated by commas"),
+        ("--enqueue", "efficientnet-b9", "efficientnet-b9"),
+        ("--max-params", "5Q", "max-params"),
+    ],
+)
 def test_bad_options(tmp_path, option, value, expected):
     result, output = _run("--budget", "400M", option, value, "--out", str(tmp_path))
     _assert_usage_error(result, output, expected)

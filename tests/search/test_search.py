@@ -168,9 +168,8 @@ def test_resume_with_other_settings_is_refused(space, tmp_path):
 
 
 def test_a_run_directory_in_use_is_refused(space, tmp_path):
-    with RunLock(tmp_path):
-        with pytest.raises(SearchError, match="another nasgen search .* is using this run directory"):
-            search("10M", space=space, objective=Spy(), n_trials=2, out=tmp_path)
+    with RunLock(tmp_path), pytest.raises(SearchError, match="another nasgen search .* is using this run directory"):
+        search("10M", space=space, objective=Spy(), n_trials=2, out=tmp_path)
 
 
 def test_nsga2_gives_a_feasible_pareto_front(space, tmp_path, macs_score):
@@ -181,11 +180,14 @@ def test_nsga2_gives_a_feasible_pareto_front(space, tmp_path, macs_score):
         assert trial.user_attrs["feasible"] and trial.values[1] == trial.user_attrs["macs"] <= BUDGET
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"sampler": "grid"}, "sampler: expected one of tpe, random, nsga2, got 'grid'"),
-    ({"pruner": "asha"}, "pruner: expected one of none, median, hyperband, got 'asha'"),
-    ({"n_trials": 0}, "n_trials: must be a positive integer, got 0"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sampler": "grid"}, "sampler: expected one of tpe, random, nsga2, got 'grid'"),
+        ({"pruner": "asha"}, "pruner: expected one of none, median, hyperband, got 'asha'"),
+        ({"n_trials": 0}, "n_trials: must be a positive integer, got 0"),
+    ],
+)
 def test_bad_choices(space, tmp_path, kwargs, message, macs_score):
     with pytest.raises(SearchError, match=message):
         search("10M", space=space, objective=macs_score, out=tmp_path, **kwargs)

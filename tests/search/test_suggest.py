@@ -11,8 +11,15 @@ from nasgen.spec import load_spec
 
 
 def test_params_are_labels_and_freeze(space):
-    params = {"resolution_px": 48, "stages.0.num_layers": 2, "stages.0.kernel_size": 5, "stages.1.expand_ratio": 6,
-              "stages.1.out_channels": 24, "stages.2.present": True, "stages.2.kernel_size": 3}
+    params = {
+        "resolution_px": 48,
+        "stages.0.num_layers": 2,
+        "stages.0.kernel_size": 5,
+        "stages.1.expand_ratio": 6,
+        "stages.1.out_channels": 24,
+        "stages.2.present": True,
+        "stages.2.kernel_size": 3,
+    }
     got = suggest_params(optuna.trial.FixedTrial(params), space)
     assert got == params
     spec = space.freeze(got)
@@ -21,8 +28,14 @@ def test_params_are_labels_and_freeze(space):
 
 def test_removed_stage_samples_nothing_else(space):
     # FixedTrial raises if asked for a parameter it was not given: stages.2.kernel_size must not be asked.
-    params = {"resolution_px": 32, "stages.0.num_layers": 1, "stages.0.kernel_size": 3, "stages.1.expand_ratio": 3,
-              "stages.1.out_channels": 16, "stages.2.present": False}
+    params = {
+        "resolution_px": 32,
+        "stages.0.num_layers": 1,
+        "stages.0.kernel_size": 3,
+        "stages.1.expand_ratio": 3,
+        "stages.1.out_channels": 16,
+        "stages.2.present": False,
+    }
     got = suggest_params(optuna.trial.FixedTrial(params), space)
     assert got == params
     assert len(space.freeze(got).stages) == 2

@@ -1,0 +1,96 @@
+"""The search around the proxy trainer, with ``evaluate_proxy`` replaced by a recording fake (fast)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from optuna.trial import TrialState
+
+import nasgen.train
+from nasgen.cost import count_cost
+from nasgen.errors import TrainError
+from nasgen.search import search
+from nasgen.train import TrainResult
+
+BUDGET = 1_000_000
+
+
+class FakeProxy:
+    """Stands in for ``nasgen.train.evaluate_proxy``: records each call, reports per-epoch accuracies."""
+
+    def __init__(self, curve=None, fail_on=None):
+        self.calls = []
+        self.curve = curve or (lambda n, epoch: 0.5 + 0.01 * n)
+        self.fail_on = fail_on
+
+    def __call__(self, spec, data, config, *, seed, on_epoch=None):
+        n = len(self.calls)
+        self.calls.append({"spec": spec, "config": config, "seed": seed, "classes": data.num_classes})
+        if self.fail_on is not None and self.fail_on(n):
+            raise TrainError(f"loss became NaN at epoch 1 (trial call {n})")
+        value = 0.0
+        for epoch in range(config.epochs):  # 0-based, as nasgen.train's Trainer
+            value = self.curve(n, epoch)
+            if on_epoch is not None:
+                on_epoch(epoch, value)
+        model = torch.nn.Linear(2, 2)
+        torch.nn.init.constant_(model.weight, float(n))
+        return TrainResult(
+            val_top1=value, val_loss=1.0, epochs=config.epochs, train_seconds=0.5, images_per_second=1.0,
+            device="cpu", model=model,
+        )
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    proxy = FakeProxy()
+    monkeypatch.setattr(nasgen.train, "evaluate_proxy", proxy)
+    return proxy
+
+
+def test_infeasible_samples_are_never_trained(space, tmp_path, fake):
+    result = search(BUDGET, space=space, n_trials=15, seed=1, out=tmp_path, epochs=2, pruner="none")
+    assert fake.calls, "some samples are feasible"
+    assert all(count_cost(call["spec"]).macs <= BUDGET for call in fake.calls)
+    infeasible = [t for t in result.study.trials if t.user_attrs["feasible"] is False]
+    assert infeasible and all("val_top1" not in t.user_attrs for t in infeasible)
+    trained = [t for t in result.study.trials if t.user_attrs["feasible"] and "reused_from" not in t.user_attrs]
+    assert len(fake.calls) == len(trained)
+    # every trial trains with the search seed, on the data's 10 classes, with the requested epochs
+    assert {(c["seed"], c["classes"], c["config"].epochs) for c in fake.calls} == {(1, 10, 2)}
+    first = trained[0].user_attrs
+    assert (first["epochs"], first["train_seconds"], first["device"]) == (2, 0.5, "cpu")
+    assert first["val_top1"] == pytest.approx(0.5)
+
+
+def test_median_pruner_stops_worse_trials(space, tmp_path, monkeypatch):
+    # trial n reports 0.9 - 0.05 n at every epoch: after 5 trials, each new trial is below the median
+    proxy = FakeProxy(curve=lambda n, epoch: 0.9 - 0.05 * n)
+    monkeypatch.setattr(nasgen.train, "evaluate_proxy", proxy)
+    result = search("10M", space=space, n_trials=9, seed=0, out=tmp_path, epochs=3, pruner="median")
+    pruned = [t for t in result.study.trials if t.state == TrialState.PRUNED]
+    assert pruned and all(t.number >= 5 for t in pruned)
+    for trial in pruned:
+        assert trial.user_attrs["pruned_at_epoch"] == 1  # warm-up: never after the first epoch (epoch 0)
+        assert set(trial.intermediate_values) == {0, 1}
+
+
+def test_nan_loss_fails_one_trial_and_the_search_goes_on(space, tmp_path, monkeypatch):
+    proxy = FakeProxy(fail_on=lambda n: n == 1)
+    monkeypatch.setattr(nasgen.train, "evaluate_proxy", proxy)
+    result = search("10M", space=space, n_trials=4, seed=0, out=tmp_path, epochs=1, pruner="none")
+    failed = [t for t in result.study.trials if t.state == TrialState.FAIL]
+    assert [t.user_attrs["error"] for t in failed] == ["TrainError: loss became NaN at epoch 1 (trial call 1)"]
+    assert sum(t.state == TrialState.COMPLETE for t in result.study.trials) == 4
+
+
+def test_save_weights_keeps_the_best_trials_weights_only(space, tmp_path, fake):
+    from safetensors.torch import load_file
+
+    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=1, save_weights=True, pruner="none")
+    files = sorted(tmp_path.glob("trials/*/weights.safetensors"))
+    assert files == [tmp_path / "trials" / str(result.best_trial) / "weights.safetensors"]
+    call = next(
+        i for i, c in enumerate(fake.calls) if c["spec"].content_hash() == result.best_spec.content_hash()
+    )
+    assert torch.equal(load_file(str(files[0]))["weight"], torch.full((2, 2), float(call)))
