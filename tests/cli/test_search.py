@@ -85,3 +85,15 @@ def test_bad_options(tmp_path, option, value, expected):
 def test_bad_storage_url(tmp_path):
     result, output = _run("--budget", "400M", "--storage", "nosuchdb://x", "--out", str(tmp_path))
     _assert_usage_error(result, output, "storage 'nosuchdb://x'")
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path, monkeypatch):
+    import nasgen.search
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(nasgen.search, "search", interrupted)
+    result, output = _run("--budget", "400M", "--out", str(tmp_path))
+    assert result.exit_code == 130 and "Traceback" not in output
+    assert output.strip() == "interrupted: completed trials are kept; run the same command again to resume"
