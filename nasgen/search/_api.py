@@ -23,7 +23,7 @@ from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
-from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, space_name
+from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
 from nasgen.search._study import (
     RunLock,
     check_study_meta,
@@ -143,11 +143,12 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
+    n_objectives = _validate_choices(sampler, pruner, n_trials)
     space_obj, space_label = _load_space(space)
+    known = resolve_enqueue(space_obj, enqueue)
     dataset = None if objective is not None and data is None else _load_data(data, seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
     _check_reachable(space_obj, limits, freeze_kwargs)
-    n_objectives = _validate_choices(sampler, pruner, n_trials)
     evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights)
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
@@ -164,7 +165,7 @@ def search(
         study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
         check_study_meta(study, meta)
         requeued = recover_stale_trials(study) if storage is None else []
-        enqueue_architectures(study, space_obj, enqueue)
+        enqueue_architectures(study, known)
         objective_fn = Objective(
             space_obj,
             limits,

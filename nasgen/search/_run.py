@@ -13,7 +13,14 @@ from nasgen.errors import SearchError
 from nasgen.search._suggest import suggestable_params
 from nasgen.spec import ArchSpec, load_spec, loads_spec
 
-__all__ = ["MAX_CONSECUTIVE_FAILURES", "FailureGuard", "enqueue_architectures", "plugin_trial_end", "space_name"]
+__all__ = [
+    "MAX_CONSECUTIVE_FAILURES",
+    "FailureGuard",
+    "enqueue_architectures",
+    "plugin_trial_end",
+    "resolve_enqueue",
+    "space_name",
+]
 
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -30,33 +37,42 @@ def _label(source: str | Path | ArchSpec) -> str:
     return str(source)
 
 
-def enqueue_architectures(study: optuna.Study, space: Any, sources: Iterable[str | Path | ArchSpec]) -> list[str]:
-    """Enqueue each architecture as a trial with its space parameters (once per study, also on resume).
+def resolve_enqueue(space: Any, sources: Iterable[str | Path | ArchSpec]) -> list[tuple[str, dict[str, Any]]]:
+    """Load each architecture to enqueue and turn it into the space's Optuna parameters.
 
     Args:
-        study: The study.
         space: The search space; each architecture must lie in it.
         sources: Architecture names (``efficientnet-b0``), YAML paths or specs.
 
     Returns:
-        Labels of the architectures enqueued now (those already in the study are skipped).
+        ``(label, params)`` per architecture, in order.
 
     Raises:
         SpecError: Unknown name or malformed file.
         SearchError: An architecture that the space does not contain.
     """
-    already = {t.user_attrs.get("enqueued") for t in study.get_trials(deepcopy=False)}
-    enqueued = []
+    resolved = []
     for source in sources:
         label = _label(source)
         spec = load_spec(source)
         if not space.contains(spec):
             raise SearchError(f"enqueue: architecture {label!r} is not in the search space; it cannot be a trial")
-        if label in already:
-            continue
-        params = suggestable_params(space, space.params_of(spec))
-        study.enqueue_trial(params, user_attrs={"enqueued": label})
-        enqueued.append(label)
+        resolved.append((label, suggestable_params(space, space.params_of(spec))))
+    return resolved
+
+
+def enqueue_architectures(study: optuna.Study, known: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Enqueue each ``(label, params)`` as a trial (user attr ``enqueued``), once per study, also on resume.
+
+    Returns:
+        Labels enqueued now (those already in the study are skipped).
+    """
+    already = {t.user_attrs.get("enqueued") for t in study.get_trials(deepcopy=False)}
+    enqueued = []
+    for label, params in known:
+        if label not in already:
+            study.enqueue_trial(params, user_attrs={"enqueued": label})
+            enqueued.append(label)
     return enqueued
 
 
