@@ -3,6 +3,7 @@ real tiny search. Each written file is reloaded the way a user would and compare
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -39,8 +40,12 @@ def _input(spec, batch, size, seed=5):
     return torch.randn(batch, spec.in_channels, size, size, generator=torch.Generator().manual_seed(seed))
 
 
-def check_every_format(out: Path, spec, *, trained: bool, sizes=(SMALL_PX, 96)) -> dict:
-    """Reload every file of an export in ``out`` and compare with eager eval; returns the manifest."""
+def check_every_format(out: Path, spec, *, trained: bool, sizes=(SMALL_PX, 96), onnx_atol=1e-4) -> dict:
+    """Reload every file of an export in ``out`` and compare with eager eval; returns the manifest.
+
+    ONNX must agree within ``onnx_atol`` at the export resolution and, at another size, be as close to
+    the float64 result as eager float32 is; TorchScript and model.py within 1e-5.
+    """
     manifest = json.loads((out / "manifest.json").read_text())
     written = set(FILES) if trained else set(FILES) - {"weights"}
     assert {p.name for p in out.iterdir()} == {FILES[name] for name in written}
@@ -88,12 +93,18 @@ def check_every_format(out: Path, spec, *, trained: bool, sizes=(SMALL_PX, 96)) 
         assert logits.shape == (batch, spec.num_classes)
         scale = float(expected.abs().max())
         if size == spec.resolution_px:
-            np.testing.assert_allclose(logits, expected.numpy(), atol=1e-4, rtol=0)
+            np.testing.assert_allclose(logits, expected.numpy(), atol=onnx_atol, rtol=0)
             if trained:
                 assert scale > 0.5  # a meaningful comparison, not two vanishing outputs
-        # other sizes (dynamic axes): BatchNorm statistics of 64 px make logits grow to ~1e2 there, and
-        # untrained logits shrink towards 0, so compare relative to their scale
-        assert np.abs(logits - expected.numpy()).max() <= 1e-4 * scale
+            assert np.abs(logits - expected.numpy()).max() <= 1e-4 * scale  # untrained logits shrink to ~0
+        else:
+            # another size (dynamic axes): with BatchNorm statistics of 64 px the activations grow there and
+            # float32 itself drifts (V2-S at 96 px: eager is 6.1 off the float64 result on logits of ~840),
+            # so ONNX must be as close to float64 as eager float32 is
+            with torch.no_grad():
+                exact = copy.deepcopy(eager).double()(x.double())
+            eager_error = float((expected.double() - exact).abs().max())
+            assert float((torch.from_numpy(logits).double() - exact).abs().max()) <= 2 * eager_error + 1e-4 * scale
     return manifest
 
 
@@ -152,7 +163,9 @@ def test_v2s_every_format_round_trips(tmp_path):
     spec = small("efficientnetv2-s")
     result = nasgen.export(write_training_dir(tmp_path / "train", spec), tmp_path / "out")
     assert list(result.files) == list(FORMAT_NAMES)
-    manifest = check_every_format(tmp_path / "out", spec, trained=True)
+    # V2-S: 40 blocks; ONNX (BatchNorm folded into the convs) differs by up to 1.3e-4 on logits up to ~9
+    # (1.5e-5 relative), so its absolute tolerance is 2e-4 instead of B0's 1e-4
+    manifest = check_every_format(tmp_path / "out", spec, trained=True, onnx_atol=2e-4)
     assert manifest["params"] == 21_458_488
 
 

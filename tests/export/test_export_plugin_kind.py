@@ -18,6 +18,8 @@ from nasgen.exporting import export
 from nasgen.hooks import load_plugins
 from nasgen.spec import loads_spec
 
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
+
 FIXTURE_PLUGIN = Path(__file__).parents[1] / "fixtures" / "third_party_plugin"
 
 ARCH = """\
