@@ -12,7 +12,7 @@ from nasgen.exporting._interop import timm_view, torchvision_view
 from nasgen.exporting._source import ExportSource
 from nasgen.spec import ArchSpec
 
-__all__ = ["COST_CONVENTION", "MANIFEST_VERSION", "build_manifest", "file_record", "sha256_of", "write_manifest"]
+__all__ = ["COST_CONVENTION", "MANIFEST_VERSION", "build_manifest", "sha256_of", "write_manifest"]
 
 MANIFEST_VERSION = 1
 
@@ -31,16 +31,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_record(path: Path, out_dir: Path, seconds: float) -> dict[str, Any]:
-    """``{"path", "bytes", "sha256", "export_seconds"}`` of one written file (path relative to ``out_dir``)."""
-    return {
-        "path": path.relative_to(out_dir).as_posix(),
-        "bytes": path.stat().st_size,
-        "sha256": sha256_of(path),
-        "export_seconds": round(seconds, 3),
-    }
-
-
 def build_manifest(
     spec: ArchSpec,
     source: ExportSource,
@@ -54,7 +44,8 @@ def build_manifest(
     Args:
         spec: The exported architecture.
         source: Where it came from (study, trial, score for runs).
-        files: Format name → :func:`file_record` of every file written before the manifest.
+        files: Format name → ``{"path", "bytes", "sha256", "export_seconds"}`` of every file written before
+            the manifest (path relative to the output directory).
         checks: Format name → result of its round-trip check (``max_abs_diff``, ``atol``, input shape).
         trained: Whether the exported weights are trained ones (else freshly initialised).
 
