@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -280,6 +281,7 @@ def _run(
     try:
         with SearchProgress(n_trials, done, timeout, console) as progress:
             objective.on_start = _started(progress)
+            objective.deadline = None if timeout is None else time.monotonic() + timeout
             study.optimize(
                 objective,
                 timeout=timeout,

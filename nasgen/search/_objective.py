@@ -16,6 +16,7 @@ bytes add up on one scale when a sampler sums violations.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,6 +81,10 @@ class Objective:
         seed: Training seed, recorded on every trial.
         out: Run directory; ``trials/<number>/arch.yaml`` is written there.
         on_start: Called with ``(trial number, spec)`` before evaluation (progress display, hooks).
+
+    Attributes:
+        deadline: ``time.monotonic()`` after which a training trial is pruned at its next epoch end
+            (single-objective only), so a search ends near its timeout even when one trial is long.
     """
 
     def __init__(
@@ -102,6 +107,7 @@ class Objective:
         self.seed = seed
         self.out = out
         self.on_start = on_start
+        self.deadline: float | None = None
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         params = suggest_params(trial, self.space)
@@ -133,6 +139,11 @@ class Objective:
             if self.multi_objective or not math.isfinite(val_top1):
                 return
             trial.report(val_top1, epoch)
+            if self.deadline is not None and time.monotonic() > self.deadline:
+                # The search's time limit passed mid-trial: stop after this epoch instead of overrunning.
+                trial.set_user_attr("pruned_at_epoch", epoch)
+                trial.set_user_attr("stopped", "time limit")
+                raise optuna.TrialPruned(f"epoch {epoch}: the search's time limit passed")
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch)
                 raise optuna.TrialPruned(f"epoch {epoch}: val top-1 {val_top1:.4f} below the pruner's threshold")

@@ -94,3 +94,11 @@ def test_save_weights_keeps_the_best_trials_weights_only(space, tmp_path, fake):
         i for i, c in enumerate(fake.calls) if c["spec"].content_hash() == result.best_spec.content_hash()
     )
     assert torch.equal(load_file(str(files[0]))["weight"], torch.full((2, 2), float(call)))
+
+
+def test_a_trial_running_past_the_time_limit_stops_at_the_epoch_end(space, tmp_path, fake):
+    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=1e-3)
+    assert len(result.study.trials) == 1
+    trial = result.study.trials[0]
+    assert trial.state == TrialState.PRUNED and trial.user_attrs["stopped"] == "time limit"
+    assert trial.user_attrs["pruned_at_epoch"] == 0 and list(trial.intermediate_values) == [0]
