@@ -124,8 +124,11 @@ def resolve_source(source: str | Path | ArchSpec, *, trial: str | int = "best") 
             _no_trial(trial, f"the directory {text!r}")
             spec = load_spec(path / "arch.yaml")
             return ExportSource(spec=spec, kind="directory", location=text, weights_path=_find_weights(path))
+        hint = ""
+        if (path / "best.yaml").is_file():  # a run whose study lives in a shared --storage
+            hint = f"; for a run on a shared storage export {str(path / 'best.yaml')!r} or a trials/<n> directory"
         raise ExportError(
-            f"{text!r} holds neither study.db (a search run) nor arch.yaml (a training or export directory)"
+            f"{text!r} holds neither study.db (a search run) nor arch.yaml (a training or export directory){hint}"
         )
     _no_trial(trial, repr(text))
     kind = "builtin" if not isinstance(source, Path) and text in builtin_architectures() else "file"

@@ -147,6 +147,16 @@ def test_a_directory_that_is_neither(tmp_path):
         resolve_source(tmp_path)
 
 
+def test_run_on_a_shared_storage_points_to_best_yaml_and_trial_directories(tmp_path):
+    save_spec(tiny_spec(), tmp_path / "best.yaml")
+    write_training_dir(tmp_path / "trials" / "3", tiny_spec())  # what --save-weights leaves there
+    with pytest.raises(ExportError, match=r"shared storage export .*best.yaml' or a trials/<n> directory"):
+        resolve_source(tmp_path)
+    assert resolve_source(tmp_path / "best.yaml").spec == tiny_spec()
+    trial_dir = resolve_source(tmp_path / "trials" / "3")
+    assert trial_dir.kind == "directory" and trial_dir.weights_path.name == "weights.safetensors"
+
+
 def test_a_corrupt_study_database(tmp_path):
     (tmp_path / "study.db").write_bytes(b"not sqlite at all" * 100)
     with pytest.raises(ExportError, match="cannot read the study database"):
