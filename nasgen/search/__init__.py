@@ -10,6 +10,10 @@ Example:
     >>> result.best_spec.display()  # doctest: +SKIP
 """
 
+import sys
+import types
+from typing import Any
+
 from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
 from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
@@ -38,3 +42,14 @@ __all__ = [
     "suggestable_params",
     "write_outputs",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """``nasgen.search`` is both this package and the public function: once the package is imported, Python
+    binds the attribute ``nasgen.search`` to the module, so the module forwards calls to :func:`search`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> SearchResult:
+        return search(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -191,3 +191,11 @@ def test_nsga2_gives_a_feasible_pareto_front(space, tmp_path, macs_score):
 def test_bad_choices(space, tmp_path, kwargs, message, macs_score):
     with pytest.raises(SearchError, match=message):
         search("10M", space=space, objective=macs_score, out=tmp_path, **kwargs)
+
+
+def test_nasgen_search_is_callable_after_importing_the_package(space, tmp_path, macs_score):
+    import nasgen
+    import nasgen.search  # binds the attribute nasgen.search to the package
+
+    result = nasgen.search("10M", space=space, objective=macs_score, n_trials=2, out=tmp_path)
+    assert sum(t.state.name == "COMPLETE" for t in result.study.trials) == 2
