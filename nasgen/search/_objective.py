@@ -84,7 +84,9 @@ class Objective:
 
     Attributes:
         deadline: ``time.monotonic()`` after which a training trial is pruned at its next epoch end
-            (single-objective only), so a search ends near its timeout even when one trial is long.
+            (single-objective only; never after its last epoch, whose result is complete), so a search ends
+            near its timeout even when one trial is long.
+        last_epoch: The proxy's last epoch (0-based).
     """
 
     def __init__(
@@ -108,6 +110,7 @@ class Objective:
         self.out = out
         self.on_start = on_start
         self.deadline: float | None = None
+        self.last_epoch = int(getattr(getattr(evaluator, "config", None), "epochs", 1)) - 1
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         params = suggest_params(trial, self.space)
@@ -139,7 +142,7 @@ class Objective:
             if self.multi_objective or not math.isfinite(val_top1):
                 return
             trial.report(val_top1, epoch)
-            if self.deadline is not None and time.monotonic() > self.deadline:
+            if self.deadline is not None and time.monotonic() > self.deadline and epoch < self.last_epoch:
                 # The search's time limit passed mid-trial: stop after this epoch instead of overrunning.
                 trial.set_user_attr("pruned_at_epoch", epoch)
                 trial.set_user_attr("stopped", "time limit")

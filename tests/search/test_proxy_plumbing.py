@@ -102,3 +102,9 @@ def test_a_trial_running_past_the_time_limit_stops_at_the_epoch_end(space, tmp_p
     trial = result.study.trials[0]
     assert trial.state == TrialState.PRUNED and trial.user_attrs["stopped"] == "time limit"
     assert trial.user_attrs["pruned_at_epoch"] == 0 and list(trial.intermediate_values) == [0]
+
+
+def test_a_trial_finishing_past_the_time_limit_is_kept(space, tmp_path, fake):
+    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=1, pruner="none", timeout=1e-3)
+    assert [t.state for t in result.study.trials] == [TrialState.COMPLETE]
+    assert result.best_trial == 0
