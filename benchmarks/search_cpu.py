@@ -12,7 +12,7 @@ automatically) and prints:
 Usage::
 
     python benchmarks/search_cpu.py                 # 400M budget, 10-minute search, then B0
-    python benchmarks/search_cpu.py --quick         # 3 trials, 1 proxy epoch on 2,000 images (smoke test)
+    python benchmarks/search_cpu.py --quick         # 3 trials, 1 proxy epoch on 500 images (smoke test)
     python benchmarks/search_cpu.py --budget 300M --timeout 1200 --json out.json
 
 Other processes on the machine slow training; the script prints the load average next to the figures.
@@ -34,7 +34,7 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--n-trials", type=int, default=20, help="finished trials to reach (default 20)")
     parser.add_argument("--timeout", type=float, default=600.0, help="search time limit in s (default 600)")
     parser.add_argument("--seed", type=int, default=0, help="sampler and training seed")
-    parser.add_argument("--quick", action="store_true", help="3 trials, 1 epoch, 2,000 images per epoch")
+    parser.add_argument("--quick", action="store_true", help="3 trials, 1 epoch of 500 images, 500 validation images")
     parser.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures as JSON here")
     return parser.parse_args()
@@ -69,7 +69,7 @@ def main() -> None:
     from nasgen.train import default_proxy, evaluate_proxy
     from nasgen.units import parse_macs
 
-    proxy = {"epochs": 1, "images_per_epoch": 2000, "warmup_epochs": 0.3} if args.quick else {}
+    proxy = {"epochs": 1, "images_per_epoch": 500, "val_images": 500, "warmup_epochs": 0.3} if args.quick else {}
     n_trials = 3 if args.quick else args.n_trials
     out = args.out or Path(tempfile.mkdtemp(prefix="nasgen-bench-"))
     start = time.perf_counter()
