@@ -68,16 +68,15 @@ class FullTrainResult:
 
 
 class _FullTrainer(Trainer):
-    """The core :class:`Trainer` plus training accuracy, throughput, a per-step callback and an exact resume.
+    """The core :class:`Trainer` plus training accuracy, throughput and a per-step callback.
 
-    The core run seeds the global torch RNG (dropout, RandAugment) at the start of every session; a resumed
-    session restores the RNG state saved with the checkpoint instead, so 1 + 1 epochs equal 2 straight.
+    Resuming is exact because the core trainer checkpoints its generators and seeds the global torch RNG
+    (dropout, drop path, RandAugment) per epoch, so 1 + 1 epochs equal 2 straight.
     """
 
     def __init__(self, *args: Any, on_step: Callable[[int, float, int], None] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.on_step = on_step
-        self._rng_to_restore: torch.Tensor | None = None
         self._logits: torch.Tensor | None = None
         self._correct, self._seen = 0, 0
         self.last_epoch_stats: dict[str, float] = {}
@@ -96,9 +95,6 @@ class _FullTrainer(Trainer):
         return loss
 
     def train_epoch(self, epoch: int) -> float:
-        if self._rng_to_restore is not None:
-            torch.set_rng_state(self._rng_to_restore)
-            self._rng_to_restore = None
         self._correct, self._seen = 0, 0
         start = time.perf_counter()
         loss = super().train_epoch(epoch)
@@ -108,15 +104,6 @@ class _FullTrainer(Trainer):
             "images_per_s": self._seen / seconds if seconds > 0 else 0.0,
         }
         return loss
-
-    def state_dict(self) -> dict[str, Any]:
-        state = super().state_dict()
-        state["torch_rng"] = torch.get_rng_state()
-        return state
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        super().load_state_dict(state)
-        self._rng_to_restore = state["torch_rng"]
 
     def evaluated_model(self) -> torch.nn.Module:
         """The model whose weights were validated: the EMA's when EMA is on."""

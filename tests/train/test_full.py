@@ -127,7 +127,7 @@ def test_outputs(tiny_spec, data, tmp_path):
     checkpoint = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     assert set(checkpoint) == {"format", "run", "trainer", "metrics", "train_seconds"}
     assert checkpoint["trainer"]["start_epoch"] == 4
-    assert {"model", "optimizer", "scheduler", "ema", "generator", "rng", "torch_rng"} <= set(checkpoint["trainer"])
+    assert {"model", "optimizer", "scheduler", "ema", "generator", "rng"} <= set(checkpoint["trainer"])
 
 
 def test_progressive_settings_feed_the_trainer():
