@@ -205,8 +205,14 @@ def _compact(value: int) -> str:
 
 
 def _load_space(space: Any) -> tuple[Any, str]:
-    from nasgen.space import load_space
+    from nasgen.space import builtin_space_files, load_space
 
+    if isinstance(space, str) and space not in builtin_space_files() and not Path(space).exists():
+        from nasgen.hooks import load_plugins
+
+        registry = load_plugins()
+        if space in registry.search_spaces:  # a space contributed by a plugin (hook nasgen_search_spaces)
+            return registry.search_space(space), space
     if isinstance(space, (str, Path)):
         return load_space(space), space_name(space)
     return space, str(getattr(space, "name", None) or "custom")

@@ -153,3 +153,36 @@ def test_pip_installed_plugin(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True)
     assert "demo  (nasgen_demo_plugin, from nasgen-demo-plugin 0.1.0" in out.stdout
     assert "block kinds: res_conv" in out.stdout
+
+
+def test_plugin_search_space_is_searchable(demo_plugin: PluginRegistry, tmp_path: Path) -> None:
+    import optuna
+
+    from nasgen.search import search
+
+    assert "demo-tiny" in demo_plugin.search_spaces
+    space = demo_plugin.search_space("demo-tiny")
+    assert space.size() == 2 * 2 * (1 + 2 * 2)  # resolution x kernel x (removed + layers x expand)
+    result = search(
+        "100M",
+        space="demo-tiny",
+        objective=lambda spec: float(spec.num_blocks),
+        n_trials=6,
+        seed=0,
+        timeout=None,
+        storage=optuna.storages.InMemoryStorage(),
+        study_name="demo",
+        out=tmp_path / "run",
+    )
+    assert space.contains(result.best_spec)
+    assert result.best_value == 3.0  # the deepest architecture: 1 + 2 blocks
+
+
+def test_cli_lists_the_plugin_search_space(demo_plugin: PluginRegistry) -> None:
+    from typer.testing import CliRunner
+
+    from nasgen.cli import app
+
+    result = CliRunner().invoke(app, ["spaces"])
+    assert result.exit_code == 0, result.output
+    assert "demo-tiny" in result.output and "efficientnet-v1" in result.output
