@@ -6,6 +6,17 @@ Conditionality follows ``SearchSpace.is_active``: a removed stage (``stages.<i>.
 nothing else, which is the conditional structure TPE's ``group=True`` decomposes the space by (Optuna's
 group-decomposed multivariate TPE; Watanabe 2023, "Tree-structured Parzen estimator: understanding its
 algorithm components", §4).
+
+Ordered choices are sampled as ordered: a ``Choice`` of two or more ints evenly spaced in increasing order
+(``[96, 128, 160, 192, 224]``, ``[3, 5]``, ``[16, 24, 32]``) becomes ``suggest_int(low, high, step=step)``,
+whose values are the choices themselves, so params, ``enqueue_trial(space.params_of(spec))`` and ``best.yaml``
+still hold real values. TPE then models them with a Parzen estimator on the number line (neighbouring widths
+share evidence) instead of as unordered categories. Any other choice (``[1, 4, 6]``, floats, strings,
+bools) stays ``suggest_categorical``. Measured on ``efficientnet-v1`` with the closeness-to-B0 stand-in
+objective (``tests/search/test_rediscovery.py``; dimensions off B0, default TPE, seeds 0/1/2): after 20 trials
+19/19/19 categorical vs 19/18/21 ordered; after 50, 11/17/16 vs 17/12/14; after 100, 11/14/11 vs 13/10/9;
+after 300 (seed 0), 7 vs 6. A study stored before this change (categorical distributions) cannot be resumed
+with it: Optuna refuses a second distribution kind for the same parameter name.
 """
 
 from __future__ import annotations
@@ -18,8 +29,23 @@ import optuna
 __all__ = ["suggest_params", "suggestable_params"]
 
 
+def _progression(values: list[Any]) -> tuple[int, int, int] | None:
+    """``(low, high, step)`` when ``values`` are two or more ints evenly spaced in increasing order, else None."""
+    if len(values) < 2 or any(type(v) is not int for v in values):
+        return None
+    step = values[1] - values[0]
+    if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
+        return None
+    return values[0], values[-1], step
+
+
 def _suggest_choice(trial: optuna.Trial, label: str, dim: Any) -> Any:
-    return trial.suggest_categorical(label, list(dim.values()))
+    values = list(dim.values())
+    progression = _progression(values)
+    if progression is not None:
+        low, high, step = progression
+        return trial.suggest_int(label, low, high, step=step)
+    return trial.suggest_categorical(label, values)
 
 
 def _suggest_int_range(trial: optuna.Trial, label: str, dim: Any) -> Any:

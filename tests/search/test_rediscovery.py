@@ -1,11 +1,12 @@
 """Rediscovery on ``efficientnet-v1`` (41 dimensions, 6.3·10¹⁵ architectures) with a stand-in objective.
 
 The score of an architecture is minus the number of its dimensions that differ from EfficientNet-B0's
-(0 = B0 exactly). Measured here with seed 0 (the test pins these): after 300 trials the default sampler (TPE,
-multivariate, grouped) is 7 dimensions from B0 and random search 18; after 1,500 TPE trials it was 2
-dimensions from B0 and had not reached B0 exactly (nor had independent TPE in 600 trials: 5 dimensions off).
-So exact rediscovery needs more than 1,500 trials of a cheap objective; what TPE does learn fast is the
-direction, which is what this test checks.
+(0 = B0 exactly). Measured here with seed 0 (the test pins these), with evenly spaced int choices sampled as
+ordered ints (``nasgen.search._suggest``): after 300 trials the default sampler (TPE, multivariate, grouped)
+is 6 dimensions from B0 and random search 15 (before ordered sampling: 7 and 18). Exact rediscovery is not
+reached within a test-sized budget: before ordered sampling 1,500 TPE trials ended 2 dimensions from B0 (and
+independent TPE 5 off after 600); with it, a 1,500-trial run did not finish within 15 minutes on the shared
+2-core machine (TPE's cost per trial grows with the number of trials), so no N is claimed. What TPE does learn fast is the direction, which is what this test checks.
 """
 
 from __future__ import annotations
@@ -60,5 +61,5 @@ def test_the_score_is_zero_exactly_at_b0():
 def test_tpe_closes_in_on_b0_much_faster_than_random_search(tmp_path):
     tpe = _best_after("tpe", tmp_path)
     random = _best_after("random", tmp_path)
-    assert tpe >= -8.0  # measured: -7 (7 of 41 dimensions differ)
-    assert random <= -15.0  # measured: -18
+    assert tpe >= -7.0  # measured: -6 (6 of 41 dimensions differ)
+    assert random <= -14.0  # measured: -15
