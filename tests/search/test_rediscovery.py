@@ -14,7 +14,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from nasgen.search import search
+from nasgen.search import search, suggest_params, suggestable_params
 from nasgen.space import load_space
 from nasgen.spec import load_spec
 
@@ -63,3 +63,21 @@ def test_tpe_closes_in_on_b0_much_faster_than_random_search(tmp_path):
     random = _best_after("random", tmp_path)
     assert tpe >= -7.0  # measured: -6 (6 of 41 dimensions differ)
     assert random <= -14.0  # measured: -15
+
+
+def test_evenly_spaced_int_choices_are_ordered_ints_with_real_values():
+    space, score = _closeness_to_b0()
+    b0 = load_spec("efficientnet-b0")
+    study = optuna.create_study(direction="maximize", storage=optuna.storages.InMemoryStorage())
+    study.enqueue_trial(suggestable_params(space, space.params_of(b0)))
+    study.optimize(lambda trial: score(space.freeze(suggest_params(trial, space))), n_trials=1)
+    trial = study.trials[0]
+    assert trial.value == 0.0
+    dists = trial.distributions
+    assert dists["resolution_px"] == optuna.distributions.IntDistribution(96, 224, step=32)
+    assert dists["stages.1.kernel_size"] == optuna.distributions.IntDistribution(3, 5, step=2)
+    assert dists["stages.6.out_channels"] == optuna.distributions.IntDistribution(256, 320, step=64)
+    assert isinstance(dists["stages.1.expand_ratio"], optuna.distributions.CategoricalDistribution)  # 1, 4, 6
+    assert isinstance(dists["dropout"], optuna.distributions.CategoricalDistribution)  # floats
+    assert isinstance(dists["stages.4.present"], optuna.distributions.CategoricalDistribution)  # bools
+    assert trial.params["resolution_px"] == 224 and trial.params["stages.6.out_channels"] == 320
