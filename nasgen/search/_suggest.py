@@ -22,6 +22,7 @@ with it: Optuna refuses a second distribution kind for the same parameter name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import pairwise
 from typing import Any
 
 import optuna
@@ -34,7 +35,7 @@ def _progression(values: list[Any]) -> tuple[int, int, int] | None:
     if len(values) < 2 or any(type(v) is not int for v in values):
         return None
     step = values[1] - values[0]
-    if step <= 0 or any(b - a != step for a, b in zip(values, values[1:])):
+    if step <= 0 or any(b - a != step for a, b in pairwise(values)):
         return None
     return values[0], values[-1], step
 

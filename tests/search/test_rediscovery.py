@@ -51,7 +51,7 @@ def _best_after(sampler: str, tmp_path) -> float:
 
 
 def test_the_score_is_zero_exactly_at_b0():
-    space, score = _closeness_to_b0()
+    _space, score = _closeness_to_b0()
     b0 = load_spec("efficientnet-b0")
     assert score(b0) == 0.0
     assert score(b0.replace(head_channels=960)) == -1.0
