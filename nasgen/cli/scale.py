@@ -10,7 +10,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -22,7 +21,7 @@ _DEFAULT = "apply"
 class _DefaultToApply(TyperGroup):
     """A group whose first argument, when it is not a subcommand, belongs to ``apply``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ctx.help_option_names:
             args = [_DEFAULT, *args]
         return super().parse_args(ctx, args)

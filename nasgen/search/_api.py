@@ -311,9 +311,10 @@ def _started(progress: SearchProgress) -> Callable[[int, ArchSpec], None]:
 
 @contextlib.contextmanager
 def _quiet_optuna() -> Iterator[None]:
-    # Optuna logs every trial at INFO; the progress display replaces that. Restored afterwards.
+    # Optuna logs every trial at INFO and a failed trial's traceback at WARNING; the progress display and
+    # the trial's recorded failure reason replace both (Ctrl-C then prints one line). Restored afterwards.
     verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

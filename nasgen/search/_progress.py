@@ -71,6 +71,13 @@ class SearchProgress:
         self.current = f"#{number} " + " ".join(spec.display())
         if self._live is not None:
             self._live.update(self._render())
+        elif self.console is not None:  # logs and pipes: a line per start, so a long first trial is not silent
+            self.console.print(
+                f"trial #{number} started: {self.current.split(' ', 1)[1]} at {spec.resolution_px} px; "
+                f"elapsed {_duration(self.elapsed())}",
+                highlight=False,
+                soft_wrap=True,
+            )
 
     def eta_seconds(self) -> float | None:
         """Expected seconds until ``n_trials`` finished trials, capped by the timeout; None before a trial."""
