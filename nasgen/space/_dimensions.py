@@ -8,6 +8,8 @@ space each field is written as a scalar (:class:`Fixed`), a list (:class:`Choice
 
 from __future__ import annotations
 
+import abc
+
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,16 +34,16 @@ def _listing(values: tuple[Any, ...], limit: int = 8) -> str:
     return shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + f" or {shown[-1]}"
 
 
-class Dimension:
+class Dimension(abc.ABC):
     """Base class of the three dimension kinds: a finite, ordered domain of plain values.
 
     Subclasses are frozen dataclasses. ``len(dim)`` is the number of values, ``value in dim`` tests
     membership (``True`` is not ``1``), :meth:`values` enumerates in order.
     """
 
+    @abc.abstractmethod
     def values(self) -> tuple[Any, ...]:
         """Every value of the domain, in order."""
-        raise NotImplementedError
 
     def __len__(self) -> int:
         return len(self.values())
