@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -38,19 +40,21 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _wait_for_running(db: Path, timeout: float = 120.0) -> optuna.Study:
+def _wait_for_running(db: Path, timeout: float = 120.0) -> None:
+    # Read the SQLite file read-only: opening it through Optuna would create (stamp) the schema and race
+    # with the search process doing the same.
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.5)
         if not db.exists():
             continue
         try:
-            study = optuna.load_study(study_name="tiny-10M", storage=f"sqlite:///{db}")
-        except KeyError:
-            continue
-        states = [t.state for t in study.trials]
-        if states.count(TrialState.COMPLETE) == 2 and TrialState.RUNNING in states:
-            return study
+            with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
+                states = [row[0] for row in conn.execute("SELECT state FROM trials")]
+        except sqlite3.Error:
+            continue  # schema not created yet, or the file is being written
+        if states.count("COMPLETE") == 2 and "RUNNING" in states:
+            return
     raise AssertionError("the search never reached its third trial")
 
 
@@ -62,10 +66,11 @@ def test_sigkill_mid_trial_then_resume(space, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.Popen([sys.executable, "-c", SCRIPT, str(space_file), str(out)], env=env)
     try:
-        study = _wait_for_running(out / "study.db")
+        _wait_for_running(out / "study.db")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+    study = optuna.load_study(study_name="tiny-10M", storage=f"sqlite:///{out / 'study.db'}")
     done = {t.number: t.value for t in study.trials if t.state == TrialState.COMPLETE}
     running = next(t for t in study.trials if t.state == TrialState.RUNNING)
 
