@@ -7,10 +7,13 @@ Optional parts are ``nn.Identity()``, so ``forward`` is a straight line plus the
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from nasgen.errors import SpecError
 from nasgen.nn._layers import (
+    SMALL_MAP_MAX_PIXELS,
+    depthwise_conv_small_map,
     DropPath,
     SqueezeExcite,
     check_kernel_stride,
@@ -118,10 +121,31 @@ class MBConv(nn.Module):
         self.bn3 = make_bn(out_channels, bn_eps, bn_momentum)
         self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
 
+    @torch.jit.unused
+    def _use_small_map_path(self, x: Tensor) -> bool:
+        # Training on the CPU only: inference, tracing, export and scripting keep the plain nn.Conv2d call.
+        return (
+            self.training
+            and torch.is_grad_enabled()
+            and x.device.type == "cpu"
+            and x.shape[-2] * x.shape[-1] <= SMALL_MAP_MAX_PIXELS
+            and not torch.jit.is_tracing()
+            and not torch.compiler.is_compiling()
+        )
+
+    @torch.jit.unused
+    def _conv_dw_small_map(self, x: Tensor) -> Tensor:
+        conv = self.conv_dw
+        return depthwise_conv_small_map(x, conv.weight, conv.stride[0], conv.padding[0])
+
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x
         x = self.act1(self.bn1(self.conv_pw(x)))
-        x = self.act2(self.bn2(self.conv_dw(x)))
+        if not torch.jit.is_scripting() and self._use_small_map_path(x):
+            x = self._conv_dw_small_map(x)
+        else:
+            x = self.conv_dw(x)
+        x = self.act2(self.bn2(x))
         x = self.se(x)
         x = self.bn3(self.conv_pwl(x))
         if self.has_skip:

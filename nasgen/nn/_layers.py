@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+import functools
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -17,6 +19,7 @@ from nasgen.errors import SpecError
 __all__ = [
     "ACTIVATION_LAYERS",
     "ConvBnAct",
+    "depthwise_conv_small_map",
     "DropPath",
     "SqueezeExcite",
     "make_activation",
@@ -62,6 +65,56 @@ def check_kernel_stride(kernel_size: int, stride: int) -> None:
         raise SpecError(f"must be a positive odd integer, got {kernel_size!r}", path="kernel_size", value=kernel_size)
     if stride not in (1, 2) or isinstance(stride, bool):
         raise SpecError(f"must be 1 or 2, got {stride!r}", path="stride", value=stride)
+
+
+#: Largest map (H·W, px²) that :func:`depthwise_conv_small_map` handles; above it oneDNN's kernel is faster.
+SMALL_MAP_MAX_PIXELS = 4
+
+
+@functools.lru_cache(maxsize=256)
+def _tap_index(height: int, width: int, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, int, int]:
+    """(H·W, H_out·W_out) long tensor: which kernel tap links input pixel i to output pixel o (k² = none)."""
+    out_h = (height + 2 * padding - kernel_size) // stride + 1
+    out_w = (width + 2 * padding - kernel_size) // stride + 1
+    index = torch.full((height * width, out_h * out_w), kernel_size * kernel_size, dtype=torch.long)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for ty in range(kernel_size):
+                iy = oy * stride + ty - padding
+                if not 0 <= iy < height:
+                    continue
+                for tx in range(kernel_size):
+                    ix = ox * stride + tx - padding
+                    if 0 <= ix < width:
+                        index[iy * width + ix, oy * out_w + ox] = ty * kernel_size + tx
+    return index, out_h, out_w
+
+
+def depthwise_conv_small_map(x: Tensor, weight: Tensor, stride: int, padding: int) -> Tensor:
+    """Depthwise convolution written as a per-channel (H·W × H_out·W_out) matrix product, for tiny maps.
+
+    The same function as ``F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`` up to float
+    rounding, with the same gradients. On the CPU, oneDNN's depthwise backward pass is pathologically slow
+    when the map is no larger than the kernel (e.g. 42 ms for a (64, 1152, 1, 1) input and a 5×5 kernel,
+    against 0.6 ms here; measured on 2 cores, ``benchmarks/depthwise_small_map.py``). That is the common case
+    in a proxy training at 32 px, where the last stages of an EfficientNet run at 2×2 and 1×1.
+
+    Args:
+        x: ``(N, C, H, W)`` input with ``H·W`` small (the cost is ``N·C·H·W·H_out·W_out`` multiply-adds).
+        weight: ``(C, 1, k, k)`` depthwise kernel.
+        stride: Convolution stride.
+        padding: Zero padding on each side (px).
+
+    Returns:
+        ``(N, C, H_out, W_out)`` with ``H_out = (H + 2·padding − k) // stride + 1``.
+    """
+    n, c, height, width = x.shape
+    k = weight.shape[-1]
+    index, out_h, out_w = _tap_index(height, width, k, stride, padding)
+    taps = F.pad(weight.reshape(c, k * k), (0, 1))  # a zero tap for pixel pairs no tap links
+    matrix = taps[:, index.to(x.device)]  # (C, H·W, H_out·W_out)
+    y = (x.reshape(n, c, height * width, 1) * matrix).sum(2)
+    return y.reshape(n, c, out_h, out_w)
 
 
 def make_bn(channels: int, bn_eps: float, bn_momentum: float) -> nn.BatchNorm2d:

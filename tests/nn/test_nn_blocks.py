@@ -112,3 +112,29 @@ def test_drop_path_drops_whole_samples_in_train(cls: type) -> None:
 def test_bad_block_arguments(cls: type, kwargs: dict, match: str) -> None:
     with pytest.raises(SpecError, match=match):
         cls(8, 8, **kwargs)
+
+
+@pytest.mark.parametrize("size", [1, 2, 4])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_mbconv_training_step_same_with_small_map_path(size: int, stride: int) -> None:
+    """The CPU small-map depthwise path (maps of ≤ 4 px², training only) gives conv2d's outputs and gradients."""
+    torch.manual_seed(0)
+    block = MBConv(8, 8, kernel_size=5, stride=stride, expand_ratio=4, se_ratio=0.25).train()
+    x = torch.randn(3, 8, size, size)
+    results = []
+    for small_map_path in (True, False):
+        if not small_map_path:
+            block._use_small_map_path = lambda x: False  # the plain nn.Conv2d call
+        out = block(x)
+        results.append((out, torch.autograd.grad(out.square().sum(), list(block.parameters()))))
+    (out_fast, grads_fast), (out_plain, grads_plain) = results
+    torch.testing.assert_close(out_fast, out_plain)
+    for got, expected in zip(grads_fast, grads_plain):  # BN over 3 samples amplifies float rounding
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_mbconv_scripts_and_runs_in_training_on_a_1px_map() -> None:
+    block = MBConv(8, 16, kernel_size=3, stride=2, expand_ratio=6, se_ratio=0.25)
+    scripted = torch.jit.script(block).train()
+    x = torch.randn(2, 8, 1, 1)
+    torch.testing.assert_close(scripted(x), block.train()(x))

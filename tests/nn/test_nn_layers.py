@@ -119,3 +119,24 @@ def test_drop_path_equals_torchvision_row_mode(p: float) -> None:
 def test_drop_path_bad_rate(p: float) -> None:
     with pytest.raises(SpecError, match=rf"drop_path_rate: must be in \[0, 1\], got {p}"):
         DropPath(p)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (2, 2), (1, 2), (2, 1), (3, 1)])
+@pytest.mark.parametrize("kernel_size", [3, 5, 7])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_depthwise_conv_small_map_equals_conv2d(size: tuple[int, int], kernel_size: int, stride: int) -> None:
+    from nasgen.nn._layers import depthwise_conv_small_map
+
+    generator = torch.Generator().manual_seed(kernel_size * 10 + stride)
+    x = torch.randn(4, 6, *size, generator=generator, requires_grad=True)
+    w = torch.randn(6, 1, kernel_size, kernel_size, generator=generator, requires_grad=True)
+    padding = kernel_size // 2
+    reference = torch.nn.functional.conv2d(x, w, stride=stride, padding=padding, groups=6)
+    ours = depthwise_conv_small_map(x, w, stride, padding)
+    assert ours.shape == reference.shape
+    torch.testing.assert_close(ours, reference)
+    upstream = torch.randn(reference.shape, generator=generator)
+    grads_ref = torch.autograd.grad(reference, (x, w), upstream)
+    grads_ours = torch.autograd.grad(ours, (x, w), upstream)
+    for got, expected in zip(grads_ours, grads_ref):
+        torch.testing.assert_close(got, expected)
