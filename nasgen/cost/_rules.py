@@ -199,7 +199,7 @@ def as_spec(spec: Any) -> Any:
         return spec
     from nasgen.spec import load_spec
 
-    return load_spec(spec if isinstance(spec, (str, Path)) else str(spec))
+    return load_spec(spec)
 
 
 def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool = True) -> SpecTrace:

@@ -75,6 +75,10 @@ def load_space(source: str | Path | SearchSpace) -> SearchSpace:
     """
     if isinstance(source, SearchSpace):
         return source
+    if not isinstance(source, (str, Path)):
+        raise SpecError(
+            f"expected a SearchSpace, a built-in name or a path, got {type(source).__name__}", value=source
+        )
     text_source = str(source)
     names = builtin_space_files()
     if not isinstance(source, Path) and text_source in names:

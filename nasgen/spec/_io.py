@@ -65,6 +65,10 @@ def load_spec(source: str | Path | ArchSpec) -> ArchSpec:
     """
     if isinstance(source, ArchSpec):
         return source
+    if not isinstance(source, (str, Path)):
+        raise SpecError(
+            f"expected an ArchSpec, a built-in name or a path, got {type(source).__name__}", value=source
+        )
     text_source = str(source)
     builtins = builtin_architectures()
     if not isinstance(source, Path) and text_source in builtins:

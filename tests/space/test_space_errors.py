@@ -87,3 +87,10 @@ def test_errors_name_the_file_when_loaded_from_disk(tmp_path: Path) -> None:
         load_space(path)
     assert info.value.file == str(path)
     assert str(info.value).endswith("stages.1.kernel_size: must be 3, 5 or 7, got 4")
+
+
+def test_load_space_rejects_non_path_objects() -> None:
+    from nasgen.space import load_space
+
+    with pytest.raises(SpecError, match="a built-in name or a path, got NoneType"):
+        load_space(None)

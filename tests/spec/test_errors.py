@@ -81,3 +81,13 @@ def test_resolution_below_total_stride() -> None:
 def test_missing_required_field() -> None:
     with pytest.raises(SpecError, match="stem: required field is missing"):
         loads_spec("stages:\n  - {kind: mbconv, num_layers: 1, kernel_size: 3, stride: 1, expand_ratio: 1, out_channels: 8}\n")
+
+
+@pytest.mark.parametrize("source", [None, 3, 2.5])
+def test_load_spec_rejects_non_path_objects(source: object) -> None:
+    from nasgen.cost import count_cost
+    from nasgen.spec import load_spec
+
+    for call in (load_spec, count_cost):
+        with pytest.raises(SpecError, match=f"a built-in name or a path, got {type(source).__name__}"):
+            call(source)
