@@ -23,13 +23,13 @@ ProxyConfig = TrainConfig
 #: Default proxy on CPU (2 cores): see docs/proxy.md for the measurements behind each value.
 CPU_PROXY = TrainConfig(
     optimizer="adamw",
-    lr=3e-3,
+    lr=6e-3,
     weight_decay=0.05,
-    warmup_epochs=0.3,
+    warmup_epochs=0.1,
     lr_schedule="cosine",
     label_smoothing=0.0,
-    batch_size=64,
-    epochs=3,
+    batch_size=128,
+    epochs=2,
     resolution_px=32,
     scale_resolution_from_px=224,
     channels_last=True,
