@@ -115,7 +115,8 @@ def search(
         timeout: Seconds this call may run; no new trial starts when the mean trial would not fit.
         epochs: Proxy epochs (overrides the default proxy's).
         seed: Seed of the sampler and of every proxy training run.
-        sampler: ``"tpe"``, ``"random"`` or ``"nsga2"`` (accuracy vs MACs, Pareto front).
+        sampler: ``"tpe"``, ``"random"``, ``"nsga2"`` (accuracy vs MACs, Pareto front) or ``"evolution"``
+            (regularized evolution, population 50, tournament 25; random for the first 50 trials).
         pruner: ``"median"``, ``"hyperband"`` or ``"none"`` (forced to ``"none"`` under ``nsga2``).
         out: Run directory (default ``runs/<study name>``).
         storage: Optuna RDB URL of a shared study, with heartbeats (default ``sqlite:///<out>/study.db``), or

@@ -1,7 +1,8 @@
 """Study lifecycle: samplers, pruners, storage, resume after a crash, and the run-directory lock.
 
 Samplers: TPE (Bergstra et al. 2011; multivariate, Falkner et al. 2018; ``group=True`` for conditional
-stages), random, NSGA-II (Deb et al. 2002; accuracy vs MACs). Pruners: median (Golovin et al. 2017,
+stages), random, NSGA-II (Deb et al. 2002; accuracy vs MACs), regularized evolution (Real et al. 2019;
+``nasgen.search._evolution``). Pruners: median (Golovin et al. 2017,
 "Google Vizier", §3.2.2) and Hyperband (Li et al. 2018) on per-epoch validation accuracy; pruning applies to
 single-objective samplers only.
 
@@ -61,11 +62,18 @@ def _nsga2(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
     return optuna.samplers.NSGAIISampler(seed=seed, population_size=20)
 
 
+def _evolution(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
+    from nasgen.search._evolution import RegularizedEvolutionSampler
+
+    return RegularizedEvolutionSampler(population_size=50, sample_size=25, seed=seed)
+
+
 # name -> (factory(seed, parallel), number of objectives)
 SAMPLERS: dict[str, tuple[Callable[[int, bool], optuna.samplers.BaseSampler], int]] = {
     "tpe": (_tpe, 1),
     "random": (_random, 1),
     "nsga2": (_nsga2, 2),
+    "evolution": (_evolution, 1),
 }
 
 PRUNERS: dict[str, Callable[[int], optuna.pruners.BasePruner]] = {

@@ -1,12 +1,16 @@
 """Rediscovery on ``efficientnet-v1`` (41 dimensions, 6.3·10¹⁵ architectures) with a stand-in objective.
 
 The score of an architecture is minus the number of its dimensions that differ from EfficientNet-B0's
-(0 = B0 exactly). Measured here with seed 0 (the test pins these), with evenly spaced int choices sampled as
-ordered ints (``nasgen.search._suggest``): after 300 trials the default sampler (TPE, multivariate, grouped)
-is 6 dimensions from B0 and random search 15 (before ordered sampling: 7 and 18). Exact rediscovery is not
-reached within a test-sized budget: before ordered sampling 1,500 TPE trials ended 2 dimensions from B0 (and
-independent TPE 5 off after 600); with it, a 1,500-trial run did not finish within 15 minutes on the shared
-2-core machine (TPE's cost per trial grows with the number of trials), so no N is claimed. What TPE does learn fast is the direction, which is what this test checks.
+(0 = B0 exactly).
+
+* Regularized evolution (``--sampler evolution``: population 50, tournament 25, one mutation per child)
+  reaches B0 exactly: first exact trial 300 / 431 / 307 / 645 / 719 for seeds 0–4 (measured here), so the
+  stated bound is **500 trials** for seeds 0 and 1, which the slow test checks.
+* TPE (the default: multivariate, grouped) closes in fast but does not make the last dimensions exact: after
+  300 trials (seed 0) it is 6 dimensions from B0 and random search 15; after 800 trials 5 off (independent TPE
+  4 off; ``prior_weight`` 0.25: 6 off). TPE samples all dimensions jointly from a mixture around good trials,
+  so the chance that one sample gets every one of 41 dimensions right stays small; a child that differs from
+  its parent in one dimension does not have that problem.
 """
 
 from __future__ import annotations
@@ -55,6 +59,28 @@ def test_the_score_is_zero_exactly_at_b0():
     b0 = load_spec("efficientnet-b0")
     assert score(b0) == 0.0
     assert score(b0.replace(head_channels=960)) == -1.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [0, 1])
+def test_regularized_evolution_rediscovers_b0_exactly_within_500_trials(seed: int, tmp_path) -> None:
+    space, score = _closeness_to_b0()
+    result = search(
+        "2G",
+        space=space,
+        objective=score,
+        sampler="evolution",
+        n_trials=500,
+        seed=seed,
+        timeout=None,
+        storage=optuna.storages.InMemoryStorage(),
+        study_name="evolution",
+        out=tmp_path,
+    )
+    exact = [t for t in result.study.trials if t.value == 0.0]
+    assert exact, f"best after 500 trials: {result.best_value}"
+    assert exact[0].number < 500  # measured: 300 (seed 0), 431 (seed 1)
+    assert space.freeze(exact[0].params).content_hash() == load_spec("efficientnet-b0").content_hash()
 
 
 @pytest.mark.slow
