@@ -65,7 +65,9 @@ def register(app: typer.Typer) -> None:
         ),
         epochs: Optional[int] = typer.Option(None, help="Proxy training epochs (default: the proxy recipe's)."),
         seed: int = typer.Option(0, help="Seed of the sampler and of every proxy training run."),
-        sampler: str = typer.Option("tpe", help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution)."),
+        sampler: str = typer.Option(
+            "tpe", help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution)."
+        ),
         pruner: str = typer.Option("median", help="median, hyperband or none (nsga2 uses none)."),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
         storage: Optional[str] = typer.Option(None, help="Optuna RDB URL of a shared study (e.g. postgresql://…)."),
