@@ -121,7 +121,6 @@ class MBConv(nn.Module):
         self.bn3 = make_bn(out_channels, bn_eps, bn_momentum)
         self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
 
-    @torch.jit.unused
     def _use_small_map_path(self, x: Tensor) -> bool:
         # Training on the CPU only: inference, tracing, export and scripting keep the plain nn.Conv2d call.
         return (
@@ -134,17 +133,19 @@ class MBConv(nn.Module):
         )
 
     @torch.jit.unused
-    def _conv_dw_small_map(self, x: Tensor) -> Tensor:
-        conv = self.conv_dw
-        return depthwise_conv_small_map(x, conv.weight, conv.stride[0], conv.padding[0])
+    def _conv_dw_eager(self, x):  # unannotated on purpose: TorchScript gives an unused method Tensor → Tensor
+        if self._use_small_map_path(x):
+            conv = self.conv_dw
+            return depthwise_conv_small_map(x, conv.weight, conv.stride[0], conv.padding[0])
+        return self.conv_dw(x)
 
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x
         x = self.act1(self.bn1(self.conv_pw(x)))
-        if not torch.jit.is_scripting() and self._use_small_map_path(x):
-            x = self._conv_dw_small_map(x)
-        else:
+        if torch.jit.is_scripting():
             x = self.conv_dw(x)
+        else:
+            x = self._conv_dw_eager(x)
         x = self.act2(self.bn2(x))
         x = self.se(x)
         x = self.bn3(self.conv_pwl(x))
