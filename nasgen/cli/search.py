@@ -66,7 +66,9 @@ def register(app: typer.Typer) -> None:
         epochs: Optional[int] = typer.Option(None, help="Proxy training epochs (default: the proxy recipe's)."),
         seed: int = typer.Option(0, help="Seed of the sampler and of every proxy training run."),
         sampler: str = typer.Option(
-            "tpe", help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution)."
+            "tpe",
+            help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
+            "first 50 trials are random, so it suits runs of hundreds of trials).",
         ),
         pruner: str = typer.Option("median", help="median, hyperband or none (nsga2 uses none)."),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),

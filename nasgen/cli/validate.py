@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
             elif file in builtin_architectures():
                 _report_arch(load_spec(file))
             else:
-                raise SpecError(f"no such file: {file!r}", file=file)
+                raise SpecError("no such file", file=file)
             return
         text = read_text(path)
         data, _ = yaml_document(text, file=file)

@@ -164,7 +164,8 @@ def _other_value(value: Any, distribution: BaseDistribution, rng: np.random.Rand
             return float(math.exp(rng.uniform(math.log(low), math.log(high))))
         if distribution.step is not None:
             n = int(round((high - low) / distribution.step))
-            others = [low + i * distribution.step for i in range(n + 1) if abs(low + i * distribution.step - value) > 1e-12]
+            grid = [low + i * distribution.step for i in range(n + 1)]
+            others = [v for v in grid if abs(v - value) > 1e-12]
             return others[rng.randint(len(others))] if others else value
         return float(rng.uniform(low, high))
     raise TypeError(f"unsupported distribution {type(distribution).__name__}")

@@ -48,6 +48,7 @@ class SearchProgress:
         self.start = time.monotonic()
         self.trial_times: list[float] = []
         self.costly_times: list[float] = []
+        self.stopped_for_time = False
         self.current = "—"
         self.best: tuple[float, int] | None = None
         self._trial_start = self.start
@@ -104,11 +105,24 @@ class SearchProgress:
         evaluated = trial.state == TrialState.COMPLETE and trial.user_attrs.get("feasible") and value is not None
         if evaluated and (self.best is None or value > self.best[0]):
             self.best = (float(value), int(trial.user_attrs["macs"]))
+        out_of_time = self.n_done < self.n_trials and self._next_would_overrun()
         if self._live is not None:
             self._live.update(self._render())
         elif self.console is not None:
-            self.console.print(self._line(trial), highlight=False, soft_wrap=True)
-        if self.n_done >= self.n_trials or self._next_would_overrun():
+            self.console.print(self._line(trial, out_of_time), highlight=False, soft_wrap=True)
+        if out_of_time:
+            self.stopped_for_time = True
+            if self.console is not None:
+                times = self.costly_times or self.trial_times
+                mean = _duration(sum(times) / len(times))
+                self.console.print(
+                    f"stopping at {self.n_done}/{self.n_trials} trials: another trial (≈{mean}) would overrun the "
+                    f"time limit of {_duration(self.timeout or 0)}; run the same command again to continue the "
+                    "study, or raise --timeout",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+        if self.n_done >= self.n_trials or out_of_time:
             study.stop()
 
     def _next_would_overrun(self) -> bool:
@@ -126,7 +140,7 @@ class SearchProgress:
         shown = f"{100 * value:.2f}%" if 0 <= value <= 1 else f"{value:g}"
         return f"{shown} at {format_count(macs)} MACs"
 
-    def _line(self, trial: FrozenTrial) -> str:
+    def _line(self, trial: FrozenTrial, out_of_time: bool = False) -> str:
         attrs = trial.user_attrs
         if attrs.get("feasible") is False:
             outcome = f"infeasible ({attrs.get('infeasible')})"
@@ -136,7 +150,7 @@ class SearchProgress:
             )
         else:
             outcome = f"{trial.state.name.lower()}" + (f": {attrs['error']}" if "error" in attrs else "")
-        eta = self.eta_seconds()
+        eta = 0.0 if out_of_time else self.eta_seconds()
         return (
             f"trial {self.n_done}/{self.n_trials} #{trial.number}: {outcome}; best {self._best_text()}; "
             f"elapsed {_duration(self.elapsed())}" + (f", ETA {_duration(eta)}" if eta is not None else "")

@@ -42,7 +42,7 @@ def read_text(path: str | Path) -> str:
     """Read a text file, turning a missing or unreadable file into one clear :class:`SpecError`."""
     path = Path(path)
     if not path.exists():
-        raise SpecError(f"no such file: {str(path)!r}", file=str(path))
+        raise SpecError("no such file", file=str(path))
     if path.is_dir():
         raise SpecError(f"expected a file, got the directory {str(path)!r}", file=str(path))
     try:

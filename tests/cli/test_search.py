@@ -70,7 +70,7 @@ def test_dataset_with_one_class(tmp_path):
 @pytest.mark.parametrize(
     ("option", "value", "expected"),
     [
-        ("--sampler", "grid", "--sampler: expected one of tpe, random, nsga2, got 'grid'"),
+        ("--sampler", "grid", "--sampler: expected one of tpe, random, nsga2, evolution, got 'grid'"),
         ("--pruner", "asha", "--pruner: expected one of median, hyperband, none, got 'asha'"),
         ("--scale-phi", "1,x", "--scale-phi: expected numbers separated by commas"),
         ("--enqueue", "efficientnet-b9", "efficientnet-b9"),

@@ -64,4 +64,4 @@ def test_validate_bad_space_exits_2_with_one_line(tmp_path: Path) -> None:
 def test_validate_missing_file_exits_2() -> None:
     result = _run("validate", "no-such-space.yaml")
     assert result.exit_code == 2
-    assert result.output.strip() == "error: no-such-space.yaml: no such file: 'no-such-space.yaml'"
+    assert result.output.strip() == "error: no-such-space.yaml: no such file"

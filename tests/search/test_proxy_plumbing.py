@@ -108,3 +108,19 @@ def test_a_trial_finishing_past_the_time_limit_is_kept(space, tmp_path, fake):
     result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=1, pruner="none", timeout=1e-3)
     assert [t.state for t in result.study.trials] == [TrialState.COMPLETE]
     assert result.best_trial == 0
+
+
+def test_stopping_for_the_time_limit_says_so(space, tmp_path, fake):
+    import io
+
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=200, force_terminal=False)
+    result = search(
+        "10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=1, pruner="none", timeout=1e-3, console=console
+    )
+    assert len(result.study.trials) == 1
+    text = buffer.getvalue()
+    assert "ETA 0:00" in text
+    assert "stopping at 1/5 trials" in text and "run the same command again" in text and "--timeout" in text

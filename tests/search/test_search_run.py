@@ -183,7 +183,7 @@ def test_nsga2_gives_a_feasible_pareto_front(space, tmp_path, macs_score):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"sampler": "grid"}, "sampler: expected one of tpe, random, nsga2, got 'grid'"),
+        ({"sampler": "grid"}, "sampler: expected one of tpe, random, nsga2, evolution, got 'grid'"),
         ({"pruner": "asha"}, "pruner: expected one of none, median, hyperband, got 'asha'"),
         ({"n_trials": 0}, "n_trials: must be a positive integer, got 0"),
     ],
