@@ -41,7 +41,8 @@ class TrainConfig(BaseModel):
             identity (Goyal et al., 2017, §5.1).
         bn_recalibration_images: After training, re-estimate BatchNorm statistics over this many training
             images (cumulative average, no gradient); 0 = off.
-        ema_decay: Evaluate an exponential moving average of the weights with this decay; ``None`` = off.
+        ema_decay: Evaluate an exponential moving average of the weights and BatchNorm statistics with this
+            decay, warmed up as ``min(decay, (1 + n) / (10 + n))`` at update n; ``None`` = off.
         grad_clip_norm: Clip the global gradient norm to this value; ``None`` = off.
         dropout: Proxy override of the architecture's classifier dropout; ``None`` keeps the spec's.
         drop_path_rate: Proxy override of the architecture's stochastic-depth rate; ``None`` keeps the spec's.

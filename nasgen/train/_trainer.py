@@ -304,12 +304,36 @@ class Trainer:
         self.start_epoch, self.history = int(state["start_epoch"]), list(state["history"])
 
 
+def ema_decay_at(decay: float, num_updates: int) -> float:
+    """The EMA decay used at update ``num_updates`` (0-based): ``min(decay, (1 + n) / (10 + n))``.
+
+    The warm-up is TensorFlow's ``ExponentialMovingAverage(num_updates=…)`` rule, also used by the EfficientNet
+    reference code (Tan & Le, 2019, §5.2 trains with an EMA of decay 0.9999). Without it, an average started
+    at initialization keeps ``decay**n`` of the initial weights and BatchNorm statistics; with BatchNorm
+    running variances of about 1 at initialization and orders of magnitude smaller after a few hundred steps,
+    that remainder alone makes a short run's averaged model predict a single class.
+    """
+    return min(decay, (1.0 + num_updates) / (10.0 + num_updates))
+
+
+def _ema_multi_avg_fn(decay: float):
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
+        d = ema_decay_at(decay, int(num_averaged))
+        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
+            torch._foreach_lerp_(averaged, current, 1.0 - d)
+        else:  # integer buffers (BatchNorm's num_batches_tracked): follow the model
+            torch._foreach_copy_(averaged, current)
+
+    return update
+
+
 def _make_ema(model: nn.Module, decay: float | None):
     if decay is None:
         return None
-    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    from torch.optim.swa_utils import AveragedModel
 
-    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+    return AveragedModel(model, multi_avg_fn=_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def train_model(

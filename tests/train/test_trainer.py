@@ -100,6 +100,30 @@ def test_bn_momentum_override_recalibration_and_ema():
     assert result.val_top1 >= 0.5 and trainer.ema is not None
 
 
+def test_ema_decay_warms_up():
+    from nasgen.train._trainer import ema_decay_at
+
+    assert ema_decay_at(0.9999, 0) == pytest.approx(0.1)
+    assert ema_decay_at(0.9999, 10) == pytest.approx(11 / 20)
+    assert ema_decay_at(0.98, 1000) == 0.98
+    assert ema_decay_at(0.98, 440) == pytest.approx(441 / 450)  # crosses 0.98 at n = 440
+
+
+def test_ema_batchnorm_statistics_follow_the_model():
+    # An average kept from initialization with a fixed decay keeps decay**n of the initial running variance
+    # (1.0); after 8 updates at 0.98 that is 85 %, whatever the data say. With the warm-up the averaged
+    # statistics sit near the model's (regression: a 3-epoch B0 proxy with EMA scored 10 %).
+    train = _toy()
+    config = FAST.replace(ema_decay=0.98, epochs=1, bn_momentum=0.5, lr=1e-9, warmup_epochs=0.0)
+    trainer = Trainer(_net(), train, _toy(), config, seed=0, device="cpu")
+    trainer.train_epoch(0)
+    model_var = trainer.model[1].running_var
+    ema_var = trainer.ema.module[1].running_var
+    assert float(model_var.mean()) < 0.5  # conv outputs' variance after 4 batches, far from 1.0
+    assert torch.allclose(ema_var, model_var, rtol=0.35)
+    assert int(trainer.ema.module[1].num_batches_tracked) == int(trainer.model[1].num_batches_tracked) == 4
+
+
 def test_state_dict_round_trip_resumes_identically():
     train, val = _toy(), _toy(32, seed=1)
     full = train_model(_net(), train, val, FAST, seed=5, device="cpu")
