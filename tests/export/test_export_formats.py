@@ -102,11 +102,16 @@ def check_every_format(
         else:
             # another size (dynamic axes): with BatchNorm statistics of 64 px the activations grow there and
             # float32 itself drifts (V2-S at 96 px: eager is 6.1 off the float64 result on logits of ~840),
-            # so ONNX must be as close to float64 as eager float32 is
+            # so ONNX is compared with the float64 result too. How far ONNX drifts there depends on the CPU:
+            # onnxruntime's MLAS kernels (approximated sigmoid, fused conv + activation) take another code path
+            # per instruction set. Measured on V2-S at 96 px, logits of ~840: AMD Zen 3 (AVX2) within 2× eager's
+            # error; Intel Xeon (AVX-512) 1.93 against eager's 0.58, i.e. 0.23 % of the logit scale. The bound
+            # is eager's error doubled plus 0.5 % of the scale: a dynamic axis that computed something else
+            # (wrong padding or pooling at the new size) is off by the whole scale.
             with torch.no_grad():
                 exact = copy.deepcopy(eager).double()(x.double())
             eager_error = float((expected.double() - exact).abs().max())
-            assert float((torch.from_numpy(logits).double() - exact).abs().max()) <= 2 * eager_error + 1e-4 * scale
+            assert float((torch.from_numpy(logits).double() - exact).abs().max()) <= 2 * eager_error + 5e-3 * scale
     return manifest
 
 
