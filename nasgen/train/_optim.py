@@ -25,7 +25,11 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     """Build the optimizer named by ``config.optimizer`` over ``model``'s trainable parameters."""
     groups = _param_groups(model, config.weight_decay)
     if config.optimizer == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr)
+        # The fused kernel (one pass over all tensors) is the same algorithm as the default multi-tensor one;
+        # for B0 it makes a step 3× faster on the CPU (≈ 4 s of a 90 s proxy, docs/proxy.md).
+        devices = {p.device.type for group in groups for p in group["params"]}
+        fused = bool(devices) and devices <= {"cpu", "cuda"}
+        return torch.optim.AdamW(groups, lr=config.lr, fused=fused)
     if config.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.momentum > 0)
     # EfficientNet's RMSprop settings (decay 0.9, eps 1e-3), as timm ports them to PyTorch.

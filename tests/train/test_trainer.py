@@ -144,6 +144,21 @@ def test_state_dict_round_trip_resumes_identically():
     assert [h["train_loss"] for h in result.history] == [h["train_loss"] for h in full.history]
 
 
+def test_optimizers_and_no_decay_groups():
+    from nasgen.train._optim import make_optimizer
+
+    net = _net()
+    adamw = make_optimizer(net, FAST.replace(optimizer="adamw", weight_decay=0.05))
+    assert isinstance(adamw, torch.optim.AdamW) and adamw.defaults["fused"] is True
+    # conv and linear weights decay; biases and BatchNorm γ/β do not
+    assert [len(g["params"]) for g in adamw.param_groups] == [2, 4]
+    assert [g["weight_decay"] for g in adamw.param_groups] == [0.05, 0.0]
+    sgd = make_optimizer(net, FAST.replace(optimizer="sgd", lr=0.1, momentum=0.9))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"] is True
+    rmsprop = make_optimizer(net, FAST.replace(optimizer="rmsprop"))
+    assert rmsprop.defaults["alpha"] == 0.9 and rmsprop.defaults["eps"] == 1e-3
+
+
 def test_lr_schedule_warmup_cosine_step_constant():
     config = TrainConfig(epochs=2, warmup_epochs=0.5, lr_schedule="cosine")
     factors = [lr_factor(s, config, 10) for s in range(20)]
