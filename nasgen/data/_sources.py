@@ -60,6 +60,10 @@ def _load_idx(folder: Path) -> ImageDataset:
 
 
 def _load_npz(path: Path) -> ImageDataset:
+    import zipfile
+
+    if not zipfile.is_zipfile(path):  # numpy would call any other file "pickled (object) data"
+        raise DataError(f"{path}: not an .npz archive (numpy.savez writes a zip of .npy arrays)")
     try:
         data = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
@@ -108,7 +112,7 @@ def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarr
 
 
 def _load_image_folder(root: Path) -> ImageDataset:
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
     classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     files = [
@@ -121,9 +125,12 @@ def _load_image_folder(root: Path) -> ImageDataset:
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>{IMAGE_SUFFIXES[0]} …)")
     modes, sizes = set(), set()
     for path, _ in files:
-        with Image.open(path) as image:
-            modes.add("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
-            sizes.add(image.size)
+        try:
+            with Image.open(path) as image:
+                modes.add("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
+                sizes.add(image.size)
+        except (OSError, UnidentifiedImageError) as exc:  # a corrupt or mislabelled file: name it
+            raise DataError(f"{path}: cannot read image ({exc})") from exc
     mode = "L" if modes == {"L"} else "RGB"
     size = None if len(sizes) == 1 else (DEFAULT_IMAGE_FOLDER_PX, DEFAULT_IMAGE_FOLDER_PX)
     images = np.stack([_read_image(path, mode, size) for path, _ in files])

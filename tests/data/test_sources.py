@@ -139,6 +139,16 @@ def test_missing_path_empty_folder_one_class(tmp_path):
         load_dataset(tmp_path / "data.csv")
 
 
+def test_corrupt_image_and_fake_npz_are_named(tmp_path):
+    root = _image_folder(tmp_path)
+    (root / "cat" / "broken.png").write_text("not an image")
+    with pytest.raises(DataError, match=r"broken\.png: cannot read image"):
+        load_dataset(root)
+    (tmp_path / "fake.npz").write_text("not a zip")
+    with pytest.raises(DataError, match=r"fake\.npz: not an \.npz archive"):
+        load_dataset(tmp_path / "fake.npz")
+
+
 def test_fashion_mnist_missing_gives_install_hint(tmp_path, monkeypatch):
     monkeypatch.setenv("NASGEN_FASHION_MNIST", str(tmp_path / "absent"))
     with pytest.raises(DataError, match="apt install dataset-fashion-mnist"):
