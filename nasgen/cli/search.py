@@ -131,8 +131,25 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(130) from None
         console.print(summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]))
         if result.best_spec is None:
-            err_console.print(f"no architecture was evaluated; outputs in {result.out}")
-            return
+            message = f"error: {_nothing_evaluated(result.study)}; outputs in {result.out}"
+            err_console.print(message, highlight=False, soft_wrap=True, markup=False)
+            raise typer.Exit(1)  # the search ran, but there is no architecture to use
         console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
         for path in result.family:
             console.print(f"scaled: {path}", highlight=False)
+
+
+def _nothing_evaluated(study) -> str:
+    from optuna.trial import TrialState
+
+    trials = study.get_trials(deepcopy=False)
+    infeasible = sum(1 for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("feasible") is False)
+    pruned = sum(1 for t in trials if t.state == TrialState.PRUNED)
+    failed = sum(1 for t in trials if t.state == TrialState.FAIL)
+    text = (
+        f"no architecture was evaluated in {len(trials)} trial(s): {infeasible} over the limits (never trained), "
+        f"{pruned} pruned, {failed} failed"
+    )
+    if infeasible:
+        text += "; raise the budget or --n-trials (the same command resumes the study)"
+    return text

@@ -42,6 +42,14 @@ def _report_space(space: Any) -> None:
     smallest, largest = space.macs_extremes()
     for label, spec in (("smallest", smallest), ("largest", largest)):
         console.print(_macs_line(label, count_cost(spec).macs, spec), highlight=False)
+    console.print(f"contains: {', '.join(_known_inside(space)) or 'no built-in architecture'}", highlight=False)
+
+
+def _known_inside(space: Any) -> list[str]:
+    """The built-in architectures (efficientnet-b0 …) that ``space`` contains exactly."""
+    from nasgen.spec import builtin_architectures, load_spec
+
+    return [name for name in builtin_architectures() if space.contains(load_spec(name))]
 
 
 def _report_arch(spec: Any) -> None:
@@ -60,7 +68,7 @@ def register(app: typer.Typer) -> None:
         help=(
             "Check a search-space or architecture file (detected from its content) and print what it holds.\n\n"
             "For a space: number of architectures, number of dimensions and the MACs range (the smallest and the "
-            "largest architecture). For an architecture: MACs and params. MACs are multiply-accumulates of Conv2d "
+            "largest architecture) and the built-in architectures it contains. For an architecture: MACs and params. MACs are multiply-accumulates of Conv2d "
             "and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs)."
         ),
     )

@@ -145,7 +145,7 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
-    n_objectives = _validate_choices(sampler, pruner, n_trials)
+    n_objectives = _validate_choices(sampler, pruner, n_trials, timeout)
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
     dataset = None if objective is not None and data is None else _load_data(data, seed)
@@ -230,14 +230,26 @@ def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any
     if smallest > limits.budget_macs:
         raise BudgetError(
             f"budget {format_count(limits.budget_macs)} MACs ({limits.budget_macs:,}) is below the smallest "
-            f"architecture of the space, {format_count(smallest)} MACs ({smallest:,}); raise --budget or use a "
-            "smaller space"
+            f"architecture of the space, {format_count(smallest)} MACs ({smallest:,}){_counted_for(freeze_kwargs)}; "
+            "raise --budget or use a smaller space"
         )
 
 
-def _validate_choices(sampler: str, pruner: str, n_trials: int) -> int:
+def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
+    # The search adapts the stem and classifier to the data; `nasgen validate` counts the space as written.
+    if not freeze_kwargs:
+        return ""
+    return (
+        f" (counted for this data: {freeze_kwargs['in_channels']} input channel(s), {freeze_kwargs['num_classes']} "
+        "classes)"
+    )
+
+
+def _validate_choices(sampler: str, pruner: str, n_trials: int, timeout: float | None = None) -> int:
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise SearchError(f"n_trials: must be a positive integer, got {n_trials!r}")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
+        raise SearchError(f"timeout: must be a positive number of seconds, got {timeout!r}")
     _, n_objectives = make_sampler(sampler, seed=0, n_existing=0, parallel=False)
     make_pruner(pruner if n_objectives == 1 else "none", epochs=1, n_objectives=n_objectives)
     return n_objectives
@@ -267,9 +279,41 @@ def _prepare_study(
 ) -> optuna.Study:
     shared = storage is not None
     backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared)
+    _check_run_dir(out_dir, backend if not shared else None, name)
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
     pruner_obj = make_pruner(pruner if n_objectives == 1 else "none", epochs=epochs, n_objectives=n_objectives)
     return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
+
+
+RUN_DIR_MARKER = ".nasgen-study"
+
+
+def _check_run_dir(out_dir: Path, local_backend: Any, name: str) -> None:
+    """Refuse a run directory that already belongs to another study; mark it as ``name``'s.
+
+    The per-trial folders, ``best.yaml`` and ``leaderboard.csv`` of one directory describe one study: a second
+    study written into it would overwrite ``trials/N`` of the first and leave outputs that disagree.
+
+    Raises:
+        SearchError: ``out_dir`` holds outputs or a local ``study.db`` of another study.
+    """
+    marker = out_dir / RUN_DIR_MARKER
+    owners: set[str] = set()
+    if marker.is_file():
+        owners.add(marker.read_text(encoding="utf-8").strip())
+    if local_backend is not None:
+        owners.update(s.study_name for s in local_backend.get_all_studies())
+    owners.discard("")
+    if owners and name not in owners:
+        listed = ", ".join(repr(o) for o in sorted(owners))
+        raise SearchError(
+            f"run directory {str(out_dir)!r} holds study {listed}, not {name!r} (a study's name comes from its "
+            "space and budget unless --study-name is given): resume it with the same settings or "
+            "--study-name, or pass another --out for a new study"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not marker.is_file():
+        marker.write_text(name + "\n", encoding="utf-8")
 
 
 def _run(

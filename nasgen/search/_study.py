@@ -16,6 +16,7 @@ failed and re-enqueued by ``RetryHeartbeatStaleTrialCallback`` (DESIGN.md, scale
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -198,12 +199,24 @@ def check_study_meta(study: optuna.Study, meta: Mapping[str, Any]) -> None:
     for key, value in meta.items():
         if key in existing and existing[key] != value:
             raise SearchError(
-                f"study {study.study_name!r} was created with {key}={existing[key]!r}, got {value!r}; "
+                f"study {study.study_name!r} was created with {_difference(key, existing[key], value)}; "
                 "use another --study-name or --out to start a new study"
             )
     for key, value in meta.items():
         if key not in existing:
             study.set_user_attr(key, value)
+
+
+def _difference(key: str, was: Any, now: Any) -> str:
+    """``key=was, got now``; for JSON objects (the proxy recipe) only the fields that differ."""
+    try:
+        before, after = json.loads(was), json.loads(now)
+    except (TypeError, ValueError):
+        before = after = None
+    if isinstance(before, dict) and isinstance(after, dict):
+        changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+        return f"another {key}: " + ", ".join(f"{k} {before.get(k)!r} (now {after.get(k)!r})" for k in changed)
+    return f"{key}={was!r}, got {now!r}"
 
 
 def count_finished(study: optuna.Study) -> int:

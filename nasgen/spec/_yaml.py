@@ -111,6 +111,10 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
     return out
 
 
+def _is_document(value: Any) -> bool:
+    return isinstance(value, dict) or len(repr(value)) > 120
+
+
 def _message(error: dict[str, Any]) -> str:
     msg = str(error.get("msg", "invalid"))
     for prefix in ("Value error, ", "Assertion failed, "):
@@ -121,7 +125,9 @@ def _message(error: dict[str, Any]) -> str:
         return "unknown field (check the spelling)"
     if kind == "missing":
         return "required field is missing"
-    if "input" in error and "got " not in msg and kind != "missing":
+    # a model-level check (e.g. resolution vs. total stride) gets the whole document as input: its own
+    # message names the values, so do not append the document
+    if "input" in error and "got " not in msg and kind != "missing" and not _is_document(error["input"]):
         msg = f"{msg}, got {error['input']!r}"
     return msg
 
@@ -155,6 +161,7 @@ def validate_document(
     """
     if not isinstance(data, dict):
         raise SpecError(
+            "the file is empty" if data is None else
             f"expected a mapping of fields at the top level, got {type(data).__name__}",
             file=file,
             line=node.start_mark.line + 1 if node is not None else None,

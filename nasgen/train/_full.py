@@ -259,8 +259,10 @@ def train(
         DataError: The data cannot be loaded.
     """
     from nasgen.nn import build_model
+    from nasgen.train._trainer import resolve_device
 
     base = load_spec(arch)
+    resolve_device(device)  # a CUDA request without CUDA fails before any folder is made
     train_set, val_set = _split_data(data, seed)
     schedule, resolution = _resolve_schedule(progressive, base, resolution_px, epochs)
     spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)

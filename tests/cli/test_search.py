@@ -51,7 +51,10 @@ def test_malformed_budget(tmp_path, budget):
 
 def test_budget_nothing_meets(tmp_path):
     result, output = _run("--budget", "1M", "--out", str(tmp_path))
-    _assert_usage_error(result, output, "budget 1.0M MACs (1,000,000) is below the smallest architecture")
+    _assert_usage_error(
+        result, output, "budget 1.0M MACs (1,000,000) is below the smallest architecture",
+        "(counted for this data: 1 input channel(s), 10 classes)",
+    )
     assert not (tmp_path / "study.db").exists()
 
 
@@ -75,11 +78,21 @@ def test_dataset_with_one_class(tmp_path):
         ("--scale-phi", "1,x", "--scale-phi: expected numbers separated by commas"),
         ("--enqueue", "efficientnet-b9", "efficientnet-b9"),
         ("--max-params", "5Q", "max-params"),
+        ("--timeout", "-5", "timeout: must be a positive number of seconds, got -5.0"),
     ],
 )
 def test_bad_options(tmp_path, option, value, expected):
     result, output = _run("--budget", "400M", option, value, "--out", str(tmp_path))
     _assert_usage_error(result, output, expected)
+
+
+def test_nothing_evaluated_exits_1_and_says_why(tmp_path):
+    # every sample is over --max-params: costed, recorded infeasible, never trained; no best architecture
+    result, output = _run("--budget", "400M", "--max-params", "1K", "--n-trials", "2", "--out", str(tmp_path))
+    assert result.exit_code == 1 and "Traceback" not in output
+    text = " ".join(output.split())
+    assert "error: no architecture was evaluated in 2 trial(s): 2 over the limits (never trained), 0 pruned, " in text
+    assert (tmp_path / "study.db").is_file() and (tmp_path / "leaderboard.csv").is_file()
 
 
 def test_bad_storage_url(tmp_path):

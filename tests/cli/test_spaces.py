@@ -33,11 +33,13 @@ def test_validate_space_file_prints_size_and_macs_range() -> None:
     assert "dimensions: 41" in result.output
     assert "smallest: 4.8M MACs (4,767,072) at 96 px" in result.output
     assert "largest: 1.1G MACs (1,121,147,328) at 224 px" in result.output
+    assert "contains: efficientnet-b0\n" in result.output
 
 
 def test_validate_builtin_space_by_name() -> None:
     result = _run("validate", "efficientnet-v2")
     assert result.exit_code == 0, result.output
+    assert "contains: efficientnetv2-s\n" in result.output
     assert "architectures: 66,733,159,219,200" in result.output
 
 

@@ -85,6 +85,17 @@ def test_bad_input_exits_2(files, tmp_path, extra, message):
     assert "Traceback" not in result.output
 
 
+def test_cuda_without_cuda_fails_before_making_the_run_folder(files, tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = _invoke(files, "--epochs", "1", "--out", str(tmp_path / "run"), "--device", "cuda")
+    assert result.exit_code == 2
+    assert result.output.strip() == "error: device 'cuda' requested but CUDA is not available"
+    assert not (tmp_path / "run").exists()
+
+
 def test_bad_schedule_file_names_file_and_line(files, tmp_path):
     schedule = tmp_path / "bad.yaml"
     schedule.write_text("num_stages: 2\nsize_start_px: 64\nsize_end_px: 32\n")

@@ -8,7 +8,7 @@ from optuna.trial import TrialState
 
 import nasgen.train
 from nasgen.cost import count_cost
-from nasgen.errors import TrainError
+from nasgen.errors import SearchError, TrainError
 from nasgen.search import search
 from nasgen.train import TrainResult
 
@@ -124,3 +124,10 @@ def test_stopping_for_the_time_limit_says_so(space, tmp_path, fake):
     text = buffer.getvalue()
     assert "ETA 0:00" in text
     assert "stopping at 1/5 trials" in text and "run the same command again" in text and "--timeout" in text
+
+
+def test_resume_with_another_proxy_names_the_changed_field(fake, space, tmp_path):
+    search("10M", space=space, n_trials=1, seed=0, out=tmp_path, epochs=1, pruner="none")
+    with pytest.raises(SearchError) as error:
+        search("10M", space=space, n_trials=2, seed=0, out=tmp_path, epochs=3, pruner="none")
+    assert "another proxy: epochs 1 (now 3);" in str(error.value) and len(str(error.value)) < 250

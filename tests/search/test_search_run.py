@@ -167,6 +167,19 @@ def test_resume_with_other_settings_is_refused(space, tmp_path):
         search("20M", space=space, objective=Spy(), n_trials=2, out=tmp_path, study_name="s")
 
 
+def test_another_study_in_the_same_run_directory_is_refused(space, tmp_path):
+    # Found by a fresh-user check: a second study in one --out overwrote trials/N of the first.
+    search("10M", space=space, objective=Spy(), n_trials=2, out=tmp_path)
+    before = (tmp_path / "trials" / "1" / "arch.yaml").read_text()
+    with pytest.raises(SearchError, match=r"holds study 'tiny-10M', not 'tiny-20M'.*another --out"):
+        search("20M", space=space, objective=Spy(), n_trials=2, out=tmp_path)
+    with pytest.raises(SearchError, match=r"holds study 'tiny-10M', not 'other'"):
+        search("10M", space=space, objective=Spy(), n_trials=2, out=tmp_path, study_name="other")
+    assert (tmp_path / "trials" / "1" / "arch.yaml").read_text() == before
+    assert (tmp_path / ".nasgen-study").read_text() == "tiny-10M\n"
+    assert len(search("10M", space=space, objective=Spy(), n_trials=3, out=tmp_path).study.trials) == 3
+
+
 def test_a_run_directory_in_use_is_refused(space, tmp_path):
     with RunLock(tmp_path), pytest.raises(SearchError, match="another nasgen search .* is using this run directory"):
         search("10M", space=space, objective=Spy(), n_trials=2, out=tmp_path)

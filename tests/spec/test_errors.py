@@ -74,8 +74,15 @@ def test_top_level_must_be_a_mapping() -> None:
 
 
 def test_resolution_below_total_stride() -> None:
-    with pytest.raises(SpecError, match="below the total stride 32"):
+    with pytest.raises(SpecError, match="below the total stride 32") as error:
         load_spec("efficientnet-b0").replace(resolution_px=16)
+    # a model-level check: the message must not append the whole document as the bad value
+    assert "stages" not in str(error.value) and len(str(error.value)) < 120
+
+
+def test_empty_file_says_empty() -> None:
+    with pytest.raises(SpecError, match="empty.yaml: the file is empty"):
+        loads_spec("", file="empty.yaml")
 
 
 def test_missing_required_field() -> None:
