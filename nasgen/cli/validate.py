@@ -68,7 +68,8 @@ def register(app: typer.Typer) -> None:
         help=(
             "Check a search-space or architecture file (detected from its content) and print what it holds.\n\n"
             "For a space: number of architectures, number of dimensions and the MACs range (the smallest and the "
-            "largest architecture) and the built-in architectures it contains. For an architecture: MACs and params. MACs are multiply-accumulates of Conv2d "
+            "largest architecture) and the built-in architectures it contains. For an architecture: MACs and "
+            "params. MACs are multiply-accumulates of Conv2d "
             "and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs)."
         ),
     )

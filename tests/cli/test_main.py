@@ -22,7 +22,10 @@ def _main(capsys, *argv: str) -> tuple[int, str, str]:
             ["train", "efficientnet-b0", "--epochs", "1", "--optimizer", "nosuch"],
             "error: Invalid value for '--optimizer': 'nosuch' is not one of 'sgd', 'rmsprop', 'adamw'.",
         ),
-        (["scale", "efficientnet-b0", "--phi", "abc"], "error: Invalid value for '--phi': Input should be a valid number"),
+        (
+            ["scale", "efficientnet-b0", "--phi", "abc"],
+            "error: Invalid value for '--phi': Input should be a valid number",
+        ),
         (["search", "--budget", "400M", "--nosuch"], "error: No such option: --nosuch"),
         (["search"], "error: Missing option '--budget'."),
     ],
@@ -37,7 +40,8 @@ def test_click_usage_errors_are_one_line(capsys, argv, message):
 
 def test_nasgen_errors_and_success_keep_their_exit_codes(capsys):
     code, _, err = _main(capsys, "profile", "efficientnet-b0", "--resolution", "16")
-    assert code == 2 and err.strip() == "error: resolution_px: resolution_px 16 is below the total stride 32 of the network"
+    expected = "error: resolution_px: resolution_px 16 is below the total stride 32 of the network"
+    assert code == 2 and err.strip() == expected
     code, out, _ = _main(capsys, "profile", "efficientnet-b0")
     assert code == 0 and "385,814,752" in out
 
