@@ -6,6 +6,7 @@ prints its message on one line and exits with code 2; anything else is a bug and
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 __all__ = [
@@ -17,7 +18,22 @@ __all__ = [
     "SearchError",
     "SpecError",
     "TrainError",
+    "short_repr",
 ]
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple, _REPR.maxset = 3, 6, 8, 8, 8
+_REPR.maxstring, _REPR.maxlong, _REPR.maxother = 60, 40, 60
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut to about 100 characters, without walking a large or deeply shared value.
+
+    Error messages echo the bad value; a value read from YAML may be an alias bomb whose full ``repr``
+    would take minutes and gigabytes, so every echo of user data goes through this.
+    """
+    text = _REPR.repr(value)
+    return text if len(text) <= 120 else text[:119] + "…"
 
 
 class NasgenError(Exception):

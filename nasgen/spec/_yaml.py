@@ -6,7 +6,6 @@ field is reported the same way: ``FILE, line L: stages.3.kernel_size: must be 3,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,28 +13,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from nasgen.errors import SpecError
+from nasgen.errors import SpecError, short_repr
+from nasgen.spec._loader import MAX_DOCUMENT_CHARS, Loader, bool_hint, load_document
 from nasgen.spec._models import PLUGIN_STAGE_TAG
 
 __all__ = ["Loader", "line_of", "read_text", "spec_error_from_validation", "validate_document", "yaml_document"]
-
-
-class Loader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that also reads ``1e-3`` as a float (YAML 1.2 and JSON do; YAML 1.1 does not)."""
-
-
-Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
-        |[-+]?\.(?:inf|Inf|INF)
-        |\.(?:nan|NaN|NAN))$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
 
 
 def read_text(path: str | Path) -> str:
@@ -46,6 +28,12 @@ def read_text(path: str | Path) -> str:
     if path.is_dir():
         raise SpecError(f"expected a file, got the directory {str(path)!r}", file=str(path))
     try:
+        size = path.stat().st_size
+        if size > 4 * MAX_DOCUMENT_CHARS:
+            raise SpecError(
+                f"the file is {size:,} bytes; a spec or space is at most {MAX_DOCUMENT_CHARS:,} characters",
+                file=str(path),
+            )
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(f"cannot read file: {exc}", file=str(path)) from None
@@ -54,27 +42,19 @@ def read_text(path: str | Path) -> str:
 def yaml_document(text: str, *, file: str | None = None) -> tuple[Any, yaml.Node | None]:
     """Parse YAML ``text`` safely into ``(data, node)``; ``node`` keeps each value's line.
 
+    Bounded: see :func:`nasgen.spec._loader.load_document` (size, depth, aliases, duplicate keys, YAML 1.1
+    number forms).
+
     Raises:
-        SpecError: YAML syntax error (with its line), or more than one document.
+        SpecError: Any failure to read the text, with its line where known.
     """
-    try:
-        node = yaml.compose(text, Loader=Loader)
-        data = yaml.load(text, Loader=Loader)  # noqa: S506 - Loader is a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or str(exc)
-        raise SpecError(f"YAML syntax error: {problem}", file=file, line=line) from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"YAML error: {exc}", file=file) from None
-    return data, node
+    return load_document(text, file=file)
 
 
-def line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
-    """1-based line of the value at ``loc`` inside a composed YAML ``node`` (deepest known match)."""
+def node_at(node: yaml.Node | None, loc: Sequence[str | int]) -> yaml.Node | None:
+    """The composed node of the value at ``loc`` (the deepest one found along the path)."""
     if node is None:
         return None
-    line = node.start_mark.line + 1
     for key in loc:
         child = None
         if isinstance(node, yaml.MappingNode):
@@ -85,10 +65,15 @@ def line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
             child = node.value[key]
         if child is None:
-            continue  # a union tag in the loc, or a field that is absent: keep the parent's line
+            continue  # a union tag in the loc, or a field that is absent: keep the parent
         node = child
-        line = node.start_mark.line + 1
-    return line
+    return node
+
+
+def line_of(node: yaml.Node | None, loc: Sequence[str | int]) -> int | None:
+    """1-based line of the value at ``loc`` inside a composed YAML ``node`` (deepest known match)."""
+    found = node_at(node, loc)
+    return found.start_mark.line + 1 if found is not None else None
 
 
 def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
@@ -112,7 +97,7 @@ def _clean_loc(loc: Sequence[str | int], data: Any) -> list[str | int]:
 
 
 def _is_document(value: Any) -> bool:
-    return isinstance(value, dict) or len(repr(value)) > 120
+    return isinstance(value, dict) or len(short_repr(value)) > 100
 
 
 def _message(error: dict[str, Any]) -> str:
@@ -128,7 +113,7 @@ def _message(error: dict[str, Any]) -> str:
     # a model-level check (e.g. resolution vs. total stride) gets the whole document as input: its own
     # message names the values, so do not append the document
     if "input" in error and "got " not in msg and kind != "missing" and not _is_document(error["input"]):
-        msg = f"{msg}, got {error['input']!r}"
+        msg = f"{msg}, got {short_repr(error['input'])}"
     return msg
 
 
@@ -144,11 +129,14 @@ def spec_error_from_validation(
         loc = [*loc, field]
         tag = ctx.get("tag")
         expected = ctx.get("expected_tags", "")
-        message = f"must be one of {expected}, got {tag!r}" if tag is not None else "required field is missing"
+        message = f"must be one of {expected}, got {short_repr(tag)}" if tag is not None else "required field is missing"
         path = ".".join(str(part) for part in loc)
         return SpecError(message, path=path, value=tag, file=file, line=line_of(node, loc))
     path = ".".join(str(part) for part in loc)
-    return SpecError(_message(error), path=path, value=error.get("input"), file=file, line=line_of(node, loc))
+    found = node_at(node, loc)
+    message = _message(error) + bool_hint(found)
+    line = found.start_mark.line + 1 if found is not None else None
+    return SpecError(message, path=path, value=error.get("input"), file=file, line=line)
 
 
 def validate_document(
