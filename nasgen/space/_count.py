@@ -28,35 +28,38 @@ __all__ = ["count_stage_sequences", "space_size"]
 Domain = tuple[frozenset, ...]  # per field: the set of values
 
 
-def _intersect(a: Domain, b: Domain) -> Domain:
-    return tuple(x & y for x, y in zip(a, b))
-
-
-def _volume(domain: Domain) -> int:
-    return math.prod(len(values) for values in domain)
+def _field_classes(sets: list[frozenset]) -> dict[frozenset[int], int]:
+    """``{stages: number of values}`` grouping one field's values by the set of stages holding them."""
+    by_domain: dict[frozenset, list[int]] = {}
+    for i, values in enumerate(sets):
+        by_domain.setdefault(values, []).append(i)  # equal domains are looked at once
+    classes: dict[frozenset[int], int] = {}
+    for value in frozenset().union(*by_domain):
+        holders = frozenset(i for values, stages in by_domain.items() if value in values for i in stages)
+        classes[holders] = classes.get(holders, 0) + 1
+    return classes
 
 
 def _symbol_types(domains: list[Domain]) -> dict[frozenset[int], int]:
-    """``{type: number of symbols of exactly that type}`` for the types that occur."""
-    overlap: dict[frozenset[int], int] = {}
+    """``{type: number of symbols of exactly that type}`` for the types that occur.
 
-    def grow(members: tuple[int, ...], domain: Domain) -> None:
-        for k in range(members[-1] + 1, len(domains)):
-            joint = _intersect(domain, domains[k])
-            if _volume(joint):
-                overlap[frozenset((*members, k))] = _volume(joint)
-                grow((*members, k), joint)
-
-    for i, domain in enumerate(domains):
-        if _volume(domain):
-            overlap[frozenset((i,))] = _volume(domain)
-            grow((i,), domain)
-    # Möbius inversion: exactly-in-S = Σ_{U ⊇ S} (-1)^{|U|-|S|} |∩_U D|
-    exact = {
-        group: sum((-1) ** (len(other) - len(group)) * size for other, size in overlap.items() if group <= other)
-        for group in overlap
-    }
-    return {group: count for group, count in exact.items() if count}
+    A symbol is one value per field; its type is the intersection over fields of the stages holding each
+    value. Grouping each field's values by their holders first, then intersecting field by field, costs
+    O(fields × classes × types) instead of one term per overlapping set of stages (2ⁿ for n equal stages).
+    """
+    if not domains:
+        return {}
+    types: dict[frozenset[int], int] = {frozenset(range(len(domains))): 1}
+    for field in range(len(domains[0])):
+        following: dict[frozenset[int], int] = {}
+        classes = _field_classes([domain[field] for domain in domains])
+        for group, count in types.items():
+            for holders, number in classes.items():
+                joint = group & holders
+                if joint:
+                    following[joint] = following.get(joint, 0) + count * number
+        types = following
+    return types
 
 
 def count_stage_sequences(domains: list[Domain], optional: list[bool]) -> int:

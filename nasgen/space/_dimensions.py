@@ -15,11 +15,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from nasgen.errors import SpecError
+from nasgen.errors import SpecError, short_repr
 
-__all__ = ["Choice", "Dimension", "Fixed", "IntRange", "dimension_to_data", "parse_dimension"]
+__all__ = ["MAX_CHOICES", "Choice", "Dimension", "Fixed", "IntRange", "dimension_to_data", "parse_dimension"]
 
 _SCALARS = (bool, int, float, str)
+
+MAX_CHOICES = 4096
+"""Most values of one :class:`Choice` (each is checked against the spec when a space is read)."""
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -62,7 +65,7 @@ class Dimension(abc.ABC):
                 type(value) is int and type(candidate) is float and float(value) == candidate
             ):
                 return candidate
-        raise SpecError(f"must be {self.describe()}, got {value!r}", value=value)
+        raise SpecError(f"must be {self.describe()}, got {short_repr(value)}", value=value)
 
     def sample(self, rng: random.Random) -> Any:
         """One value drawn uniformly with ``rng`` (never the global RNG)."""
@@ -89,7 +92,9 @@ class Fixed(Dimension):
 
     def __post_init__(self) -> None:
         if type(self.value) not in _SCALARS:
-            raise SpecError(f"a fixed value must be a number, a string or a bool, got {self.value!r}", value=self.value)
+            raise SpecError(
+                f"a fixed value must be a number, a string or a bool, got {short_repr(self.value)}", value=self.value
+            )
 
     def values(self) -> tuple[Any, ...]:
         return (self.value,)
@@ -110,16 +115,26 @@ class Choice(Dimension):
 
     def __init__(self, choices: Iterable[Any]) -> None:
         if isinstance(choices, (str, bytes, dict)) or not isinstance(choices, Iterable):
-            raise SpecError(f"choices must be a list of values, got {choices!r}", value=choices)
+            raise SpecError(f"choices must be a list of values, got {short_repr(choices)}", value=choices)
         values = tuple(choices)
         if not values:
             raise SpecError("choices must not be empty, got []", value=[])
         for value in values:
             if type(value) not in _SCALARS:
-                raise SpecError(f"each choice must be a number, a string or a bool, got {value!r}", value=value)
-        for i, value in enumerate(values):
-            if any(_same(value, other) for other in values[:i]):
-                raise SpecError(f"choices must be distinct, got {value!r} twice in {list(values)!r}", value=value)
+                raise SpecError(
+                    f"each choice must be a number, a string or a bool, got {short_repr(value)}", value=value
+                )
+        if len(values) > MAX_CHOICES:
+            raise SpecError(f"a choice holds at most {MAX_CHOICES} values, got {len(values)}", value=len(values))
+        seen = set()
+        for value in values:
+            key = (isinstance(value, bool), value)  # _same as a set key: True apart from 1, 1 equal to 1.0
+            if key in seen:
+                raise SpecError(
+                    f"choices must be distinct, got {short_repr(value)} twice in {short_repr(list(values))}",
+                    value=value,
+                )
+            seen.add(key)
         object.__setattr__(self, "choices", values)
 
     def values(self) -> tuple[Any, ...]:
@@ -148,14 +163,16 @@ class IntRange(Dimension):
         for name in ("low", "high", "step"):
             value = getattr(self, name)
             if type(value) is not int:
-                raise SpecError(f"{name} must be an integer, got {value!r}", value=value)
+                raise SpecError(f"{name} must be an integer, got {short_repr(value)}", value=value)
         if self.step <= 0:
-            raise SpecError(f"step must be positive, got step={self.step!r}", value=self.step)
+            raise SpecError(f"step must be positive, got step={short_repr(self.step)}", value=self.step)
         if self.low > self.high:
-            raise SpecError(f"low must not exceed high, got low={self.low!r}, high={self.high!r}", value=self.low)
+            low, high = short_repr(self.low), short_repr(self.high)
+            raise SpecError(f"low must not exceed high, got low={low}, high={high}", value=self.low)
         if (self.high - self.low) % self.step:
             raise SpecError(
-                f"high - low must be a multiple of step, got low={self.low!r}, high={self.high!r}, step={self.step!r}",
+                f"high - low must be a multiple of step, got low={short_repr(self.low)}, "
+                f"high={short_repr(self.high)}, step={short_repr(self.step)}",
                 value=self.high,
             )
 
@@ -171,7 +188,7 @@ class IntRange(Dimension):
     def canonical(self, value: Any) -> Any:
         if value in self:
             return value
-        raise SpecError(f"must be {self.describe()}, got {value!r}", value=value)
+        raise SpecError(f"must be {self.describe()}, got {short_repr(value)}", value=value)
 
     def sample(self, rng: random.Random) -> int:
         return self.low + self.step * rng.randrange(len(self))
@@ -200,12 +217,12 @@ def parse_dimension(data: Any) -> Dimension:
         if unknown:
             raise SpecError(
                 f"unknown key {unknown[0]!r} in an integer range (expected low, high and optionally step), "
-                f"got {data!r}",
+                f"got {short_repr(data)}",
                 value=data,
             )
         missing = [key for key in ("low", "high") if key not in data]
         if missing:
-            raise SpecError(f"an integer range needs {missing[0]!r}, got {data!r}", value=data)
+            raise SpecError(f"an integer range needs {missing[0]!r}, got {short_repr(data)}", value=data)
         return IntRange(data["low"], data["high"], data.get("step", 1))
     return Fixed(data)
 

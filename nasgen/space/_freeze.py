@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from nasgen.errors import SpecError
+from nasgen.errors import SpecError, short_repr
 from nasgen.space._models import GLOBAL_FIELDS, check_count
 from nasgen.spec import ArchSpec, spec_from_dict
 
@@ -26,7 +26,7 @@ def condition_of(space: SearchSpace, label: str) -> str | None:
     Raises:
         SpecError: Unknown label.
     """
-    if label not in space.all_dimensions():
+    if label not in space._all_dimensions:
         raise SpecError("not a label of this search space", path=label, value=label)
     parts = label.split(".")
     if parts[0] != "stages" or parts[2] == "present" or not space.stages[int(parts[1])].optional:
@@ -39,10 +39,12 @@ def _chosen_values(space: SearchSpace, params: dict[str, Any]) -> dict[str, Any]
     every = space.all_dimensions()
     for label, value in params.items():
         if label not in every:
-            raise SpecError(f"not a label of this search space, got the value {value!r}", path=label, value=value)
+            raise SpecError(
+                f"not a label of this search space, got the value {short_repr(value)}", path=label, value=value
+            )
         if len(every[label]) == 1:
             raise SpecError(
-                f"is fixed to {every[label].values()[0]!r} in this space, not a dimension; got {value!r}",
+                f"is fixed to {every[label].values()[0]!r} in this space, not a dimension; got {short_repr(value)}",
                 path=label,
                 value=value,
             )
@@ -92,7 +94,7 @@ def _misfit(space: SearchSpace, index: int, stage: Any) -> str | None:
     for field, dim in space.stages[index].field_dimensions().items():
         value = getattr(stage, field)
         if value not in dim:
-            return f"{field} {value!r} is not in the space's stages.{index}.{field} ({dim.describe()})"
+            return f"{field} {short_repr(value)} is not in the space's stages.{index}.{field} ({dim.describe()})"
     return None
 
 
@@ -134,7 +136,9 @@ def _align(space: SearchSpace, spec: ArchSpec) -> list[int | None]:
 
 def _check(dim: Any, label: str, value: Any) -> None:
     if value not in dim:
-        raise SpecError(f"not in the search space: {value!r} is not {dim.describe()}", path=label, value=value)
+        raise SpecError(
+            f"not in the search space: {short_repr(value)} is not {dim.describe()}", path=label, value=value
+        )
 
 
 def params_of(space: SearchSpace, spec: ArchSpec) -> dict[str, Any]:

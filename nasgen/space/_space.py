@@ -7,13 +7,14 @@ The space flattens to ``{label: dimension}`` (NNI ``nni.mutable`` style); a samp
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from nasgen.space._dimensions import Choice, Dimension, Fixed
 from nasgen.space._models import _CONFIG, GLOBAL_FIELDS, DimensionField, StageSpace, StemSpace, check_global
-from nasgen.spec import ArchSpec
+from nasgen.spec import MAX_IN_CHANNELS, MAX_NUM_CLASSES, MAX_STAGES, ArchSpec
 
 __all__ = ["PRESENT", "SearchSpace"]
 
@@ -64,10 +65,12 @@ class SearchSpace(BaseModel):
 
     name: str | None = Field(None, description="name of the space")
     description: str = Field("", description="one-line description")
-    in_channels: int = Field(3, gt=0, description="input image channels (overridable in freeze)")
-    num_classes: int = Field(1000, gt=0, description="classifier outputs (overridable in freeze)")
+    in_channels: int = Field(3, gt=0, le=MAX_IN_CHANNELS, description="input image channels (overridable in freeze)")
+    num_classes: int = Field(1000, gt=0, le=MAX_NUM_CLASSES, description="classifier outputs (overridable in freeze)")
     stem: StemSpace
-    stages: tuple[StageSpace, ...] = Field(strict=False, min_length=1, description="ordered stage spaces")
+    stages: tuple[StageSpace, ...] = Field(
+        strict=False, min_length=1, max_length=MAX_STAGES, description="ordered stage spaces"
+    )
     resolution_px: DimensionField = Fixed(224)
     head_channels: DimensionField = Fixed(1280)
     dropout: DimensionField = Fixed(0.2)
@@ -108,6 +111,11 @@ class SearchSpace(BaseModel):
     # -- dimensions and conditionality --------------------------------------------------------------
     def all_dimensions(self) -> dict[str, Dimension]:
         """Every label, fixed ones included, in sampling order (``stages.{i}.present`` before its stage)."""
+        return dict(self._all_dimensions)
+
+    @cached_property
+    def _all_dimensions(self) -> dict[str, Dimension]:
+        # computed once: freeze and condition_of look labels up for every label of a trial
         dims: dict[str, Dimension] = {"resolution_px": self.resolution_px}
         dims.update({f"stem.{name}": getattr(self.stem, name) for name in ("out_channels", "kernel_size", "stride")})
         for i, stage in enumerate(self.stages):

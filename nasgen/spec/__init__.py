@@ -7,6 +7,17 @@ Example:
     'ir_r2_k3_s2_e6_c24_se0.25'
 """
 
+from nasgen.spec._bounds import (
+    MAX_BN_EPS,
+    MAX_BN_MOMENTUM,
+    MAX_CHANNELS,
+    MAX_EXPAND_RATIO,
+    MAX_IN_CHANNELS,
+    MAX_LAYERS,
+    MAX_NUM_CLASSES,
+    MAX_RESOLUTION_PX,
+    MAX_STAGES,
+)
 from nasgen.spec._io import (
     builtin_architectures,
     dump_json,
@@ -39,6 +50,15 @@ __all__ = [
     "ACTIVATIONS",
     "BUILTIN_STAGE_KINDS",
     "KERNEL_SIZES",
+    "MAX_BN_EPS",
+    "MAX_BN_MOMENTUM",
+    "MAX_CHANNELS",
+    "MAX_EXPAND_RATIO",
+    "MAX_IN_CHANNELS",
+    "MAX_LAYERS",
+    "MAX_NUM_CLASSES",
+    "MAX_RESOLUTION_PX",
+    "MAX_STAGES",
     "STRIDES",
     "ArchSpec",
     "BlockSpec",

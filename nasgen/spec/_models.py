@@ -24,6 +24,17 @@ from pydantic import (
 )
 
 from nasgen.errors import PluginError
+from nasgen.spec._bounds import (
+    MAX_BN_EPS,
+    MAX_BN_MOMENTUM,
+    MAX_CHANNELS,
+    MAX_EXPAND_RATIO,
+    MAX_IN_CHANNELS,
+    MAX_LAYERS,
+    MAX_NUM_CLASSES,
+    MAX_RESOLUTION_PX,
+    MAX_STAGES,
+)
 
 __all__ = [
     "KERNEL_SIZES",
@@ -73,7 +84,7 @@ class StemSpec(BaseModel):
 
     model_config = _STRICT
 
-    out_channels: int = Field(description="output channels of the stem conv")
+    out_channels: int = Field(le=MAX_CHANNELS, description="output channels of the stem conv")
     kernel_size: int = Field(3, description="kernel size", json_schema_extra={"enum": list(KERNEL_SIZES)})
     stride: int = Field(2, description="stride", json_schema_extra={"enum": list(STRIDES)})
 
@@ -98,13 +109,19 @@ class _StageBase(BaseModel):
 
     model_config = _STRICT
 
-    num_layers: int = Field(description="number of blocks in the stage (repeats)")
+    num_layers: int = Field(le=MAX_LAYERS, description="number of blocks in the stage (repeats)")
     kernel_size: int = Field(description="kernel size", json_schema_extra={"enum": list(KERNEL_SIZES)})
     stride: int = Field(description="stride of the first block", json_schema_extra={"enum": list(STRIDES)})
-    expand_ratio: int = Field(description="expansion ratio of the hidden width (1 = no expansion)")
-    out_channels: int = Field(description="output channels of every block in the stage")
+    expand_ratio: int = Field(
+        le=MAX_EXPAND_RATIO, description="expansion ratio of the hidden width (1 = no expansion)"
+    )
+    out_channels: int = Field(le=MAX_CHANNELS, description="output channels of every block in the stage")
     se_ratio: float = Field(
-        0.0, ge=0.0, le=1.0, description="SE squeeze width as a fraction of the block *input* channels; 0 = no SE"
+        0.0,
+        ge=0.0,
+        le=1.0,
+        allow_inf_nan=False,
+        description="SE squeeze width as a fraction of the block *input* channels; 0 = no SE",
     )
 
     @field_validator("num_layers", "expand_ratio", "out_channels")
@@ -341,17 +358,38 @@ class ArchSpec(BaseModel):
     model_config = _STRICT
 
     name: str | None = Field(None, description="label, not part of the architecture")
-    in_channels: int = Field(3, description="input image channels")
-    resolution_px: int = Field(224, description="input resolution in px (square)")
+    in_channels: int = Field(3, le=MAX_IN_CHANNELS, description="input image channels")
+    resolution_px: int = Field(224, le=MAX_RESOLUTION_PX, description="input resolution in px (square)")
     stem: StemSpec
-    stages: tuple[BlockSpec, ...] = Field(strict=False, min_length=1, description="ordered stages")
-    head_channels: int = Field(1280, description="channels of the final 1x1 conv")
-    num_classes: int = Field(1000, description="classifier outputs")
-    dropout: float = Field(0.2, ge=0.0, lt=1.0, description="dropout rate before the classifier")
-    drop_path_rate: float = Field(0.2, ge=0.0, lt=1.0, description="stochastic-depth rate of the last block")
+    stages: tuple[BlockSpec, ...] = Field(
+        strict=False, min_length=1, max_length=MAX_STAGES, description="ordered stages"
+    )
+    head_channels: int = Field(1280, le=MAX_CHANNELS, description="channels of the final 1x1 conv")
+    num_classes: int = Field(1000, le=MAX_NUM_CLASSES, description="classifier outputs")
+    dropout: float = Field(0.2, ge=0.0, lt=1.0, allow_inf_nan=False, description="dropout rate before the classifier")
+    drop_path_rate: float = Field(
+        0.2, ge=0.0, lt=1.0, allow_inf_nan=False, description="stochastic-depth rate of the last block"
+    )
     activation: Literal["silu", "relu", "relu6", "hardswish", "gelu"] = "silu"
-    bn_eps: float = Field(1e-5, gt=0.0, description="BatchNorm epsilon")
-    bn_momentum: float = Field(0.1, gt=0.0, le=1.0, description="BatchNorm momentum (PyTorch convention)")
+    bn_eps: float = Field(1e-5, gt=0.0, le=MAX_BN_EPS, allow_inf_nan=False, description="BatchNorm epsilon")
+    bn_momentum: float = Field(
+        0.1,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="BatchNorm momentum in PyTorch's convention (weight of the new batch statistic; TF 0.99 = 0.01)",
+        json_schema_extra={"maximum": MAX_BN_MOMENTUM},
+    )
+
+    @field_validator("bn_momentum")
+    @classmethod
+    def _momentum_convention(cls, value: float) -> float:
+        if value > MAX_BN_MOMENTUM:
+            raise ValueError(
+                f"must be at most {MAX_BN_MOMENTUM} in PyTorch's convention (the weight of the new batch "
+                f"statistic), got {value!r}; this looks like TensorFlow's convention (the weight of the old "
+                f"average): TF momentum 0.99 = PyTorch 0.01, so write {1 - value:.4g}"
+            )
+        return value
 
     @field_validator("in_channels", "resolution_px", "head_channels", "num_classes")
     @classmethod

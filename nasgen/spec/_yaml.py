@@ -129,7 +129,9 @@ def spec_error_from_validation(
         loc = [*loc, field]
         tag = ctx.get("tag")
         expected = ctx.get("expected_tags", "")
-        message = f"must be one of {expected}, got {short_repr(tag)}" if tag is not None else "required field is missing"
+        message = "required field is missing"
+        if tag is not None:
+            message = f"must be one of {expected}, got {short_repr(tag)}"
         path = ".".join(str(part) for part in loc)
         return SpecError(message, path=path, value=tag, file=file, line=line_of(node, loc))
     path = ".".join(str(part) for part in loc)
