@@ -7,24 +7,44 @@ at the edge (CLI options, YAML fields); inside nasgen every count is a plain ``i
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from nasgen.errors import BudgetError
 
-__all__ = ["format_bytes", "format_count", "parse_bytes", "parse_count", "parse_macs"]
+__all__ = ["MAX_COUNT", "format_bytes", "format_count", "parse_bytes", "parse_count", "parse_macs"]
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([kKmMgGtT]?)\s*$")
+MAX_COUNT = 10**18
+"""Largest count accepted (10¹⁸; EfficientNet-B7 has 3.8·10¹⁰ MACs)."""
+
+
+def _exact(mantissa: str, exponent: str | None, suffix: str, text: object, what: str) -> int:
+    """``mantissa · 10^exponent · suffix`` in exact decimal arithmetic; an error unless a whole number."""
+    number = Decimal(mantissa).scaleb(int(exponent) if exponent else 0) if len(exponent or "") < 8 else None
+    if number is None or (number and number.adjusted() + len(str(_SUFFIX[suffix])) - 1 > 18):
+        raise BudgetError(f"{what}: must be at most 1e18, got {text!r}")
+    number *= _SUFFIX[suffix]
+    if number != number.to_integral_value():
+        hint = " (did you mean a suffix, e.g. 0.5M or 0.5G?)" if not suffix and number < 1 else ""
+        raise BudgetError(f"{what}: must be a whole number, got {text!r} = {number.normalize():f}{hint}")
+    return int(number)
 
 
 def parse_count(text: str | int, *, what: str = "count") -> int:
-    """Parse ``"400M"``, ``"1.5G"``, ``"400000000"`` or ``"4e8"`` into an ``int``.
+    """Parse ``"400M"``, ``"1.5G"``, ``"400000000"`` or ``"4e8"`` into an ``int``, exactly.
+
+    Decimal arithmetic (``"385.814752M"`` is 385,814,752, never a float's 385,814,751.99…); the result
+    must be a whole number (``"2.5"`` and ``"1.0001K"`` are refused, not rounded). Suffixes K (or k), M, G
+    (or g), T (or t); a lower-case ``m`` is refused, since it means milli.
 
     Args:
-        text: The count, with an optional decimal suffix K/M/G/T (case-insensitive).
+        text: The count, with an optional decimal suffix.
         what: Name of the quantity for the error message (``"budget"``, ``"max-params"``).
 
     Raises:
-        BudgetError: The text is not a positive count, e.g. ``"40x"``, ``"-3M"`` or ``"0"``.
+        BudgetError: The text is not a positive whole count of at most 10¹⁸, e.g. ``"40x"``, ``"-3M"``,
+            ``"0"``, ``"2.5"``, ``"1m"`` or ``"1e400"``.
     """
     if isinstance(text, bool):
         raise BudgetError(f"{what}: expected a count like 400M, got {text!r}")
@@ -35,10 +55,13 @@ def parse_count(text: str | int, *, what: str = "count") -> int:
         if match is None:
             raise BudgetError(f"{what}: expected a count like 400M, 1.5G or 400000000, got {text!r}")
         mantissa, exponent, suffix = match.groups()
-        number = float(mantissa) * (10 ** int(exponent) if exponent else 1)
-        value = round(number * _SUFFIX[suffix.upper()])
+        if suffix == "m":
+            raise BudgetError(f"{what}: 'm' means milli; write M for millions (e.g. 400M), got {text!r}")
+        value = _exact(mantissa, exponent, suffix.upper(), text, what)
     if value <= 0:
         raise BudgetError(f"{what}: must be positive, got {text!r}")
+    if value > MAX_COUNT:
+        raise BudgetError(f"{what}: must be at most 1e18, got {text!r}")
     return value
 
 

@@ -12,7 +12,11 @@ from nasgen.units import format_bytes, format_count, parse_bytes, parse_count, p
     ("text", "value"),
     [
         ("400M", 400_000_000),
-        ("400m", 400_000_000),
+        ("400k", 400_000),
+        ("1.5g", 1_500_000_000),
+        ("1e18", 10**18),
+        (".5K", 500),
+        ("1000e-3", 1),
         ("1.5G", 1_500_000_000),
         ("400000000", 400_000_000),
         ("4e8", 400_000_000),
@@ -55,3 +59,43 @@ def test_format_count(value, text) -> None:
 def test_format_bytes() -> None:
     assert format_bytes(12_500_000) == "12.5 MB"
     assert format_bytes(512) == "512 B"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2.5", "count: must be a whole number, got '2.5' = 2.5"),
+        ("1.0001K", "count: must be a whole number, got '1.0001K' = 1000.1"),
+        ("0.5", "count: must be a whole number, got '0.5' = 0.5 (did you mean a suffix, e.g. 0.5M or 0.5G?)"),
+        ("1m", "count: 'm' means milli; write M for millions (e.g. 400M), got '1m'"),
+        ("400m", "count: 'm' means milli; write M for millions (e.g. 400M), got '400m'"),
+        ("1e400", "count: must be at most 1e18, got '1e400'"),
+        ("1e999999999", "count: must be at most 1e18, got '1e999999999'"),
+        ("2e18", "count: must be at most 1e18, got '2e18'"),
+        ("9" * 30, f"count: must be at most 1e18, got '{'9' * 30}'"),
+        (10**19, "count: must be at most 1e18, got 10000000000000000000"),
+        ("0.0", "count: must be positive, got '0.0'"),
+    ],
+)
+def test_parse_count_is_exact_and_bounded(text, message) -> None:
+    with pytest.raises(BudgetError) as info:
+        parse_count(text)
+    assert str(info.value) == message
+
+
+def test_decimal_arithmetic_is_exact() -> None:
+    # 385.814752 * 1e6 in floats is 385814751.99999994; Decimal gives the count exactly
+    assert parse_count("385.814752M") == 385_814_752
+    assert parse_count("0.000001T") == 1_000_000
+    assert parse_count("1.0001M") == 1_000_100
+
+
+def test_budget_1e400_is_a_clean_cli_error(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from nasgen.cli import app
+
+    result = CliRunner().invoke(app, ["search", "--budget", "1e400", "--n-trials", "1", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2
+    assert "budget (MACs): must be at most 1e18, got '1e400'" in result.output
+    assert "Traceback" not in result.output
