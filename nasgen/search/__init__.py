@@ -14,6 +14,12 @@ import sys
 import types
 from typing import Any
 
+import optuna
+
+from nasgen.search._version import MIN_OPTUNA, check_optuna_version
+
+check_optuna_version(optuna.__version__)
+
 from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
 from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
@@ -24,6 +30,7 @@ from nasgen.search._suggest import suggest_params, suggestable_params
 __all__ = [
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
+    "MIN_OPTUNA",
     "LEADERBOARD_FIELDS",
     "PRUNERS",
     "SAMPLERS",
