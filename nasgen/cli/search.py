@@ -70,7 +70,9 @@ def register(app: typer.Typer) -> None:
             help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
             "first 50 trials are random, so it suits runs of hundreds of trials).",
         ),
-        pruner: str = typer.Option("median", help="median, hyperband or none (nsga2 uses none)."),
+        pruner: Optional[str] = typer.Option(
+            None, help="median (default), hyperband or none; nsga2 cannot prune (none, the default there)."
+        ),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
         storage: Optional[str] = typer.Option(None, help="Optuna RDB URL of a shared study (e.g. postgresql://…)."),
         study_name: Optional[str] = typer.Option(None, help="Study name (default <space>-<budget>)."),
@@ -100,7 +102,8 @@ def register(app: typer.Typer) -> None:
         to resume.
         """
         _check_choice("--sampler", sampler, _SAMPLERS)
-        _check_choice("--pruner", pruner, _PRUNERS)
+        if pruner is not None:
+            _check_choice("--pruner", pruner, _PRUNERS)
         from nasgen.search import search as run_search
         from nasgen.search._outputs import summary_table
 

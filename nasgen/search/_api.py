@@ -35,6 +35,7 @@ from nasgen.search._study import (
     open_storage,
     open_study,
     recover_stale_trials,
+    space_dimensions,
 )
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count, parse_bytes, parse_count, parse_macs
@@ -86,7 +87,7 @@ def search(
     epochs: int | None = None,
     seed: int = 0,
     sampler: str = "tpe",
-    pruner: str = "median",
+    pruner: str | None = None,
     out: str | Path | None = None,
     storage: str | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
@@ -117,7 +118,8 @@ def search(
         seed: Seed of the sampler and of every proxy training run.
         sampler: ``"tpe"``, ``"random"``, ``"nsga2"`` (accuracy vs MACs, Pareto front) or ``"evolution"``
             (regularized evolution, population 50, tournament 25; random for the first 50 trials).
-        pruner: ``"median"``, ``"hyperband"`` or ``"none"`` (forced to ``"none"`` under ``nsga2``).
+        pruner: ``"median"``, ``"hyperband"`` or ``"none"``; None (default) is ``"median"``, or ``"none"`` under
+            ``nsga2``, where Optuna cannot prune (asking for another pruner with ``nsga2`` is an error).
         out: Run directory (default ``runs/<study name>``).
         storage: Optuna RDB URL of a shared study, with heartbeats (default ``sqlite:///<out>/study.db``), or
             an ``optuna.storages.BaseStorage`` (e.g. ``InMemoryStorage`` for quick experiments).
@@ -146,6 +148,7 @@ def search(
     """
     limits = _limits(budget, max_params, max_memory)
     n_objectives = _validate_choices(sampler, pruner, n_trials, timeout)
+    pruner = pruner if pruner is not None else ("median" if n_objectives == 1 else "none")
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
     dataset = None if objective is not None and data is None else _load_data(data, seed)
@@ -157,6 +160,8 @@ def search(
     meta = {
         "budget_macs": limits.budget_macs,
         "space": space_label,
+        "space_dimensions": space_dimensions(space_obj),
+        "space_hash": space_obj.content_hash(),
         "sampler": sampler,
         "max_params": limits.max_params,
         "max_memory": limits.max_memory,
@@ -245,13 +250,14 @@ def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
     )
 
 
-def _validate_choices(sampler: str, pruner: str, n_trials: int, timeout: float | None = None) -> int:
+def _validate_choices(sampler: str, pruner: str | None, n_trials: int, timeout: float | None = None) -> int:
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise SearchError(f"n_trials: must be a positive integer, got {n_trials!r}")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
         raise SearchError(f"timeout: must be a positive number of seconds, got {timeout!r}")
     _, n_objectives = make_sampler(sampler, seed=0, n_existing=0, parallel=False)
-    make_pruner(pruner if n_objectives == 1 else "none", epochs=1, n_objectives=n_objectives)
+    # an explicit pruner under NSGA-II is refused (make_pruner says why), never dropped without a word
+    make_pruner(pruner if pruner is not None else "none", epochs=1, n_objectives=n_objectives)
     return n_objectives
 
 
@@ -281,7 +287,7 @@ def _prepare_study(
     backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared)
     _check_run_dir(out_dir, backend if not shared else None, name)
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
-    pruner_obj = make_pruner(pruner if n_objectives == 1 else "none", epochs=epochs, n_objectives=n_objectives)
+    pruner_obj = make_pruner(pruner, epochs=epochs, n_objectives=n_objectives)
     return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "check_study_meta",
     "count_finished",
     "make_pruner",
+    "space_dimensions",
     "make_sampler",
     "n_trials_stored",
     "open_storage",
@@ -108,7 +109,10 @@ def make_pruner(name: str, *, epochs: int, n_objectives: int) -> optuna.pruners.
     if name not in PRUNERS:
         raise SearchError(f"pruner: expected one of {', '.join(PRUNERS)}, got {name!r}")
     if n_objectives > 1 and name != "none":
-        raise SearchError(f"pruner {name!r} needs a single-objective sampler; use --pruner none with nsga2")
+        raise SearchError(
+            f"pruner {name!r} needs a single-objective sampler: NSGA-II optimizes accuracy and MACs together and "
+            "Optuna cannot prune multi-objective trials; leave --pruner out or use --pruner none with nsga2"
+        )
     return PRUNERS[name](epochs)
 
 
@@ -207,8 +211,45 @@ def check_study_meta(study: optuna.Study, meta: Mapping[str, Any]) -> None:
             study.set_user_attr(key, value)
 
 
+def space_dimensions(space: Any) -> str:
+    """JSON ``{label: YAML form}`` of every label of ``space`` (fixed ones too), stored on the study so that a
+    resume on a changed space can name what changed."""
+    from nasgen.space import dimension_to_data
+
+    return json.dumps({label: dimension_to_data(dim) for label, dim in space.all_dimensions().items()})
+
+
+def _domain(form: Any) -> str:
+    if form is _ABSENT:
+        return "absent"
+    if isinstance(form, list):
+        return "choices (" + ", ".join(map(str, form)) + ")"
+    if isinstance(form, dict):
+        return f"range [{form.get('low')}, {form.get('high')}] step {form.get('step', 1)}"
+    return f"fixed {form}"
+
+
+_ABSENT = object()
+
+
+def _space_difference(was: str, now: str) -> str:
+    """``another search space: LABEL: choices (1, 4, 6) now (1, 4, 6, 8); …`` (labels that differ)."""
+    before, after = json.loads(was), json.loads(now)
+    changed = [label for label in {**before, **after} if before.get(label, _ABSENT) != after.get(label, _ABSENT)]
+    parts = []
+    for label in changed:
+        old, new = _domain(before.get(label, _ABSENT)), _domain(after.get(label, _ABSENT))
+        kind_old, kind_new = old.split(" ")[0], new.split(" ")[0]
+        parts.append(f"{label}: {old} now {new[len(kind_new) + 1:] if kind_old == kind_new else new}")
+    return "another search space: " + "; ".join(parts)
+
+
 def _difference(key: str, was: Any, now: Any) -> str:
     """``key=was, got now``; for JSON objects (the proxy recipe) only the fields that differ."""
+    if key == "space_dimensions":
+        return _space_difference(was, now)
+    if key == "space_hash":
+        return "another search space (same dimensions; the space's in_channels or num_classes changed)"
     try:
         before, after = json.loads(was), json.loads(now)
     except (TypeError, ValueError):

@@ -6,8 +6,9 @@ The space flattens to ``{label: dimension}`` (NNI ``nni.mutable`` style); a samp
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
-from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
@@ -113,9 +114,20 @@ class SearchSpace(BaseModel):
         """Every label, fixed ones included, in sampling order (``stages.{i}.present`` before its stage)."""
         return dict(self._all_dimensions)
 
-    @cached_property
+    @property
     def _all_dimensions(self) -> dict[str, Dimension]:
-        # computed once: freeze and condition_of look labels up for every label of a trial
+        # Computed once per set of field objects: freeze and condition_of look labels up for every label of a
+        # trial. Keyed by the field objects themselves (held, compared by identity), since model_copy(update=…)
+        # copies this cache along with the fields it did not change.
+        fields = tuple(getattr(self, name) for name in ("stem", "stages", *GLOBAL_FIELDS))
+        cached = self.__dict__.get("_dimension_cache")
+        if cached is not None and len(cached[0]) == len(fields) and all(a is b for a, b in zip(cached[0], fields)):
+            return cached[1]
+        dims = self._collect_dimensions()
+        self.__dict__["_dimension_cache"] = (fields, dims)
+        return dims
+
+    def _collect_dimensions(self) -> dict[str, Dimension]:
         dims: dict[str, Dimension] = {"resolution_px": self.resolution_px}
         dims.update({f"stem.{name}": getattr(self.stem, name) for name in ("out_channels", "kernel_size", "stride")})
         for i, stage in enumerate(self.stages):
@@ -228,6 +240,16 @@ class SearchSpace(BaseModel):
             **freeze_kwargs: Passed to :meth:`freeze` (``num_classes``, ``in_channels``, ``name``).
         """
         return self.freeze(self.sample_params(random.Random(seed)), **freeze_kwargs)
+
+    def content_hash(self) -> str:
+        """Stable SHA-256 hex digest of the space's architectures (``name`` and ``description`` excluded).
+
+        Equal for two spaces that read the same YAML up to key order, comments and the name; it changes
+        with any dimension, fixed value, optional flag, ``in_channels`` or ``num_classes``.
+        """
+        data = self.model_dump(mode="json", exclude={"name", "description"})
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def size(self) -> int:
         """Exact number of distinct architectures in the space.
