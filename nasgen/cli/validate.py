@@ -62,6 +62,22 @@ def _report_arch(spec: Any) -> None:
     console.print(f"params: {format_count(cost.params)} ({cost.params:,})", highlight=False)
 
 
+def _not_found(name: str, archs: list[str], spaces: list[str]) -> str:
+    """``no such file … (did you mean …?); built-in architectures: …; spaces: …`` — close matches first."""
+    import difflib
+
+    close = difflib.get_close_matches(name, [*archs, *spaces], n=3, cutoff=0.6)
+
+    def listing(names: list[str]) -> str:
+        return ", ".join([n for n in close if n in names] + [n for n in sorted(names) if n not in close])
+
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return (
+        f"no such file, and not a built-in name{hint}; built-in architectures: {listing(archs)}; "
+        f"spaces: {listing(spaces)}"
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command(
         "validate",
@@ -88,8 +104,10 @@ def register(app: typer.Typer) -> None:
                 _report_space(load_space(file))
             elif file in builtin_architectures():
                 _report_arch(load_spec(file))
-            else:
+            elif path.suffix in (".yaml", ".yml", ".json") or "/" in file:
                 raise SpecError("no such file", file=file)
+            else:  # a bare name: most likely a misspelled built-in
+                raise SpecError(_not_found(file, list(builtin_architectures()), list(builtin_space_files())), file=file)
             return
         text = read_text(path)
         data, _ = yaml_document(text, file=file)

@@ -6,6 +6,7 @@ field is reported the same way: ``FILE, line L: stages.3.kernel_size: must be 3,
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -121,8 +122,12 @@ def spec_error_from_validation(
     exc: ValidationError, data: Any, *, file: str | None = None, node: yaml.Node | None = None
 ) -> SpecError:
     """Turn the first error of a pydantic ``ValidationError`` into one :class:`SpecError`."""
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # a misspelled field (`kernal_size`) also makes the right one missing: report the misspelling first
+    error = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     loc = _clean_loc(error.get("loc", ()), data)
+    if error.get("type") == "extra_forbidden" and loc:
+        return _unknown_field(error, errors, loc, data, file=file, node=node)
     if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
         ctx = error.get("ctx", {})
         field = str(ctx.get("discriminator", "'kind'")).strip("'\"")
@@ -139,6 +144,32 @@ def spec_error_from_validation(
     message = _message(error) + bool_hint(found)
     line = found.start_mark.line + 1 if found is not None else None
     return SpecError(message, path=path, value=error.get("input"), file=file, line=line)
+
+
+def _unknown_field(
+    error: dict[str, Any], errors: list[dict[str, Any]], loc: list[str | int], data: Any, *, file: str | None,
+    node: yaml.Node | None,
+) -> SpecError:
+    """``PATH: unknown field (did you mean 'kernel_size'?)``, from the fields missing beside it or known anywhere."""
+    name = str(loc[-1])
+    parent = loc[:-1]
+    missing = [str(e["loc"][-1]) for e in errors
+               if e.get("type") == "missing" and _clean_loc(e.get("loc", ()), data)[:-1] == parent]
+    close = difflib.get_close_matches(name, missing, n=1, cutoff=0.6) or difflib.get_close_matches(
+        name, sorted(_KNOWN_FIELDS), n=1, cutoff=0.75
+    )
+    hint = f"did you mean {close[0]!r}?" if close else "check the spelling"
+    path = ".".join(str(part) for part in loc)
+    return SpecError(f"unknown field ({hint})", path=path, value=error.get("input"), file=file,
+                     line=line_of(node, loc))
+
+
+_KNOWN_FIELDS = {
+    "name", "description", "in_channels", "resolution_px", "stem", "stages", "head_channels", "num_classes",
+    "dropout", "drop_path_rate", "activation", "bn_eps", "bn_momentum", "out_channels", "kernel_size", "stride",
+    "kind", "num_layers", "expand_ratio", "se_ratio", "optional", "options", "low", "high", "step",
+}
+"""Field names of architectures and spaces, for did-you-mean hints on a misspelled field."""
 
 
 def validate_document(

@@ -67,3 +67,22 @@ def test_validate_missing_file_exits_2() -> None:
     result = _run("validate", "no-such-space.yaml")
     assert result.exit_code == 2
     assert result.output.strip() == "error: no-such-space.yaml: no such file"
+
+
+def test_validate_unknown_bare_name_lists_the_builtins_close_matches_first() -> None:
+    result = _run("validate", "efficientnet-b9")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: efficientnet-b9: no such file, and not a built-in name (did you mean efficientnet-b0 or "
+        "efficientnet-v2 or efficientnet-v1?); built-in architectures: efficientnet-b0, efficientnetv2-l, "
+        "efficientnetv2-m, efficientnetv2-s; spaces: efficientnet-v2, efficientnet-v1"
+    )
+
+
+def test_validate_unknown_name_far_from_any_builtin_still_lists_them() -> None:
+    result = _run("validate", "resnet")
+    assert result.exit_code == 2
+    assert result.output.strip() == (
+        "error: resnet: no such file, and not a built-in name; built-in architectures: efficientnet-b0, "
+        "efficientnetv2-l, efficientnetv2-m, efficientnetv2-s; spaces: efficientnet-v1, efficientnet-v2"
+    )

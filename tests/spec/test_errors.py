@@ -98,3 +98,26 @@ def test_load_spec_rejects_non_path_objects(source: object) -> None:
     for call in (load_spec, count_cost):
         with pytest.raises(SpecError, match=f"a built-in name or a path, got {type(source).__name__}"):
             call(source)
+
+
+def test_misspelled_stage_field_is_reported_before_the_missing_one() -> None:
+    text = _patched("kernel_size: 5", "kernal_size: 5", 1)
+    with pytest.raises(SpecError) as info:
+        loads_spec(text, file="arch.yaml")
+    line = _line_of(text, "kernal_size: 5")
+    assert str(info.value) == f"arch.yaml, line {line}: stages.2.kernal_size: unknown field (did you mean 'kernel_size'?)"
+
+
+def test_misspelled_optional_field_gets_a_suggestion_from_the_known_names() -> None:
+    text = B0_YAML.replace("bn_momentum: 0.1", "bn_momentun: 0.1")
+    with pytest.raises(SpecError) as info:
+        loads_spec(text, file="arch.yaml")
+    assert info.value.path == "bn_momentun"
+    assert info.value.message == "unknown field (did you mean 'bn_momentum'?)"
+
+
+def test_unknown_field_far_from_any_name_says_check_the_spelling() -> None:
+    text = B0_YAML.replace("bn_momentum: 0.1", "bn_momentum: 0.1\nzzz: 1")
+    with pytest.raises(SpecError) as info:
+        loads_spec(text, file="arch.yaml")
+    assert info.value.message == "unknown field (check the spelling)"
