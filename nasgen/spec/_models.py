@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from nasgen.errors import PluginError
+from nasgen.errors import PluginError, short_repr
 from nasgen.spec._bounds import (
     MAX_BN_EPS,
     MAX_BN_MOMENTUM,
@@ -63,13 +63,13 @@ _STRICT = ConfigDict(frozen=True, extra="forbid", strict=True)
 def _check_choice(value: int, choices: tuple[int, ...]) -> int:
     if value not in choices:
         allowed = ", ".join(str(c) for c in choices[:-1]) + f" or {choices[-1]}"
-        raise ValueError(f"must be {allowed}, got {value!r}")
+        raise ValueError(f"must be {allowed}, got {short_repr(value)}")
     return value
 
 
 def _check_positive(value: int) -> int:
     if value <= 0:
-        raise ValueError(f"must be a positive integer, got {value!r}")
+        raise ValueError(f"must be a positive integer, got {short_repr(value)}")
     return value
 
 
@@ -266,12 +266,12 @@ class CustomStageSpec(_StageBase, _KindFirst):
     @classmethod
     def _registered(cls, value: Any) -> str:
         if value in BUILTIN_STAGE_KINDS:
-            raise ValueError(f"{value!r} is a built-in kind, not a plugin kind")
+            raise ValueError(f"{short_repr(value)} is a built-in kind, not a plugin kind")
         if isinstance(value, str) and value not in _PLUGIN_KINDS:
             _discover_plugin_kinds()
         if not isinstance(value, str) or value not in _PLUGIN_KINDS:
             expected = ", ".join(repr(kind) for kind in (*BUILTIN_STAGE_KINDS, *_PLUGIN_KINDS))
-            raise ValueError(f"must be one of {expected}, got {value!r}")
+            raise ValueError(f"must be one of {expected}, got {short_repr(value)}")
         return value
 
     @field_validator("options", mode="before")
@@ -281,9 +281,9 @@ class CustomStageSpec(_StageBase, _KindFirst):
         if isinstance(value, dict):
             for key, item in value.items():
                 if not isinstance(key, str):
-                    raise ValueError(f"option names must be strings, got {key!r}")
+                    raise ValueError(f"option names must be strings, got {short_repr(key)}")
                 if not isinstance(item, (bool, int, float, str)):
-                    raise ValueError(f"{key}: must be a bool, int, float or string, got {item!r}")
+                    raise ValueError(f"{key}: must be a bool, int, float or string, got {short_repr(item)}")
         return value
 
     @field_validator("options")
@@ -294,14 +294,14 @@ class CustomStageSpec(_StageBase, _KindFirst):
             return value  # the kind itself failed; that error is the one reported
         if entry.options_model is None:
             if value:
-                raise ValueError(f"stage kind {info.data['kind']!r} takes no options, got {value!r}")
+                raise ValueError(f"stage kind {info.data['kind']!r} takes no options, got {short_repr(value)}")
             return value
         try:
             return entry.options_model.model_validate(value).model_dump()
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(part) for part in first.get("loc", ()))
-            raise ValueError(f"{where}: {first.get('msg', 'invalid')}, got {first.get('input')!r}") from None
+            raise ValueError(f"{where}: {first.get('msg', 'invalid')}, got {short_repr(first.get('input'))}") from None
 
     def __hash__(self) -> int:
         # frozen pydantic models hash their fields; a dict is not hashable, its sorted items are

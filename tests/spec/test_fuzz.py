@@ -1,0 +1,71 @@
+"""Property-based fuzzing of the spec and space loaders (issue 18): mutated B0 specs and v1 spaces.
+
+Every input ends in a success or one :class:`NasgenError`, within a time bound. A few dozen examples run
+by default (a few seconds); the ``slow`` run tries a thousand.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from yaml_mutations import mutate
+
+from nasgen.errors import NasgenError
+from nasgen.space import loads_space
+from nasgen.spec import loads_spec
+
+ROOT = Path(__file__).parents[2]
+B0_YAML = (ROOT / "nasgen" / "archs" / "efficientnet-b0.yaml").read_text()
+V1_YAML = (ROOT / "search_spaces" / "efficientnet-v1.yaml").read_text()
+TIME_LIMIT_S = 3.0  # per input, on a loaded 2-core machine; a clean input takes ~20 ms
+
+_FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], database=None)
+
+
+def _check(loader, text: str) -> None:
+    start = time.perf_counter()
+    try:
+        result = loader(text, file="fuzz.yaml")
+    except NasgenError as exc:
+        message = str(exc)
+        assert message and "\n" not in message, message[:300]
+        assert len(message) < 2_000, message[:300]
+    else:
+        assert result is not None
+        if loader is loads_space:  # what validate does next must be bounded too
+            assert result.size() >= 1
+            low, high = result.macs_range()
+            assert 0 < low <= high
+    elapsed = time.perf_counter() - start
+    assert elapsed < TIME_LIMIT_S, f"{elapsed:.1f} s on {text[:200]!r}"
+
+
+@settings(max_examples=40, **_FUZZ)
+@given(rng=st.randoms(use_true_random=False), count=st.integers(1, 4), space=st.booleans())
+def test_mutated_documents_load_or_fail_cleanly(rng, count, space) -> None:
+    text = mutate(V1_YAML if space else B0_YAML, rng, count)
+    _check(loads_space if space else loads_spec, text)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, **_FUZZ)
+@given(rng=st.randoms(use_true_random=False), count=st.integers(1, 6), space=st.booleans())
+def test_mutated_documents_load_or_fail_cleanly_many(rng, count, space) -> None:
+    text = mutate(V1_YAML if space else B0_YAML, rng, count)
+    _check(loads_space if space else loads_spec, text)
+
+
+@settings(max_examples=30, **_FUZZ)
+@given(text=st.text(max_size=300))
+def test_arbitrary_text_loads_or_fails_cleanly(text) -> None:
+    _check(loads_spec, text)
+    _check(loads_space, text)
+
+
+def test_the_unmutated_documents_load() -> None:
+    assert loads_spec(B0_YAML).name == "efficientnet-b0"
+    assert loads_space(V1_YAML).size() > 1
