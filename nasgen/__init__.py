@@ -51,6 +51,9 @@ _LAZY = {
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
     "search": "nasgen.search",
+    "open_run": "nasgen.search",
+    "Run": "nasgen.search",
+    "TrialRecord": "nasgen.search",
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
     "train": "nasgen.train",

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         _check_choice("--sampler", sampler, _SAMPLERS)
         _check_choice("--pruner", pruner, _PRUNERS)
         from nasgen.search import search as run_search
-        from nasgen.search._outputs import summary_table
+        from nasgen.search._outputs import near_chance_warning, summary_table
 
         try:
             result = run_search(
@@ -129,26 +129,52 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")
             raise typer.Exit(130) from None
-        console.print(summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]))
+        for note in result.notes:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+        console.print(
+            summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]),
+            soft_wrap=not console.is_terminal,  # logs and pipes keep whole lines, not 80 columns
+        )
         if result.best_spec is None:
-            message = f"error: {_nothing_evaluated(result.study)}; outputs in {result.out}"
+            reason = result.not_started or _nothing_evaluated(result.study)
+            message = f"error: {reason}; outputs in {result.out}"
             err_console.print(message, highlight=False, soft_wrap=True, markup=False)
             raise typer.Exit(1)  # the search ran, but there is no architecture to use
+        warning = near_chance_warning(result.leaderboard, result.best_spec.num_classes, epochs or _proxy_epochs(result))
+        if warning is not None:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
+        if result.best_partial:
+            err_console.print(
+                "note: the best result is partial (the time limit stopped its trial before the last epoch); run the "
+                "same command again to retry it under the whole recipe",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
         console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
         for path in result.family:
             console.print(f"scaled: {path}", highlight=False)
 
 
-def _nothing_evaluated(study) -> str:
-    from optuna.trial import TrialState
+def _proxy_epochs(result) -> int | None:
+    import json
 
-    trials = study.get_trials(deepcopy=False)
-    infeasible = sum(1 for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("feasible") is False)
-    pruned = sum(1 for t in trials if t.state == TrialState.PRUNED)
-    failed = sum(1 for t in trials if t.state == TrialState.FAIL)
+    proxy = result.study.user_attrs.get("proxy")
+    try:
+        return int(json.loads(proxy)["epochs"]) if proxy else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _nothing_evaluated(study) -> str:
+    from nasgen.search import Run
+
+    counts = Run(study, study.study_name).state_counts()
+    infeasible = counts.get("infeasible", 0)
     text = (
-        f"no architecture was evaluated in {len(trials)} trial(s): {infeasible} over the limits (never trained), "
-        f"{pruned} pruned, {failed} failed"
+        f"no architecture was evaluated in {sum(counts.values())} trial(s): {infeasible} over the limits (never "
+        f"trained), {counts.get('pruned', 0)} pruned, {counts.get('failed', 0)} failed"
+        + (f", {counts['interrupted']} interrupted" if counts.get("interrupted") else "")
     )
     if infeasible:
         text += "; raise the budget or --n-trials (the same command resumes the study)"

@@ -22,7 +22,7 @@ from rich.console import Console
 from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
-from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_family, write_outputs
+from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
 from nasgen.search._study import (
@@ -61,8 +61,12 @@ class SearchResult:
         out: The run directory.
         leaderboard: Top rows, best first (as in ``leaderboard.csv``).
         pareto: Trial numbers on the accuracy/MACs Pareto front (NSGA-II only; feasible trials).
-        requeued: Trials found interrupted and enqueued again on this run.
+        requeued: Trials found interrupted (or stopped by the time limit) and enqueued again on this run.
         family: Files of the compound-scaled family of the best architecture (``scale_phi``).
+        best_partial: The best result is partial: the time limit stopped its trial before the last epoch.
+        not_started: Why no trial was started (the first one would not finish an epoch in time), or None.
+        notes: Remarks for the user (a budget above the space's largest architecture, a proxy raised to its
+            floor …).
     """
 
     best_spec: ArchSpec | None
@@ -74,6 +78,9 @@ class SearchResult:
     pareto: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     family: list[Path] = field(default_factory=list)
+    best_partial: bool = False
+    not_started: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 def search(
@@ -150,7 +157,7 @@ def search(
     known = resolve_enqueue(space_obj, enqueue)
     dataset = None if objective is not None and data is None else _load_data(data, seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
-    _check_reachable(space_obj, limits, freeze_kwargs)
+    notes = _check_reachable(space_obj, limits, freeze_kwargs)
     evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights)
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
@@ -178,7 +185,8 @@ def search(
             out=out_dir,
         )
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
-        result = _result(study, out_dir, requeued)
+        result = _result(study, out_dir, requeued, objective_fn.not_started)
+        result.notes = notes
     phis = list(scale_phi)
     if phis and result.best_spec is not None:
         result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
@@ -225,14 +233,22 @@ def _load_data(data: Any, seed: int) -> Any:
     return load_dataset(data, seed=seed)
 
 
-def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> None:
-    smallest, _ = space.macs_range(**freeze_kwargs)
+def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> list[str]:
+    """Refuse a budget below the space's smallest architecture; note one above its largest (no constraint)."""
+    smallest, largest = space.macs_range(**freeze_kwargs)
     if smallest > limits.budget_macs:
         raise BudgetError(
             f"budget {format_count(limits.budget_macs)} MACs ({limits.budget_macs:,}) is below the smallest "
             f"architecture of the space, {format_count(smallest)} MACs ({smallest:,}){_counted_for(freeze_kwargs)}; "
             "raise --budget or use a smaller space"
         )
+    if largest <= limits.budget_macs:
+        return [
+            f"the budget {format_count(limits.budget_macs)} MACs is above the largest architecture of the space, "
+            f"{format_count(largest)} MACs{_counted_for(freeze_kwargs)}: every sample is feasible and the budget "
+            "does not constrain this search"
+        ]
+    return []
 
 
 def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
@@ -331,7 +347,7 @@ def _run(
     guard = FailureGuard()
     try:
         with SearchProgress(n_trials, done, timeout, console) as progress:
-            objective.on_start = _started(progress)
+            objective.on_start = _started(progress, objective)
             objective.deadline = None if timeout is None else time.monotonic() + timeout
             study.optimize(
                 objective,
@@ -344,11 +360,11 @@ def _run(
     guard.raise_if_tripped()
 
 
-def _started(progress: SearchProgress) -> Callable[[int, ArchSpec], None]:
+def _started(progress: SearchProgress, objective: Objective) -> Callable[[int, ArchSpec], None]:
     from nasgen import hooks
 
     def started(number: int, spec: ArchSpec) -> None:
-        progress.trial_started(number, spec)
+        progress.trial_started(number, spec, objective.evaluator_px(spec))
         hooks.trial_start(number, spec)
 
     return started
@@ -368,14 +384,16 @@ def _quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _result(study: optuna.Study, out_dir: Path, requeued: list[int]) -> SearchResult:
+def _result(study: optuna.Study, out_dir: Path, requeued: list[int], stopped: str | None = None) -> SearchResult:
     rows = write_outputs(study, out_dir)
-    best = best_trial(study)
+    best = best_record(study)
     pareto = [t.number for t in study.best_trials] if len(study.directions) > 1 else []
     return SearchResult(
-        best_spec=None if best is None else best_spec(best),
-        best_value=None if best is None else float(best.user_attrs["val_top1"]),
+        best_spec=None if best is None else best.spec(),
+        best_value=None if best is None else best.val_top1,
         best_trial=None if best is None else best.number,
+        best_partial=best is not None and best.partial,
+        not_started=stopped,
         study=study,
         out=out_dir,
         leaderboard=rows,
