@@ -99,13 +99,15 @@ def best_record(study: optuna.Study) -> TrialRecord | None:
 def best_yaml_text(record: TrialRecord, study_name: str) -> str:
     """``best.yaml``: a comment naming study, trial, score, MACs and params, then the architecture."""
     score = record.val_top1
-    shown = "—" if score is None else (f"{100 * score:.2f} %" if 0 <= score <= 1 else f"{score:g}")
-    proxy = f" at {record.proxy_px} px" if record.proxy_px is not None else ""
-    partial = ", partial: stopped by the time limit" if record.partial else ""
+    if record.proxy_px is None:  # a stand-in scorer: no training, the score is whatever it returned
+        shown = f"stand-in score {score:g}" if score is not None else "no score"
+    else:
+        value = "—" if score is None else f"{100 * score:.2f} %"
+        partial = ", partial: stopped by the time limit" if record.partial else ""
+        shown = f"proxy val top-1 {value} ({record.epochs or 0} epoch(s) at {record.proxy_px} px{partial})"
     header = (
-        f"# nasgen search, study {study_name}: trial {record.number}, proxy val top-1 {shown} "
-        f"({record.epochs or 0} epoch(s){proxy}{partial}); {format_count(record.macs or 0)} MACs at "
-        f"{record.resolution_px} px, {format_count(record.params or 0)} params\n"
+        f"# nasgen search, study {study_name}: trial {record.number}, {shown}; {format_count(record.macs or 0)} MACs "
+        f"at {record.resolution_px} px, {format_count(record.params or 0)} params\n"
     )
     return header + (record.spec_yaml or "")
 

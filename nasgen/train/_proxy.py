@@ -201,11 +201,12 @@ def estimate_proxy_seconds(
     images, labels = images_at(train, resolution), labels_of(train)
     x, y = trainer._batch(images, labels, torch.arange(min(config.batch_size, len(labels))), None)
     model.train()
-    trainer._step(x, y, 0.0)
-    start = time.perf_counter()
-    for _ in range(steps):
+    with torch.random.fork_rng(devices=[]):  # dropout and drop path draw from the global RNG
         trainer._step(x, y, 0.0)
-    step_s = (time.perf_counter() - start) / steps
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer._step(x, y, 0.0)
+        step_s = (time.perf_counter() - start) / steps
     n_val = min(config.val_images or len(val), len(val))
     epoch_s = step_s * (trainer.steps_per_epoch + math.ceil(n_val / config.batch_size) / 3)
     return epoch_s, epoch_s * config.epochs

@@ -110,7 +110,7 @@ def test_a_trial_running_past_the_time_limit_stops_at_the_epoch_end(space, tmp_p
     assert trial.user_attrs["epochs"] == 1
     assert result.best_trial == 0 and result.best_partial and result.best_value == pytest.approx(0.5)
     header = (tmp_path / "best.yaml").read_text().splitlines()[0]
-    assert header.startswith("# nasgen search") and "trial 0" in header and "50.00 %" in header
+    assert header.startswith("# nasgen search") and "trial 0, proxy val top-1 50.00 % (1 epoch(s) at " in header
     assert "partial: stopped by the time limit" in header
 
 
