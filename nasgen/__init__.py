@@ -52,6 +52,7 @@ _LAZY = {
     "from_torchvision": "nasgen.nn",
     "search": "nasgen.search",
     "open_run": "nasgen.search",
+    "confirm": "nasgen.search",
     "Run": "nasgen.search",
     "TrialRecord": "nasgen.search",
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py

@@ -92,6 +92,12 @@ def register(app: typer.Typer) -> None:
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
         ),
+        measure_noise: int = typer.Option(
+            0, help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise."
+        ),
+        confirm: int = typer.Option(
+            0, help="Then confirm the top K (and enqueued baselines) with 3 seeds at 2x the proxy's epochs; 0 = no."
+        ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
 
@@ -124,6 +130,8 @@ def register(app: typer.Typer) -> None:
                 proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
                 save_weights=save_weights,
                 scale_phi=_phis(scale_phi),
+                confirm=confirm,
+                measure_noise=measure_noise,
                 console=err_console,
             )
         except KeyboardInterrupt:
@@ -151,9 +159,26 @@ def register(app: typer.Typer) -> None:
                 soft_wrap=True,
                 markup=False,
             )
-        console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
+        _print_noise(result)
+        if result.confirmation is not None:
+            from nasgen.cli.confirm import _table
+
+            console.print(_table(result.confirmation), soft_wrap=not console.is_terminal)
+            console.print(result.confirmation.text, highlight=False, soft_wrap=True, markup=False)
+            console.print(f"recommended: written to {result.out / 'best.yaml'}", highlight=False)
+        else:
+            console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
         for path in result.family:
             console.print(f"scaled: {path}", highlight=False)
+
+
+def _print_noise(result) -> None:
+    """Say which leaderboard differences are within the proxy's noise (ties), or that the noise is unknown."""
+    from nasgen.search._outputs import tie_note
+
+    note = tie_note(result.leaderboard, result.study.user_attrs)
+    if note:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
 
 
 def _proxy_epochs(result) -> int | None:

@@ -65,6 +65,8 @@ class SearchResult:
         family: Files of the compound-scaled family of the best architecture (``scale_phi``).
         best_partial: The best result is partial: the time limit stopped its trial before the last epoch.
         not_started: Why no trial was started (the first one would not finish an epoch in time), or None.
+        confirmation: The :class:`~nasgen.search.Confirmation` when ``confirm`` was asked for (then ``best_spec``
+            is its recommendation, and ``best.yaml`` holds it with its evidence).
         notes: Remarks for the user (a budget above the space's largest architecture, a proxy raised to its
             floor …).
     """
@@ -81,6 +83,7 @@ class SearchResult:
     best_partial: bool = False
     not_started: str | None = None
     notes: list[str] = field(default_factory=list)
+    confirmation: Any = None
 
 
 def search(
@@ -105,6 +108,9 @@ def search(
     objective: Callable[[ArchSpec], float] | None = None,
     callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
     scale_phi: Iterable[float] = (),
+    confirm: int = 0,
+    confirm_seeds: int = 3,
+    measure_noise: int = 0,
     console: Console | None = None,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
@@ -138,6 +144,11 @@ def search(
         callbacks: Optuna callbacks ``f(study, frozen_trial)`` called after each trial.
         scale_phi: Compound-scaling φ values (EfficientNet §3.3): the best architecture's scaled family is
             written to ``scaled/<name>-phi<φ>.yaml`` (``nasgen.scale_family``).
+        confirm: After the search, confirm its top ``confirm`` architectures and every enqueued baseline with
+            ``confirm_seeds`` seeds under 2× the proxy's epochs (``nasgen.search.confirm``); 0 = no confirmation.
+        confirm_seeds: Seeds per architecture of the confirmation (≥ 2).
+        measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
+            once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
 
     Returns:
@@ -152,6 +163,10 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
+    if confirm:
+        from nasgen.search._confirm import _check_counts
+
+        _check_counts(confirm, confirm_seeds, None)
     n_objectives = _validate_choices(sampler, pruner, n_trials, timeout)
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
@@ -185,12 +200,46 @@ def search(
             out=out_dir,
         )
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
+        if measure_noise and objective_fn.not_started is None:
+            _measure_noise(study, evaluator, seed, measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
         result.notes = notes
+    if confirm and result.best_spec is not None:
+        from nasgen.search._confirm import confirm as run_confirm
+        from nasgen.search._reader import Run
+
+        scorer = None if objective is None else (lambda spec, seed: objective(spec))
+        result.confirmation = run_confirm(
+            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, data=data, objective=scorer,
+            console=console,
+        )
+        result.best_spec = result.confirmation.recommended.record.spec()
     phis = list(scale_phi)
     if phis and result.best_spec is not None:
         result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
     return result
+
+
+def _measure_noise(study: optuna.Study, evaluator: Evaluator, seed: int, extra: int, console: Any) -> None:
+    """Train the first complete, evaluated architecture with ``extra`` more seeds; record the proxy's seed sd."""
+    from nasgen.search._reader import Run
+    from nasgen.search._verdict import summarize
+
+    if "proxy_noise_sd" in study.user_attrs or not isinstance(evaluator, ProxyEvaluator):
+        return
+    first = next((r for r in Run(study, study.study_name).records() if r.state == "complete" and r.scored), None)
+    if first is None:
+        return
+    scores = [float(first.val_top1)]
+    for k in range(1, extra + 1):
+        if console is not None:
+            console.print(f"noise: trial {first.number} again with seed {seed + k} ({k}/{extra})", highlight=False)
+        again = ProxyEvaluator(evaluator.dataset, evaluator.config, seed=seed + k)
+        scores.append(again(first.spec(), lambda epoch, value: None).val_top1)
+    study.set_user_attr("proxy_noise_sd", summarize(scores).sd)
+    study.set_user_attr("proxy_noise_trial", first.number)
+    study.set_user_attr("proxy_noise_seeds", len(scores))
+    study.set_user_attr("proxy_noise_scores", scores)
 
 
 def proxy_epochs(evaluator: Evaluator) -> int:

@@ -168,6 +168,42 @@ def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: 
     return table
 
 
+TIE_Z = 1.96 * 2**0.5
+"""A difference of two single proxy runs is within the noise when below 1.96·√2 seed standard deviations (95 %)."""
+
+DOCUMENTED_B0_SD = 0.0159
+"""B0's proxy seed sd on the embedded data under the default CPU proxy (docs/proxy.md, machine B)."""
+
+
+def tie_note(rows: list[LeaderboardRow], study_attrs: dict) -> str | None:
+    """Which leaderboard rows are within the proxy's seed noise of the first (ties), in words.
+
+    The noise is the proxy's own seed sd when the study measured it (``--measure-noise``), else the documented
+    figure for B0, said so. Returns None for fewer than two rows or stand-in scores.
+    """
+    if len(rows) < 2 or not all(0 <= r.val_top1 <= 1 for r in rows):
+        return None
+    measured = study_attrs.get("proxy_noise_sd")
+    sd = float(measured) if measured is not None else DOCUMENTED_B0_SD
+    threshold = TIE_Z * sd
+    tied = [r for r in rows[1:] if rows[0].val_top1 - r.val_top1 < threshold]
+    source = (
+        f"the proxy's seed sd, {100 * sd:.2f} points, measured on trial {study_attrs.get('proxy_noise_trial')} "
+        f"with {study_attrs.get('proxy_noise_seeds')} seeds"
+        if measured is not None
+        else f"the proxy's seed sd was not measured for this study (B0 on the embedded data: {100 * sd:.2f} points, "
+        "docs/proxy.md; --measure-noise measures it)"
+    )
+    if not tied:
+        verdict = f"no other row is within {100 * threshold:.2f} points of the first"
+    else:
+        verdict = (
+            f"ranks 1–{tied[-1].rank} ({len(tied) + 1} architectures) are within {100 * threshold:.2f} points "
+            f"(1.96·√2 sd) of the first: a tie, not a ranking"
+        )
+    return f"{source}: {verdict}; `nasgen confirm` retrains the top with seeds and tells them apart"
+
+
 def near_chance_warning(rows: list[LeaderboardRow], num_classes: int | None, epochs: int | None) -> str | None:
     """A warning when the best proxy score is within 5 points of chance (1 / classes), with likely causes.
 
