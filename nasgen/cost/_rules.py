@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from nasgen.cost._trace import Layer, LayerTrace
 from nasgen.errors import PluginError, SpecError
+from nasgen.spec import hidden_channels, se_channels, total_stride
 
 __all__ = [
     "as_spec",
@@ -67,16 +68,10 @@ def registered_cost_kinds() -> tuple[str, ...]:
     return tuple(_RULES)
 
 
-def se_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width: ``max(1, int(in_channels · se_ratio))`` of the block *input* channels
-    (EfficientNet; torchvision's ``max(1, input_channels // 4)`` at ratio 0.25)."""
-    return max(1, int(in_channels * se_ratio))
-
-
 def _mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
     # MobileNetV2 §3.3 / EfficientNet §4: expand 1×1 → depthwise k×k → SE → project 1×1 (linear).
     block_in, c_in = trace.current, trace.shape[0]
-    hidden = c_in * stage.expand_ratio
+    hidden = hidden_channels(c_in, stage.expand_ratio)
     if stage.expand_ratio != 1:
         trace.conv("conv_pw", hidden, 1)
         trace.bn("bn1")
@@ -84,8 +79,9 @@ def _mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
     trace.conv("conv_dw", hidden, stage.kernel_size, stride, groups=hidden)
     trace.bn("bn2")
     trace.act("act2")
-    if stage.se_ratio > 0:
-        trace.se("se", se_channels(c_in, stage.se_ratio))
+    squeeze = se_channels(c_in, stage.se_ratio)
+    if squeeze:
+        trace.se("se", squeeze)
     trace.conv("conv_pwl", stage.out_channels, 1)
     trace.bn("bn3")
     if stride == 1 and c_in == stage.out_channels:
@@ -97,11 +93,12 @@ def _fused_mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
     # expansion 1 that conv maps straight to the output channels and there is no projection.
     block_in, c_in = trace.current, trace.shape[0]
     expanded = stage.expand_ratio != 1
-    trace.conv("conv_exp", c_in * stage.expand_ratio if expanded else stage.out_channels, stage.kernel_size, stride)
+    trace.conv("conv_exp", hidden_channels(c_in, stage.expand_ratio) if expanded else stage.out_channels, stage.kernel_size, stride)
     trace.bn("bn1")
     trace.act("act1")
-    if stage.se_ratio > 0:
-        trace.se("se", se_channels(c_in, stage.se_ratio))
+    squeeze = se_channels(c_in, stage.se_ratio)
+    if squeeze:
+        trace.se("se", squeeze)
     if expanded:
         trace.conv("conv_pwl", stage.out_channels, 1)
         trace.bn("bn2")
@@ -152,10 +149,10 @@ class SpecTrace(NamedTuple):
 def _check_resolution(spec: Any, resolution_px: int) -> None:
     if isinstance(resolution_px, bool) or not isinstance(resolution_px, int) or resolution_px <= 0:
         raise SpecError(f"must be a positive integer, got {resolution_px!r}", path="resolution_px", value=resolution_px)
-    total_stride = spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
-    if resolution_px < total_stride:
+    stride = total_stride(spec)
+    if resolution_px < stride:
         raise SpecError(
-            f"resolution_px {resolution_px} is below the total stride {total_stride} of the network",
+            f"resolution_px {resolution_px} is below the total stride {stride} of the network",
             path="resolution_px", value=resolution_px,
         )
 

@@ -12,22 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasgen.spec import ArchSpec
+from nasgen.spec import ArchSpec, hidden_channels, make_divisible, se_channels
 
 __all__ = ["timm_view", "torchvision_view"]
 
 
 _BUILTIN = ("mbconv", "fused_mbconv")
 _TV_CONFIG = {"mbconv": "MBConvConfig", "fused_mbconv": "FusedMBConvConfig"}
-
-
-def _make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
-    # timm.layers.make_divisible / torchvision._utils._make_divisible: nearest multiple of 8, never
-    # more than 10% below the value.
-    new_value = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if new_value < round_limit * value:
-        new_value += divisor
-    return new_value
 
 
 def _in_channels(spec: ArchSpec) -> list[int]:
@@ -55,14 +46,14 @@ def _timm_notes(spec: ArchSpec) -> list[str]:
         k = spec.stem.kernel_size
         notes.append(f"timm's stem is 3x3 stride 2, this one is {k}x{k} stride {spec.stem.stride}")
     for name, width in (("stem.out_channels", spec.stem.out_channels), ("head_channels", spec.head_channels)):
-        if _make_divisible(width) != width:
-            notes.append(f"{name}: timm rounds {width} to {_make_divisible(width)}")
+        if make_divisible(width) != width:
+            notes.append(f"{name}: timm rounds {width} to {make_divisible(width)}")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
         if stage.kind not in _BUILTIN:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no timm equivalent")
             continue
-        rounded = _make_divisible(stage.out_channels)
+        rounded = make_divisible(stage.out_channels)
         if rounded != stage.out_channels:
             notes.append(f"{where}: timm rounds out_channels {stage.out_channels} to {rounded}")
         for block_in in dict.fromkeys((in_ch, stage.out_channels) if stage.num_layers > 1 else (in_ch,)):
@@ -77,11 +68,11 @@ def _timm_block_notes(stage: Any, block_in: int, where: str) -> list[str]:
         if stage.se_ratio > 0:
             notes.append(f"{where}: timm's single-conv block (cn) has no SE")
         return notes
-    mid = block_in * e
-    if e != 1 and _make_divisible(mid) != mid:
-        notes.append(f"{where}: timm rounds the hidden width {mid} to {_make_divisible(mid)}")
+    mid = hidden_channels(block_in, e)
+    if e != 1 and make_divisible(mid) != mid:
+        notes.append(f"{where}: timm rounds the hidden width {mid} to {make_divisible(mid)}")
     if stage.se_ratio > 0:
-        ours = max(1, int(block_in * stage.se_ratio))
+        ours = se_channels(block_in, stage.se_ratio)
         theirs = round(mid * (stage.se_ratio / e))
         if ours != theirs:
             notes.append(f"{where}: timm's SE width is {theirs}, nasgen's {ours} (block input {block_in})")
@@ -132,12 +123,12 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no torchvision equivalent")
             continue
         for name, width in (("input_channels", in_ch), ("out_channels", stage.out_channels)):
-            if _make_divisible(width) != width:
-                notes.append(f"{where}: torchvision rounds {name} {width} to {_make_divisible(width)}")
+            if make_divisible(width) != width:
+                notes.append(f"{where}: torchvision rounds {name} {width} to {make_divisible(width)}")
         for block_in in dict.fromkeys((in_ch, stage.out_channels) if stage.num_layers > 1 else (in_ch,)):
-            mid = block_in * stage.expand_ratio
-            if _make_divisible(mid) != mid and stage.expand_ratio != 1:
-                notes.append(f"{where}: torchvision rounds the hidden width {mid} to {_make_divisible(mid)}")
+            mid = hidden_channels(block_in, stage.expand_ratio)
+            if make_divisible(mid) != mid and stage.expand_ratio != 1:
+                notes.append(f"{where}: torchvision rounds the hidden width {mid} to {make_divisible(mid)}")
         if stage.kind == "mbconv" and stage.se_ratio != 0.25:
             notes.append(f"{where}: torchvision's MBConv always has SE 0.25, this stage {stage.se_ratio:g}")
         if stage.kind == "fused_mbconv" and stage.se_ratio > 0:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from nasgen.errors import SpecError
+from nasgen.spec import hidden_channels, se_channels
 from nasgen.nn._layers import (
     SMALL_MAP_MAX_PIXELS,
     depthwise_conv_small_map,
@@ -23,22 +23,6 @@ from nasgen.nn._layers import (
 )
 
 __all__ = ["FusedMBConv", "MBConv", "se_channels"]
-
-
-def se_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width for a block with ``in_channels`` inputs: ``max(1, int(in_channels * se_ratio))``.
-
-    Equals torchvision's ``max(1, input_channels // 4)`` for ``se_ratio = 0.25``. Returns 0 (no SE) when
-    ``se_ratio`` is 0.
-
-    Raises:
-        SpecError: ``se_ratio`` outside ``[0, 1]``.
-    """
-    if not 0.0 <= se_ratio <= 1.0:
-        raise SpecError(f"must be in [0, 1], got {se_ratio!r}", path="se_ratio", value=se_ratio)
-    if se_ratio == 0.0:
-        return 0
-    return max(1, int(in_channels * se_ratio))
 
 
 def _check_block_args(in_channels: int, out_channels: int, kernel_size: int, stride: int, expand_ratio: int) -> None:
@@ -100,7 +84,7 @@ class MBConv(nn.Module):
     ) -> None:
         super().__init__()
         _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
-        hidden = in_channels * expand_ratio
+        hidden = hidden_channels(in_channels, expand_ratio)
         squeeze = se_channels(in_channels, se_ratio)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -199,7 +183,7 @@ class FusedMBConv(nn.Module):
     ) -> None:
         super().__init__()
         _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
-        hidden = in_channels * expand_ratio if expand_ratio != 1 else out_channels
+        hidden = hidden_channels(in_channels, expand_ratio) if expand_ratio != 1 else out_channels
         squeeze = se_channels(in_channels, se_ratio)
         self.in_channels = in_channels
         self.out_channels = out_channels

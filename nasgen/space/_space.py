@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from nasgen.space._dimensions import Choice, Dimension, Fixed
 from nasgen.space._models import _CONFIG, GLOBAL_FIELDS, DimensionField, StageSpace, StemSpace, check_global
-from nasgen.spec import ArchSpec
+from nasgen.spec import ArchSpec, network_stride
 
 __all__ = ["PRESENT", "SearchSpace"]
 
@@ -97,7 +97,7 @@ class SearchSpace(BaseModel):
         stem, stages = info.data.get("stem"), info.data.get("stages")
         if stem is None or stages is None:
             return dim
-        total = max(stem.stride.values()) * 2 ** sum(1 for s in stages if 2 in s.stride)
+        total = network_stride(max(stem.stride.values()), (max(s.stride.values()) for s in stages))
         if min(dim.values()) < total:
             raise ValueError(
                 f"must be at least the largest total stride {total} of the space's architectures, "

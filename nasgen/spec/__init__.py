@@ -17,6 +17,7 @@ from nasgen.spec._io import (
     save_spec,
     spec_from_dict,
 )
+from nasgen.spec._formulas import hidden_channels, make_divisible, network_stride, se_channels, total_stride
 from nasgen.spec._models import (
     ACTIVATIONS,
     BUILTIN_STAGE_KINDS,
@@ -36,6 +37,11 @@ from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
+    "total_stride",
+    "se_channels",
+    "network_stride",
+    "make_divisible",
+    "hidden_channels",
     "ACTIVATIONS",
     "BUILTIN_STAGE_KINDS",
     "KERNEL_SIZES",

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from nasgen.errors import PluginError
+from nasgen.spec._formulas import network_stride
 
 __all__ = [
     "KERNEL_SIZES",
@@ -362,7 +363,7 @@ class ArchSpec(BaseModel):
     def _feature_map_fits(self) -> ArchSpec:
         # Each stride-2 conv pads by k//2, so the map only halves (ceil) and never vanishes; but a
         # resolution below the total stride means several stages run on a 1×1 map, which is a mistake.
-        total_stride = self.stem.stride * 2 ** sum(1 for s in self.stages if s.stride == 2)
+        total_stride = network_stride(self.stem.stride, (s.stride for s in self.stages))
         if self.resolution_px < total_stride:
             raise ValueError(
                 f"resolution_px {self.resolution_px} is below the total stride {total_stride} of the network"

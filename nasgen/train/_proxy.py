@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from nasgen.data import ImageDataset, split
+from nasgen.spec import total_stride
 from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
@@ -112,8 +113,7 @@ def evaluate_proxy(
 
     config = config or default_proxy(device)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
-    total_stride = spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
-    resolution = proxy_resolution(spec.resolution_px, config, total_stride)
+    resolution = proxy_resolution(spec.resolution_px, config, total_stride(spec))
     changes = {"num_classes": train.num_classes, "in_channels": train.in_channels, "resolution_px": resolution}
     if config.dropout is not None:
         changes["dropout"] = config.dropout
