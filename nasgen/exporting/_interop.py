@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasgen.spec import ArchSpec, hidden_channels, make_divisible, se_channels
+from nasgen.spec import ArchSpec, block_kinds, hidden_channels, make_divisible, se_channels
 
 __all__ = ["timm_view", "torchvision_view"]
 
 
-_BUILTIN = ("mbconv", "fused_mbconv")
 _TV_CONFIG = {"mbconv": "MBConvConfig", "fused_mbconv": "FusedMBConvConfig"}
+"""The torchvision config class of each kind torchvision can build (torchvision knows no other kinds)."""
+
+
+def _timm_prefix(kind: str) -> str | None:
+    """timm's block prefix of ``kind``, from its :class:`~nasgen.spec.BlockKind` (``None``: timm has none)."""
+    descriptor = block_kinds().get(kind)
+    return descriptor.timm_prefix if descriptor is not None else None
 
 
 def _in_channels(spec: ArchSpec) -> list[int]:
@@ -29,15 +35,16 @@ def _in_channels(spec: ArchSpec) -> list[int]:
 
 
 def _timm_string(stage: Any) -> str:
-    if stage.kind not in _BUILTIN:
-        return str(stage.display())  # a plugin kind: nasgen's own notation, which timm cannot read
+    prefix = _timm_prefix(stage.kind)
+    if prefix is None:
+        return str(stage.display())  # a kind timm does not have: nasgen's own notation, which timm cannot read
     base = f"r{stage.num_layers}_k{stage.kernel_size}_s{stage.stride}_e{stage.expand_ratio}_c{stage.out_channels}"
     se = f"_se{stage.se_ratio:g}" if stage.se_ratio > 0 else ""
-    if stage.kind == "mbconv":
-        return f"{'ds' if stage.expand_ratio == 1 else 'ir'}_{base}{se}"
-    if stage.expand_ratio == 1:
+    if stage.expand_ratio == 1 and stage.kind == "mbconv":
+        prefix = "ds"  # timm's own B0 writes the expansion-1 inverted residual as its depthwise-separable block
+    if stage.expand_ratio == 1 and stage.kind == "fused_mbconv":
         return f"cn_{base}_skip"  # timm's ConvBnAct adds its residual only when asked ("skip")
-    return f"er_{base}{se}"
+    return f"{prefix}_{base}{se}"
 
 
 def _timm_notes(spec: ArchSpec) -> list[str]:
@@ -50,7 +57,7 @@ def _timm_notes(spec: ArchSpec) -> list[str]:
             notes.append(f"{name}: timm rounds {width} to {make_divisible(width)}")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
-        if stage.kind not in _BUILTIN:
+        if _timm_prefix(stage.kind) is None:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no timm equivalent")
             continue
         rounded = make_divisible(stage.out_channels)
@@ -119,7 +126,7 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
         notes.append("torchvision's stem is 3x3 stride 2")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
-        if stage.kind not in _BUILTIN:
+        if stage.kind not in _TV_CONFIG:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no torchvision equivalent")
             continue
         for name, width in (("input_channels", in_ch), ("out_channels", stage.out_channels)):

@@ -21,7 +21,8 @@ from pydantic import (
 
 from nasgen.errors import SpecError
 from nasgen.space._dimensions import Choice, Dimension, Fixed, IntRange, dimension_to_data, parse_dimension
-from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec
+from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec, block_kinds
+from nasgen.spec._kinds import discover_plugin_kinds
 
 __all__ = ["BLOCK_KINDS", "DimensionField", "StageSpace", "StemSpace"]
 
@@ -74,12 +75,15 @@ def _checked(model: type[BaseModel], field: str, raw: Any) -> Dimension:
 
 
 def _parse_kind(raw: Any) -> Dimension:
+    # any registered block kind (built-in or a plugin's BlockKind); an unknown one scans the plugins once
     dim = parse_dimension(raw)
     if isinstance(dim, IntRange):
-        raise ValueError(f"kind must be one of {', '.join(map(repr, BLOCK_KINDS))} or a list of them, got {raw!r}")
+        raise ValueError(f"kind must be one of {', '.join(map(repr, block_kinds()))} or a list of them, got {raw!r}")
     for value in dim.values():
-        if value not in BLOCK_KINDS:
-            allowed = " or ".join(repr(k) for k in BLOCK_KINDS)
+        if value not in block_kinds():
+            discover_plugin_kinds()
+        if value not in block_kinds():
+            allowed = " or ".join(repr(k) for k in block_kinds())
             raise ValueError(f"must be {allowed}, got {value!r}")
     return dim
 
