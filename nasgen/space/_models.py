@@ -22,6 +22,7 @@ from pydantic import (
 from nasgen.errors import SpecError
 from nasgen.space._dimensions import Choice, Dimension, Fixed, IntRange, dimension_to_data, parse_dimension
 from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec, block_kinds
+from nasgen.spec._base import SpecModel, pydantic_errors
 from nasgen.spec._kinds import discover_plugin_kinds
 
 __all__ = ["BLOCK_KINDS", "DimensionField", "StageSpace", "StemSpace"]
@@ -63,7 +64,8 @@ def _checked(model: type[BaseModel], field: str, raw: Any) -> Dimension:
     canonical = []
     for value in values:
         try:
-            instance = model.model_validate({**_BASE[model], field: value})
+            with pydantic_errors():
+                instance = model.model_validate({**_BASE[model], field: value})
         except ValidationError as exc:
             raise ValueError(_error_text(exc, field)) from None
         canonical.append(getattr(instance, field))
@@ -88,7 +90,7 @@ def _parse_kind(raw: Any) -> Dimension:
     return dim
 
 
-class StemSpace(BaseModel):
+class StemSpace(SpecModel):
     """Dimensions of the stem (labels ``stem.out_channels``, ``stem.kernel_size``, ``stem.stride``).
 
     Each field is a fixed value, a list of choices or an integer range ``{low, high, step}``.
@@ -110,7 +112,7 @@ STAGE_FIELDS = ("kind", "num_layers", "kernel_size", "stride", "expand_ratio", "
 """Stage fields in label order (``stages.{i}.{field}``)."""
 
 
-class StageSpace(BaseModel):
+class StageSpace(SpecModel):
     """Dimensions of one stage; labels ``stages.{i}.{field}`` with ``i`` the stage's index in the space.
 
     Attributes:
@@ -170,7 +172,8 @@ def check_count(field: str, value: Any) -> int:
         SpecError: Not a positive ``int``; ``path`` is ``field``.
     """
     try:
-        ArchSpec.model_validate({**_BASE[ArchSpec], field: value})
+        with pydantic_errors():
+            ArchSpec.model_validate({**_BASE[ArchSpec], field: value})
     except ValidationError as exc:
         raise SpecError(_error_text(exc, field), path=field, value=value) from None
     return value

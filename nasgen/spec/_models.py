@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from nasgen.spec._base import SpecModel
 from nasgen.spec._formulas import network_stride
 from nasgen.spec._kinds import (
     BUILTIN_STAGE_KINDS,
@@ -72,7 +73,7 @@ def _check_positive(value: int) -> int:
     return value
 
 
-class StemSpec(BaseModel):
+class StemSpec(SpecModel):
     """The stem: one k×k conv-BN-activation with a stride.
 
     Attributes:
@@ -103,7 +104,7 @@ class StemSpec(BaseModel):
         return _check_choice(value, STRIDES)
 
 
-class _StageBase(BaseModel):
+class _StageBase(SpecModel):
     """Fields shared by every stage kind. The stride applies to the first block of the stage."""
 
     model_config = _STRICT
@@ -193,7 +194,7 @@ PLUGIN_STAGE_TAG = "plugin_kind"
 """Union tag of :class:`CustomStageSpec`; error paths drop it like the built-in tags."""
 
 
-class _KindFirst(BaseModel):
+class _KindFirst(SpecModel):
     """Declares ``kind`` first, so an unknown kind is the error reported before any other field."""
 
     model_config = _STRICT
@@ -299,7 +300,7 @@ BlockSpec = Annotated[
 :class:`CustomStageSpec`, told apart by ``kind``."""
 
 
-class ArchSpec(BaseModel):
+class ArchSpec(SpecModel):
     """A complete EfficientNet-family architecture.
 
     Attributes:
