@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from nasgen.data import ImageDataset, split
+from nasgen.spec import total_stride
 from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
@@ -89,7 +90,7 @@ def proxy_resolution(
 def proxy_resolution_for(spec, data: ImageDataset, config: TrainConfig) -> int:
     """The resolution (px) at which :func:`evaluate_proxy` trains ``spec`` on ``data`` (see
     :func:`proxy_resolution`; ``data``'s image height is its own size)."""
-    return proxy_resolution(spec.resolution_px, config, _total_stride(spec), data_px=int(data.images.shape[1]))
+    return proxy_resolution(spec.resolution_px, config, total_stride(spec), data_px=int(data.images.shape[1]))
 
 
 def _split_once(dataset: ImageDataset, split_seed: int) -> tuple[ImageDataset, ImageDataset]:
@@ -146,10 +147,6 @@ def evaluate_proxy(
         model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device, on_epoch=on_epoch,
         stage_settings=stage_settings,
     )
-
-
-def _total_stride(spec) -> int:
-    return spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
 
 
 def _proxy_model(spec, train: ImageDataset, config: TrainConfig, seed: int) -> tuple[nn.Module, int]:
