@@ -83,7 +83,7 @@ def parts_of(spec: Any, resolution_px: int | None = None) -> list[Part]:
     """
     size = int(resolution_px or spec.resolution_px)
     if size < 1:
-        raise SpecError(f"resolution_px: must be at least 1, got {size}", path="resolution_px", value=size)
+        raise SpecError(f"must be at least 1, got {size}", path="resolution_px", value=size)
     common = f"act={spec.activation},eps={spec.bn_eps}"
     parts = [Part("stem", f"stem|{spec.in_channels}>{spec.stem.out_channels}|k{spec.stem.kernel_size}|"
                           f"s{spec.stem.stride}|{size}px|{common}", "stem", spec.in_channels, size)]
@@ -113,11 +113,11 @@ def device_key(device: str = "cpu", *, dtype: str = "float32", channels_last: bo
         name = _cpu_name()
     elif device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise SpecError(f"device: {device!r} asked for, but this machine has no CUDA device", path="device",
+            raise SpecError(f"{device!r} asked for, but this machine has no CUDA device", path="device",
                             value=device)
         name = torch.cuda.get_device_name(torch.device(device))
     else:
-        raise SpecError(f"device: expected 'cpu' or 'cuda[:N]', got {device!r}", path="device", value=device)
+        raise SpecError(f"expected 'cpu' or 'cuda[:N]', got {device!r}", path="device", value=device)
     return {"device": device.split(":")[0], "device_name": name, "torch": torch.__version__.split("+")[0],
             "threads": torch.get_num_threads(), "dtype": dtype, "channels_last": channels_last}
 
@@ -269,9 +269,9 @@ def measure_latency(spec: Any, *, mode: str = "infer", batch: int = 1, resolutio
 
 def _check(mode: str, batch: int) -> None:
     if mode not in MODES:
-        raise SpecError(f"mode: expected one of {', '.join(MODES)}, got {mode!r}", path="mode", value=mode)
+        raise SpecError(f"expected one of {', '.join(MODES)}, got {mode!r}", path="mode", value=mode)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SpecError(f"batch: must be a positive integer, got {batch!r}", path="batch", value=batch)
+        raise SpecError(f"must be a positive integer, got {batch!r}", path="batch", value=batch)
 
 
 def _build_part(spec: Any, part: Part) -> Any:

@@ -212,9 +212,8 @@ def search(
             seed=seed,
             out=out_dir,
         )
-        objective_fn.hardware = _hardware(
-            reward, limits, latency_ms, step_ms, evaluator, objective_fn, freeze_kwargs, console
-        )
+        adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
+        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console)
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
         if measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, seed, measure_noise, console)
@@ -275,7 +274,8 @@ def _hardware(
     freeze_kwargs: Mapping[str, Any],
     console: Any,
 ) -> Any:
-    """The search's :class:`HardwareCost`, or None when only MACs and accuracy matter."""
+    """The search's :class:`HardwareCost`, or None when only MACs and accuracy matter (the ``v2`` reference is
+    B0 with the classes and channels the search's architectures have)."""
     from nasgen.search._hardware import HardwareCost
 
     if reward == "accuracy" and latency_ms is None and step_ms is None:
