@@ -46,7 +46,8 @@ def _median_ms(fn, repeats: int) -> float:
 
 
 def _conv_times(batch: int, repeats: int) -> list[tuple[str, float, float | None]]:
-    from nasgen.nn._layers import SMALL_MAP_MAX_PIXELS, depthwise_conv_small_map
+    from nasgen.nn._blocks import SMALL_MAP_MAX_PIXELS
+    from nasgen.nn._layers import depthwise_conv_small_map
 
     rows = []
     for channels, size, k, stride in SHAPES:

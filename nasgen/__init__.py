@@ -15,7 +15,17 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from nasgen.errors import BudgetError, DataError, NasgenError, PluginError, SearchError, SpecError, TrainError
+from nasgen import _discovery
+from nasgen.errors import (
+    BudgetError,
+    DataError,
+    ExportError,
+    NasgenError,
+    PluginError,
+    SearchError,
+    SpecError,
+    TrainError,
+)
 
 __version__ = "0.1.0"
 
@@ -26,6 +36,7 @@ _LAZY = {
     "MBConvSpec": "nasgen.spec",
     "FusedMBConvSpec": "nasgen.spec",
     "StemSpec": "nasgen.spec",
+    "BlockKind": "nasgen.spec",
     "load_spec": "nasgen.spec",
     "loads_spec": "nasgen.spec",
     "save_spec": "nasgen.spec",
@@ -34,6 +45,11 @@ _LAZY = {
     "builtin_architectures": "nasgen.spec",
     # search spaces (no torch)
     "SearchSpace": "nasgen.space",
+    "StageSpace": "nasgen.space",
+    "StemSpace": "nasgen.space",
+    "Choice": "nasgen.space",
+    "IntRange": "nasgen.space",
+    "Fixed": "nasgen.space",
     "load_space": "nasgen.space",
     "builtin_spaces": "nasgen.space",
     # cost (analytic part has no torch)
@@ -51,14 +67,29 @@ _LAZY = {
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
     "search": "nasgen.search",
+    "open_run": "nasgen.search",
+    "confirm": "nasgen.search",
+    "Run": "nasgen.search",
+    "TrialRecord": "nasgen.search",
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
     "train": "nasgen.train",
 }
 
 __all__ = sorted(
-    [*_LAZY, "BudgetError", "DataError", "NasgenError", "PluginError", "SearchError", "SpecError", "TrainError"]
+    [*_LAZY, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError", "SpecError",
+     "TrainError"]
 )
+
+
+def _load_plugins() -> None:
+    # Installed in nasgen._discovery so that the spec layer can scan the plugins without importing hooks.
+    from nasgen.hooks import load_plugins
+
+    load_plugins()
+
+
+_discovery.set_plugin_loader(_load_plugins)
 
 
 def __getattr__(name: str) -> Any:

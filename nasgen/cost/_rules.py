@@ -2,7 +2,8 @@
 
 A cost rule describes one block of a stage as calls on a :class:`~nasgen.cost.LayerTrace`; it is
 called once per block with the block's stride (the stage stride for the first block, 1 after).
-A plugin that adds a block kind registers its rule with :func:`register_cost_rule`.
+A block kind names its rule in its :class:`~nasgen.spec.BlockKind` descriptor (as an import string or a
+callable); :func:`register_cost_rule` adds one for a kind made in code.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, NamedTuple
 
 from nasgen.cost._trace import Layer, LayerTrace
 from nasgen.errors import PluginError, SpecError
+from nasgen.spec import block_kinds, hidden_channels, se_channels, total_stride
 
 __all__ = [
     "as_spec",
@@ -20,6 +22,8 @@ __all__ = [
     "PartTotals",
     "SpecTrace",
     "cost_rule",
+    "fused_mbconv_cost",
+    "mbconv_cost",
     "register_cost_rule",
     "registered_cost_kinds",
     "se_channels",
@@ -30,13 +34,25 @@ CostRule = Callable[[LayerTrace, Any, int], None]
 """``rule(trace, stage, stride)``: record one block of ``stage`` whose first conv uses ``stride``."""
 
 _RULES: dict[str, CostRule] = {}
+"""Rules registered directly with :func:`register_cost_rule` (a kind's descriptor is the usual home)."""
+
+
+def _descriptor_rules() -> dict[str, CostRule]:
+    rules = {}
+    for kind, descriptor in block_kinds().items():
+        rule = descriptor.resolved_cost_rule()
+        if rule is not None:
+            rules[kind] = rule
+    return rules
 
 
 def register_cost_rule(kind: str, rule: CostRule) -> None:
-    """Register the cost rule of a stage kind.
+    """Register the cost rule of a stage kind that has none in its :class:`~nasgen.spec.BlockKind`.
+
+    A plugin gives the rule in its descriptor (``nasgen_block_kinds`` hook); this is for kinds made in code.
 
     Args:
-        kind: The stage's ``kind`` tag, e.g. ``"mbconv"``.
+        kind: The stage's ``kind`` tag, e.g. ``"plain_conv"``.
         rule: ``rule(trace, stage, stride)``; see :mod:`nasgen.cost._rules`.
 
     Raises:
@@ -44,39 +60,38 @@ def register_cost_rule(kind: str, rule: CostRule) -> None:
     """
     if not callable(rule):
         raise PluginError(f"cost rule for kind {kind!r} must be callable, got {rule!r}")
-    if kind in _RULES:
-        raise PluginError(f"a cost rule for kind {kind!r} is already registered ({_RULES[kind]!r})")
+    known = _descriptor_rules().get(kind) or _RULES.get(kind)
+    if known is not None:
+        raise PluginError(f"a cost rule for kind {kind!r} is already registered ({known!r})")
     _RULES[kind] = rule
 
 
 def cost_rule(kind: str) -> CostRule:
-    """The registered rule of ``kind``.
+    """The rule of ``kind``: its descriptor's, else one registered with :func:`register_cost_rule`.
 
     Raises:
         PluginError: No rule is registered for ``kind``.
     """
-    try:
-        return _RULES[kind]
-    except KeyError:
-        known = ", ".join(sorted(_RULES))
-        raise PluginError(f"no cost rule is registered for stage kind {kind!r} (known: {known})") from None
+    descriptor = block_kinds().get(kind)
+    rule = descriptor.resolved_cost_rule() if descriptor is not None else None
+    if rule is None:
+        rule = _RULES.get(kind)
+    if rule is None:
+        known = ", ".join(sorted(registered_cost_kinds()))
+        raise PluginError(f"no cost rule is registered for stage kind {kind!r} (known: {known})")
+    return rule
 
 
 def registered_cost_kinds() -> tuple[str, ...]:
-    """Stage kinds that have a cost rule, in registration order."""
-    return tuple(_RULES)
+    """Stage kinds that have a cost rule: the registered block kinds first, in registration order."""
+    return tuple(dict.fromkeys([*_descriptor_rules(), *_RULES]))
 
 
-def se_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width: ``max(1, int(in_channels · se_ratio))`` of the block *input* channels
-    (EfficientNet; torchvision's ``max(1, input_channels // 4)`` at ratio 0.25)."""
-    return max(1, int(in_channels * se_ratio))
-
-
-def _mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
+def mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:
+    """Cost rule of one MBConv block (the ``mbconv`` descriptor names it)."""
     # MobileNetV2 §3.3 / EfficientNet §4: expand 1×1 → depthwise k×k → SE → project 1×1 (linear).
     block_in, c_in = trace.current, trace.shape[0]
-    hidden = c_in * stage.expand_ratio
+    hidden = hidden_channels(c_in, stage.expand_ratio)
     if stage.expand_ratio != 1:
         trace.conv("conv_pw", hidden, 1)
         trace.bn("bn1")
@@ -84,33 +99,32 @@ def _mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
     trace.conv("conv_dw", hidden, stage.kernel_size, stride, groups=hidden)
     trace.bn("bn2")
     trace.act("act2")
-    if stage.se_ratio > 0:
-        trace.se("se", se_channels(c_in, stage.se_ratio))
+    squeeze = se_channels(c_in, stage.se_ratio)
+    if squeeze:
+        trace.se("se", squeeze)
     trace.conv("conv_pwl", stage.out_channels, 1)
     trace.bn("bn3")
     if stride == 1 and c_in == stage.out_channels:
         trace.add("add", block_in)
 
 
-def _fused_mbconv(trace: LayerTrace, stage: Any, stride: int) -> None:
+def fused_mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:
+    """Cost rule of one Fused-MBConv block (the ``fused_mbconv`` descriptor names it)."""
     # EfficientNetV2 §3.2, Figure 2: the expand 1×1 and depthwise k×k fuse into one k×k conv; with
     # expansion 1 that conv maps straight to the output channels and there is no projection.
     block_in, c_in = trace.current, trace.shape[0]
     expanded = stage.expand_ratio != 1
-    trace.conv("conv_exp", c_in * stage.expand_ratio if expanded else stage.out_channels, stage.kernel_size, stride)
+    trace.conv("conv_exp", hidden_channels(c_in, stage.expand_ratio) if expanded else stage.out_channels, stage.kernel_size, stride)
     trace.bn("bn1")
     trace.act("act1")
-    if stage.se_ratio > 0:
-        trace.se("se", se_channels(c_in, stage.se_ratio))
+    squeeze = se_channels(c_in, stage.se_ratio)
+    if squeeze:
+        trace.se("se", squeeze)
     if expanded:
         trace.conv("conv_pwl", stage.out_channels, 1)
         trace.bn("bn2")
     if stride == 1 and c_in == stage.out_channels:
         trace.add("add", block_in)
-
-
-register_cost_rule("mbconv", _mbconv)
-register_cost_rule("fused_mbconv", _fused_mbconv)
 
 
 class PartTotals(NamedTuple):
@@ -152,10 +166,10 @@ class SpecTrace(NamedTuple):
 def _check_resolution(spec: Any, resolution_px: int) -> None:
     if isinstance(resolution_px, bool) or not isinstance(resolution_px, int) or resolution_px <= 0:
         raise SpecError(f"must be a positive integer, got {resolution_px!r}", path="resolution_px", value=resolution_px)
-    total_stride = spec.stem.stride * 2 ** sum(1 for s in spec.stages if s.stride == 2)
-    if resolution_px < total_stride:
+    stride = total_stride(spec)
+    if resolution_px < stride:
         raise SpecError(
-            f"resolution_px {resolution_px} is below the total stride {total_stride} of the network",
+            f"resolution_px {resolution_px} is below the total stride {stride} of the network",
             path="resolution_px", value=resolution_px,
         )
 

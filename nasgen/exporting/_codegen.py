@@ -1,8 +1,10 @@
 """Standalone PyTorch source for an architecture: the generated ``model.py``.
 
 The output imports only torch (and typing), writes the architecture out as literal stage configs, and
-defines small readable classes (ConvBnAct, SqueezeExcite, DropPath, MBConv / FusedMBConv, EfficientNet)
-that reproduce :func:`nasgen.nn.build_model` key for key. No torch is needed to *generate* it.
+holds nasgen's own layer and block code (ConvBnAct, SqueezeExcite, DropPath, the blocks of the kinds it
+uses and their builders, the weight initialisation), copied from ``nasgen.nn`` by :mod:`._copy`, plus an
+``EfficientNet`` container; it reproduces :func:`nasgen.nn.build_model` key for key. No torch is needed to
+*generate* it.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from typing import Any
 
 from nasgen.errors import ExportError
 from nasgen.exporting._source import ExportSource
-from nasgen.exporting._templates import ACTIVATION_CODE, BLOCK_CLASSES, HEADER, LAYERS, NETWORK
-from nasgen.spec import ArchSpec
+from nasgen.exporting._copy import builder_name, kind_code, shared_code
+from nasgen.exporting._templates import ACTIVATION_CODE, ERRORS, HEADER, NETWORK
+from nasgen.spec import ArchSpec, block_kinds
 from nasgen.units import format_count
 
 __all__ = ["arch_name", "code_unsupported", "import_model_code", "render_model_code", "state_dict_shapes"]
@@ -25,9 +28,15 @@ __all__ = ["arch_name", "code_unsupported", "import_model_code", "render_model_c
 _STAGE_ROW = (
     "    StageConfig(\n"
     '        kind="{kind}", num_layers={num_layers}, kernel_size={kernel_size}, stride={stride}, '
-    "expand_ratio={expand_ratio}, out_channels={out_channels}, se_ratio={se_ratio!r}\n"
+    "expand_ratio={expand_ratio}, out_channels={out_channels}, se_ratio={se_ratio!r}{options}\n"
     "    ),"
 )
+
+
+def _stage_row(stage: object) -> str:
+    fields = stage.model_dump()  # type: ignore[attr-defined]
+    options = fields.pop("options", None)
+    return _STAGE_ROW.format(**fields, options=f", options={options!r}" if options else "")
 
 
 def arch_name(spec: ArchSpec) -> str:
@@ -49,12 +58,15 @@ def _summary(spec: ArchSpec, source: ExportSource | None) -> str:
 
 
 def code_unsupported(spec: ArchSpec) -> str | None:
-    """Why no ``model.py`` can be generated for ``spec`` (a plugin block kind), or ``None`` when it can."""
+    """Why no ``model.py`` can be generated for ``spec`` (a block kind without ``source``), or ``None``."""
+    kinds = block_kinds()
     for index, stage in enumerate(spec.stages):
-        if stage.kind not in BLOCK_CLASSES:
+        descriptor = kinds.get(stage.kind)
+        if descriptor is None or descriptor.source is None:
+            with_code = " and ".join(kind for kind, d in kinds.items() if d.source is not None)
             return (
-                f"stages.{index}.kind: model.py can be generated for {' and '.join(BLOCK_CLASSES)} stages only, "
-                f"got the plugin block kind {stage.kind!r}"
+                f"stages.{index}.kind: model.py can be generated for {with_code} stages only, "
+                f"got the plugin block kind {stage.kind!r} (its BlockKind gives no source)"
             )
     if spec.activation not in ACTIVATION_CODE:
         return f"activation: no code template for {spec.activation!r}"
@@ -69,12 +81,12 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
         source: Where it came from (written into the module docstring); ``None`` for a bare spec.
 
     Returns:
-        Python source defining ``StageConfig``, ``STAGES``, the layer and block classes,
-        ``EfficientNet`` and ``build()``. Its module docstring gives params, MACs (Conv2d and Linear
+        Python source defining ``StageConfig``, ``STAGES``, nasgen's layer and block code for the kinds
+        used, ``EfficientNet`` and ``build()``. Its module docstring gives params, MACs (Conv2d and Linear
         layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture hash and the origin.
 
     Raises:
-        ExportError: A stage of a plugin block kind, or an activation without a code template.
+        ExportError: A stage of a block kind without ``source``, or an activation without a code template.
     """
     from nasgen.cost import count_cost
 
@@ -108,14 +120,15 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
         drop_path_rate=repr(spec.drop_path_rate),
         bn_eps=repr(spec.bn_eps),
         bn_momentum=repr(spec.bn_momentum),
-        stages="\n".join(_STAGE_ROW.format(**stage.model_dump()) for stage in spec.stages),
+        stages="\n".join(_stage_row(stage) for stage in spec.stages),
         activation_name=spec.activation,
         activation_code=ACTIVATION_CODE[spec.activation],
     )
-    blocks = "".join(BLOCK_CLASSES[kind][1] for kind in kinds)
-    table = ", ".join(f"{kind!r}: {BLOCK_CLASSES[kind][0]}" for kind in kinds)
+    descriptors = [block_kinds()[kind] for kind in kinds]
+    blocks = "".join(kind_code(descriptor) for descriptor in descriptors)
+    table = ", ".join(f"{d.kind!r}: {builder_name(d)}" for d in descriptors)
     network = NETWORK.substitute(blocks=table, name=name, in_channels=spec.in_channels)
-    return header + LAYERS + blocks + network
+    return "".join([header, ERRORS, shared_code(), blocks, network])
 
 
 def _version() -> str:

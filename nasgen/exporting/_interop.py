@@ -12,22 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasgen.spec import ArchSpec
+from nasgen.spec import ArchSpec, block_kinds, hidden_channels, make_divisible, se_channels
 
 __all__ = ["timm_view", "torchvision_view"]
 
 
-_BUILTIN = ("mbconv", "fused_mbconv")
 _TV_CONFIG = {"mbconv": "MBConvConfig", "fused_mbconv": "FusedMBConvConfig"}
+"""The torchvision config class of each kind torchvision can build (torchvision knows no other kinds)."""
 
 
-def _make_divisible(value: float, divisor: int = 8, round_limit: float = 0.9) -> int:
-    # timm.layers.make_divisible / torchvision._utils._make_divisible: nearest multiple of 8, never
-    # more than 10% below the value.
-    new_value = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    if new_value < round_limit * value:
-        new_value += divisor
-    return new_value
+def _timm_prefix(kind: str) -> str | None:
+    """timm's block prefix of ``kind``, from its :class:`~nasgen.spec.BlockKind` (``None``: timm has none)."""
+    descriptor = block_kinds().get(kind)
+    return descriptor.timm_prefix if descriptor is not None else None
 
 
 def _in_channels(spec: ArchSpec) -> list[int]:
@@ -38,15 +35,16 @@ def _in_channels(spec: ArchSpec) -> list[int]:
 
 
 def _timm_string(stage: Any) -> str:
-    if stage.kind not in _BUILTIN:
-        return str(stage.display())  # a plugin kind: nasgen's own notation, which timm cannot read
+    prefix = _timm_prefix(stage.kind)
+    if prefix is None:
+        return str(stage.display())  # a kind timm does not have: nasgen's own notation, which timm cannot read
     base = f"r{stage.num_layers}_k{stage.kernel_size}_s{stage.stride}_e{stage.expand_ratio}_c{stage.out_channels}"
     se = f"_se{stage.se_ratio:g}" if stage.se_ratio > 0 else ""
-    if stage.kind == "mbconv":
-        return f"{'ds' if stage.expand_ratio == 1 else 'ir'}_{base}{se}"
-    if stage.expand_ratio == 1:
+    if stage.expand_ratio == 1 and stage.kind == "mbconv":
+        prefix = "ds"  # timm's own B0 writes the expansion-1 inverted residual as its depthwise-separable block
+    if stage.expand_ratio == 1 and stage.kind == "fused_mbconv":
         return f"cn_{base}_skip"  # timm's ConvBnAct adds its residual only when asked ("skip")
-    return f"er_{base}{se}"
+    return f"{prefix}_{base}{se}"
 
 
 def _timm_notes(spec: ArchSpec) -> list[str]:
@@ -55,14 +53,14 @@ def _timm_notes(spec: ArchSpec) -> list[str]:
         k = spec.stem.kernel_size
         notes.append(f"timm's stem is 3x3 stride 2, this one is {k}x{k} stride {spec.stem.stride}")
     for name, width in (("stem.out_channels", spec.stem.out_channels), ("head_channels", spec.head_channels)):
-        if _make_divisible(width) != width:
-            notes.append(f"{name}: timm rounds {width} to {_make_divisible(width)}")
+        if make_divisible(width) != width:
+            notes.append(f"{name}: timm rounds {width} to {make_divisible(width)}")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
-        if stage.kind not in _BUILTIN:
+        if _timm_prefix(stage.kind) is None:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no timm equivalent")
             continue
-        rounded = _make_divisible(stage.out_channels)
+        rounded = make_divisible(stage.out_channels)
         if rounded != stage.out_channels:
             notes.append(f"{where}: timm rounds out_channels {stage.out_channels} to {rounded}")
         for block_in in dict.fromkeys((in_ch, stage.out_channels) if stage.num_layers > 1 else (in_ch,)):
@@ -77,11 +75,11 @@ def _timm_block_notes(stage: Any, block_in: int, where: str) -> list[str]:
         if stage.se_ratio > 0:
             notes.append(f"{where}: timm's single-conv block (cn) has no SE")
         return notes
-    mid = block_in * e
-    if e != 1 and _make_divisible(mid) != mid:
-        notes.append(f"{where}: timm rounds the hidden width {mid} to {_make_divisible(mid)}")
+    mid = hidden_channels(block_in, e)
+    if e != 1 and make_divisible(mid) != mid:
+        notes.append(f"{where}: timm rounds the hidden width {mid} to {make_divisible(mid)}")
     if stage.se_ratio > 0:
-        ours = max(1, int(block_in * stage.se_ratio))
+        ours = se_channels(block_in, stage.se_ratio)
         theirs = round(mid * (stage.se_ratio / e))
         if ours != theirs:
             notes.append(f"{where}: timm's SE width is {theirs}, nasgen's {ours} (block input {block_in})")
@@ -128,16 +126,16 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
         notes.append("torchvision's stem is 3x3 stride 2")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
-        if stage.kind not in _BUILTIN:
+        if stage.kind not in _TV_CONFIG:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no torchvision equivalent")
             continue
         for name, width in (("input_channels", in_ch), ("out_channels", stage.out_channels)):
-            if _make_divisible(width) != width:
-                notes.append(f"{where}: torchvision rounds {name} {width} to {_make_divisible(width)}")
+            if make_divisible(width) != width:
+                notes.append(f"{where}: torchvision rounds {name} {width} to {make_divisible(width)}")
         for block_in in dict.fromkeys((in_ch, stage.out_channels) if stage.num_layers > 1 else (in_ch,)):
-            mid = block_in * stage.expand_ratio
-            if _make_divisible(mid) != mid and stage.expand_ratio != 1:
-                notes.append(f"{where}: torchvision rounds the hidden width {mid} to {_make_divisible(mid)}")
+            mid = hidden_channels(block_in, stage.expand_ratio)
+            if make_divisible(mid) != mid and stage.expand_ratio != 1:
+                notes.append(f"{where}: torchvision rounds the hidden width {mid} to {make_divisible(mid)}")
         if stage.kind == "mbconv" and stage.se_ratio != 0.25:
             notes.append(f"{where}: torchvision's MBConv always has SE 0.25, this stage {stage.se_ratio:g}")
         if stage.kind == "fused_mbconv" and stage.se_ratio > 0:

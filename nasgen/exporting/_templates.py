@@ -1,16 +1,17 @@
 """Text templates of the generated ``model.py`` (``string.Template``; ``$name`` placeholders).
 
-The generated module needs only PyTorch, is TorchScript-able, and reproduces ``nasgen.nn.build_model``
-exactly: the same state-dict keys and shapes, the same operations in the same order (so eval outputs
-agree to float rounding), torchvision's weight initialisation. The pieces are kept apart so that only the
-block classes an architecture uses are written out (``BLOCK_CLASSES`` is keyed by stage ``kind``).
+Only what is not nasgen's own network code lives here: the module docstring, imports and constants
+(:data:`HEADER`), a stand-in for :class:`~nasgen.errors.SpecError` (:data:`ERRORS`) and the container that
+builds the literal stage configs (:data:`NETWORK`). The layers, blocks, builders and weight initialisation
+are copied from ``nasgen.nn`` itself (:mod:`nasgen.exporting._copy`), so ``model.py`` runs the code nasgen
+runs.
 """
 
 from __future__ import annotations
 
 from string import Template
 
-__all__ = ["ACTIVATION_CODE", "BLOCK_CLASSES", "HEADER", "LAYERS", "NETWORK"]
+__all__ = ["ACTIVATION_CODE", "ERRORS", "HEADER", "NETWORK"]
 
 HEADER = Template('''\
 """$title
@@ -44,11 +45,11 @@ by nasgen load directly::
     logits = model.eval()(torch.randn(1, $in_channels, $resolution_px, $resolution_px))
 """
 
-from typing import List, NamedTuple, Sequence
+from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
+from torch import Tensor, nn
 
 IN_CHANNELS = $in_channels
 RESOLUTION_PX = $resolution_px
@@ -77,208 +78,32 @@ class StageConfig(NamedTuple):
     expand_ratio: int
     out_channels: int
     se_ratio: float
+    options: Dict[str, Any] = {}
 
 
 STAGES = (
 $stages
 )
 
-
-def activation() -> nn.Module:
-    """The network's activation ($activation_name), used everywhere except the SE gate."""
-    return $activation_code
+ACTIVATION = "$activation_name"  # $activation_code; used everywhere except the SE gate
 ''')
 
-LAYERS = '''
+ERRORS = '''
 
-def batch_norm(channels: int) -> nn.BatchNorm2d:
-    return nn.BatchNorm2d(channels, eps=BN_EPS, momentum=BN_MOMENTUM)
+class SpecError(ValueError):
+    """Invalid block arguments (nasgen raises its own SpecError here; this file needs only PyTorch)."""
 
-
-def squeeze_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width: a fraction of the block *input* channels (EfficientNet), at least 1; 0 = no SE."""
-    return max(1, int(in_channels * se_ratio)) if se_ratio > 0 else 0
-
-
-class ConvBnAct(nn.Module):
-    """k x k conv (no bias, padding k // 2) -> BatchNorm -> activation.
-
-    Shape: (N, C_in, H, W) -> (N, C_out, ceil(H / stride), ceil(W / stride)).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1, stride: int = 1) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, bias=False)
-        self.bn = batch_norm(out_channels)
-        self.act = activation()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.act(self.bn(self.conv(x)))
-
-
-class SqueezeExcite(nn.Module):
-    """Squeeze-and-Excitation (Hu et al., 2018): x * sigmoid(conv_expand(act(conv_reduce(avgpool(x))))).
-
-    Shape: (N, C, H, W) -> (N, C, H, W).
-    """
-
-    def __init__(self, channels: int, squeeze: int) -> None:
-        super().__init__()
-        self.conv_reduce = nn.Conv2d(channels, squeeze, 1, bias=True)
-        self.act = activation()
-        self.conv_expand = nn.Conv2d(squeeze, channels, 1, bias=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        scale = F.adaptive_avg_pool2d(x, 1)
-        scale = self.conv_expand(self.act(self.conv_reduce(scale)))
-        return x * torch.sigmoid(scale)
-
-
-class DropPath(nn.Module):
-    """Stochastic depth (Huang et al., 2016): in training, drop each sample's residual branch with
-    probability ``drop_prob`` and scale the kept ones by 1 / (1 - drop_prob); identity in eval."""
-
-    def __init__(self, drop_prob: float) -> None:
-        super().__init__()
-        self.drop_prob = drop_prob
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.drop_prob == 0.0:
-            return x
-        keep_prob = 1.0 - self.drop_prob
-        size = [x.shape[0]] + [1] * (x.dim() - 1)
-        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(keep_prob)
-        if keep_prob > 0.0:
-            noise.div_(keep_prob)
-        return x * noise
-
-
-def residual(in_channels: int, out_channels: int, stride: int, drop_path_rate: float) -> nn.Module:
-    """Drop path on the residual branch; only blocks that keep their shape have a residual."""
-    if stride == 1 and in_channels == out_channels and drop_path_rate > 0.0:
-        return DropPath(drop_path_rate)
-    return nn.Identity()
+    def __init__(self, message: str, *, path: str = "", value: Any = None) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.value = value
 '''
-
-_MBCONV = '''
-
-class MBConv(nn.Module):
-    """Mobile inverted bottleneck (MobileNetV2 sec. 3.3; EfficientNet sec. 4 with SE).
-
-    1x1 expand conv-BN-act (when expand_ratio != 1) -> k x k depthwise conv-BN-act with the stride
-    -> SE -> 1x1 project conv-BN, plus the input when the block keeps its shape.
-    Shape: (N, C_in, H, W) -> (N, C_out, ceil(H / stride), ceil(W / stride)).
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int,
-        expand_ratio: int,
-        se_ratio: float,
-        drop_path_rate: float,
-    ) -> None:
-        super().__init__()
-        hidden = in_channels * expand_ratio
-        if expand_ratio != 1:
-            self.conv_pw: nn.Module = nn.Conv2d(in_channels, hidden, 1, bias=False)
-            self.bn1: nn.Module = batch_norm(hidden)
-            self.act1: nn.Module = activation()
-        else:
-            self.conv_pw, self.bn1, self.act1 = nn.Identity(), nn.Identity(), nn.Identity()
-        self.conv_dw = nn.Conv2d(
-            hidden, hidden, kernel_size, stride, padding=kernel_size // 2, groups=hidden, bias=False
-        )
-        self.bn2 = batch_norm(hidden)
-        self.act2 = activation()
-        squeeze = squeeze_channels(in_channels, se_ratio)
-        self.se: nn.Module = SqueezeExcite(hidden, squeeze) if squeeze else nn.Identity()
-        self.conv_pwl = nn.Conv2d(hidden, out_channels, 1, bias=False)
-        self.bn3 = batch_norm(out_channels)
-        self.has_skip = stride == 1 and in_channels == out_channels
-        self.drop_path = residual(in_channels, out_channels, stride, drop_path_rate)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x
-        x = self.act1(self.bn1(self.conv_pw(x)))
-        x = self.act2(self.bn2(self.conv_dw(x)))
-        x = self.se(x)
-        x = self.bn3(self.conv_pwl(x))
-        if self.has_skip:
-            x = self.drop_path(x) + shortcut
-        return x
-'''
-
-_FUSED_MBCONV = '''
-
-class FusedMBConv(nn.Module):
-    """Fused-MBConv (EfficientNetV2 sec. 3.2, Figure 2): expand 1x1 and depthwise k x k fused into one conv.
-
-    k x k expand conv-BN-act with the stride -> SE -> 1x1 project conv-BN (when expand_ratio != 1;
-    with expand_ratio 1 the k x k conv goes straight to out_channels), plus the input when the block
-    keeps its shape. Shape: (N, C_in, H, W) -> (N, C_out, ceil(H / stride), ceil(W / stride)).
-    """
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: int,
-        stride: int,
-        expand_ratio: int,
-        se_ratio: float,
-        drop_path_rate: float,
-    ) -> None:
-        super().__init__()
-        hidden = in_channels * expand_ratio if expand_ratio != 1 else out_channels
-        self.conv_exp = nn.Conv2d(in_channels, hidden, kernel_size, stride, padding=kernel_size // 2, bias=False)
-        self.bn1 = batch_norm(hidden)
-        self.act1 = activation()
-        squeeze = squeeze_channels(in_channels, se_ratio)
-        self.se: nn.Module = SqueezeExcite(hidden, squeeze) if squeeze else nn.Identity()
-        if expand_ratio != 1:
-            self.conv_pwl: nn.Module = nn.Conv2d(hidden, out_channels, 1, bias=False)
-            self.bn2: nn.Module = batch_norm(out_channels)
-        else:
-            self.conv_pwl, self.bn2 = nn.Identity(), nn.Identity()
-        self.has_skip = stride == 1 and in_channels == out_channels
-        self.drop_path = residual(in_channels, out_channels, stride, drop_path_rate)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shortcut = x
-        x = self.act1(self.bn1(self.conv_exp(x)))
-        x = self.se(x)
-        x = self.bn2(self.conv_pwl(x))
-        if self.has_skip:
-            x = self.drop_path(x) + shortcut
-        return x
-'''
-
-BLOCK_CLASSES = {"mbconv": ("MBConv", _MBCONV), "fused_mbconv": ("FusedMBConv", _FUSED_MBCONV)}
-"""Stage ``kind`` → (class name, source) of the block class written for it."""
 
 NETWORK = Template('''
 
-BLOCKS = {$blocks}
-
-
-def init_weights(model: nn.Module) -> None:
-    """torchvision's EfficientNet initialisation: Kaiming-normal (fan-out) convs, unit BatchNorm,
-    uniform(+-1 / sqrt(out_features)) classifier, zero biases."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init_range = 1.0 / module.out_features**0.5
-            nn.init.uniform_(module.weight, -init_range, init_range)
-            nn.init.zeros_(module.bias)
+BUILDERS: Dict[str, Callable[..., nn.Module]] = {$blocks}
+"""Stage kind -> block builder, called as builder(stage, *, in_channels, stride, drop_path_rate, activation,
+bn_eps, bn_momentum) (the signature of nasgen's block registry)."""
 
 
 class EfficientNet(nn.Module):
@@ -290,27 +115,27 @@ class EfficientNet(nn.Module):
 
     def __init__(self, stages: Sequence[StageConfig] = STAGES, num_classes: int = NUM_CLASSES) -> None:
         super().__init__()
-        self.stem = ConvBnAct(IN_CHANNELS, STEM_CHANNELS, STEM_KERNEL_SIZE, STEM_STRIDE)
+        norm = {"bn_eps": BN_EPS, "bn_momentum": BN_MOMENTUM}
+        self.stem = ConvBnAct(IN_CHANNELS, STEM_CHANNELS, STEM_KERNEL_SIZE, STEM_STRIDE, activation=ACTIVATION, **norm)
         total_blocks = sum(stage.num_layers for stage in stages)
         in_channels, index = STEM_CHANNELS, 0
         stage_modules: List[nn.Module] = []
         for stage in stages:
             blocks: List[nn.Module] = []
             for layer in range(stage.num_layers):
-                block = BLOCKS[stage.kind](
-                    in_channels,
-                    stage.out_channels,
-                    kernel_size=stage.kernel_size,
+                block = BUILDERS[stage.kind](
+                    stage,
+                    in_channels=in_channels,
                     stride=stage.stride if layer == 0 else 1,
-                    expand_ratio=stage.expand_ratio,
-                    se_ratio=stage.se_ratio,
                     drop_path_rate=DROP_PATH_RATE * index / total_blocks,
+                    activation=ACTIVATION,
+                    **norm,
                 )
                 blocks.append(block)
                 in_channels, index = stage.out_channels, index + 1
             stage_modules.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stage_modules)
-        self.head = ConvBnAct(in_channels, HEAD_CHANNELS)
+        self.head = ConvBnAct(in_channels, HEAD_CHANNELS, 1, activation=ACTIVATION, **norm)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(p=DROPOUT)
         self.classifier = nn.Linear(HEAD_CHANNELS, num_classes)
@@ -350,4 +175,4 @@ ACTIVATION_CODE = {
     "hardswish": "nn.Hardswish(inplace=True)",
     "gelu": "nn.GELU()",
 }
-"""Spec ``activation`` → the constructor written into ``model.py`` (as ``nasgen.nn.ACTIVATION_LAYERS``)."""
+"""Spec ``activation`` → its constructor, named beside ``model.py``'s ``ACTIVATION`` (as ``nasgen.nn.ACTIVATION_LAYERS``)."""

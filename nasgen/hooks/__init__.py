@@ -7,7 +7,8 @@ compound-scaling plugin, import name ``nasgen_scaling``). A plugin implements an
     [project.entry-points.nasgen]
     my_plugin = "my_package.plugin"
 
-This package imports the spec layer only; torch is imported when a plugin adds a block kind.
+This package imports the spec layer only (never torch): a plugin's block kinds are registered as descriptors in
+the spec layer, which nn, cost, space and export read.
 
 Example:
     >>> from nasgen.hooks import load_plugins

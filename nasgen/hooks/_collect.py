@@ -64,8 +64,10 @@ def _block_kinds(value: Any) -> dict[str, BlockKind]:
     for block in value:
         if not isinstance(block, BlockKind):
             raise PluginError(f"nasgen_block_kinds returned {block!r}, not a nasgen.hooks.BlockKind")
-        if not callable(block.builder) or not callable(block.cost_rule):
-            raise PluginError(f"block kind {block.kind!r} needs a callable builder and a callable cost_rule")
+        if not all(callable(target) or (isinstance(target, str) and ":" in target)
+                   for target in (block.builder, block.cost_rule)):
+            raise PluginError(f"block kind {block.kind!r} needs a builder and a cost_rule, each a callable or an "
+                              f"import string 'module:name'")
         if block.kind in out:
             raise PluginError(f"block kind {block.kind!r} is returned twice")
         out[block.kind] = block

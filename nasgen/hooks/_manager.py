@@ -24,7 +24,7 @@ import pluggy
 from nasgen.errors import PluginError
 from nasgen.hooks._collect import Provided, collect_provided
 from nasgen.hooks._specs import PROJECT, BlockKind, NasgenHookSpecs, Transform
-from nasgen.spec import register_stage_kind, unregister_stage_kind
+from nasgen.spec import register_block_kind, unregister_stage_kind
 
 __all__ = [
     "BUILTIN_PLUGINS",
@@ -332,18 +332,9 @@ def _check_builtin_names(kinds: dict, spaces: dict) -> None:
 
 
 def _register_block_kinds(registry: PluginRegistry) -> None:
-    if not registry.block_kinds:
-        return
-    from nasgen.cost import cost_rule, register_cost_rule, registered_cost_kinds
-    from nasgen.nn import block_registry, register_block  # imports torch: only when a plugin adds blocks
-
-    for kind, (block, plugin) in registry.block_kinds.items():
-        register_stage_kind(kind, block.options_model, owner=plugin)
-        # nn and cost refuse a second registration; re-registering the very same object on reload is fine
-        if kind not in registered_cost_kinds() or cost_rule(kind) is not block.cost_rule:
-            register_cost_rule(kind, block.cost_rule)
-        if block_registry.get(kind) is not block.builder:
-            register_block(kind, block.builder)
+    # One registration per kind, in the spec layer; nn, cost, space and export read it from there.
+    for block, plugin in registry.block_kinds.values():
+        register_block_kind(block, owner=plugin)
 
 
 _lock = threading.RLock()

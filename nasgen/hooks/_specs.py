@@ -14,14 +14,11 @@ block kinds, search spaces) must be unique across all plugins: a duplicate is a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pluggy
-from pydantic import BaseModel
-
-from nasgen.spec import ArchSpec
+from nasgen.spec import ArchSpec, BlockKind  # BlockKind lives in the spec layer; re-exported here
 
 __all__ = ["PROJECT", "BlockKind", "NasgenHookSpecs", "Transform", "hookimpl", "hookspec"]
 
@@ -33,33 +30,6 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 Transform = Callable[..., ArchSpec]
 """``transform(spec, **options) -> ArchSpec``: a pure function that returns a new spec."""
-
-
-@dataclass(frozen=True)
-class BlockKind:
-    """A block kind a plugin adds: its stage tag, its options, how to build it and how to cost it.
-
-    Attributes:
-        kind: The stage tag used in architecture files (``kind: plain_conv``); a lower-case
-            identifier that is not a built-in kind.
-        builder: Makes one block as a ``torch.nn.Module``, called as
-            ``builder(stage, *, in_channels, stride, drop_path_rate, activation, bn_eps, bn_momentum)``;
-            the module maps ``(N, in_channels, H, W)`` to ``(N, stage.out_channels, ceil(H / stride),
-            ceil(W / stride))`` (see :mod:`nasgen.nn`). It may import torch lazily.
-        cost_rule: ``rule(trace, stage, stride)`` recording one block on a
-            :class:`~nasgen.cost.LayerTrace` (see :func:`nasgen.cost.register_cost_rule`); the analytic
-            cost must equal the thop measurement of the built block.
-        options_model: Pydantic model validating the stage's ``options`` mapping, or ``None`` for a
-            kind without options. The stage's shared fields (``num_layers``, ``kernel_size``, ``stride``,
-            ``expand_ratio``, ``out_channels``, ``se_ratio``) are always present.
-        description: One line shown by ``nasgen plugins``.
-    """
-
-    kind: str
-    builder: Callable[..., Any]
-    cost_rule: Callable[..., None]
-    options_model: type[BaseModel] | None = None
-    description: str = ""
 
 
 class NasgenHookSpecs:
@@ -77,7 +47,9 @@ class NasgenHookSpecs:
 
     @hookspec
     def nasgen_block_kinds(self) -> list[BlockKind]:
-        """Extra block kinds: each builds *and* has a cost rule.
+        """Extra block kinds, one :class:`~nasgen.spec.BlockKind` descriptor each: stage options, builder, cost
+        rule, ``model.py`` source, timm prefix (builder, cost rule and source may be import strings, so a
+        plugin need not import torch to register a kind).
 
         Returns:
             :class:`BlockKind` objects; their ``kind`` tags must be unique and not built in.

@@ -14,8 +14,22 @@ Example:
     torch.Size([1, 1000])
 """
 
-from nasgen.nn._blocks import FusedMBConv, MBConv, se_channels
-from nasgen.nn._layers import ACTIVATION_LAYERS, ConvBnAct, DropPath, SqueezeExcite, make_activation
+from nasgen.nn._blocks import FusedMBConv, MBConv, build_fused_mbconv, build_mbconv, se_channels
+from nasgen.nn._layers import (
+    ACTIVATION_LAYERS,
+    MODEL_CODE_SHARED,
+    ConvBnAct,
+    DropPath,
+    SqueezeExcite,
+    check_block_args,
+    check_kernel_stride,
+    check_positive,
+    init_weights,
+    make_activation,
+    make_bn,
+    residual_parts,
+)
+from nasgen.spec import hidden_channels
 from nasgen.nn._model import EfficientNet, block_drop_path_rates, build_model
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
@@ -23,6 +37,16 @@ from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torc
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "MODEL_CODE_SHARED",
+    "build_fused_mbconv",
+    "build_mbconv",
+    "check_block_args",
+    "check_kernel_stride",
+    "check_positive",
+    "hidden_channels",
+    "init_weights",
+    "make_bn",
+    "residual_parts",
     "BlockBuilder",
     "ConvBnAct",
     "DropPath",

@@ -1,57 +1,29 @@
-"""Block modules with flat keyword arguments: MBConv and Fused-MBConv.
+"""Block modules with flat keyword arguments, MBConv and Fused-MBConv, and their builders.
 
-Widths follow the spec contract (docs/internals.md): the hidden width is ``in_channels * expand_ratio``
-and the SE squeeze width is ``max(1, int(in_channels * se_ratio))`` of the *block input* channels.
-Optional parts are ``nn.Identity()``, so ``forward`` is a straight line plus the residual.
+Written once for ``nasgen.nn`` and the generated ``model.py``: the rules of :mod:`nasgen.nn._layers` apply
+(each class and builder here is copied verbatim into ``model.py`` when an architecture uses its kind, as
+listed in the kind's :class:`~nasgen.spec.BlockKind` ``source``). Widths come from the spec formulas
+:func:`~nasgen.spec.hidden_channels` and :func:`~nasgen.spec.se_channels`.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
-from nasgen.errors import SpecError
 from nasgen.nn._layers import (
-    SMALL_MAP_MAX_PIXELS,
-    depthwise_conv_small_map,
-    DropPath,
     SqueezeExcite,
-    check_kernel_stride,
-    check_positive,
+    check_block_args,
+    depthwise_conv_small_map,
     make_activation,
     make_bn,
+    residual_parts,
 )
+from nasgen.spec import hidden_channels, se_channels
 
-__all__ = ["FusedMBConv", "MBConv", "se_channels"]
-
-
-def se_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width for a block with ``in_channels`` inputs: ``max(1, int(in_channels * se_ratio))``.
-
-    Equals torchvision's ``max(1, input_channels // 4)`` for ``se_ratio = 0.25``. Returns 0 (no SE) when
-    ``se_ratio`` is 0.
-
-    Raises:
-        SpecError: ``se_ratio`` outside ``[0, 1]``.
-    """
-    if not 0.0 <= se_ratio <= 1.0:
-        raise SpecError(f"must be in [0, 1], got {se_ratio!r}", path="se_ratio", value=se_ratio)
-    if se_ratio == 0.0:
-        return 0
-    return max(1, int(in_channels * se_ratio))
-
-
-def _check_block_args(in_channels: int, out_channels: int, kernel_size: int, stride: int, expand_ratio: int) -> None:
-    check_positive("in_channels", in_channels)
-    check_positive("out_channels", out_channels)
-    check_positive("expand_ratio", expand_ratio)
-    check_kernel_stride(kernel_size, stride)
-
-
-def _residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_rate: float) -> tuple[bool, nn.Module]:
-    has_skip = stride == 1 and in_channels == out_channels
-    drop = DropPath(drop_path_rate)  # validates the rate even where the block has no skip
-    return has_skip, drop if has_skip and drop_path_rate > 0.0 else nn.Identity()
+__all__ = ["SMALL_MAP_MAX_PIXELS", "FusedMBConv", "MBConv", "build_fused_mbconv", "build_mbconv", "se_channels"]
 
 
 class MBConv(nn.Module):
@@ -84,6 +56,10 @@ class MBConv(nn.Module):
             outside ``[0, 1]`` or an unknown activation; the path names the argument.
     """
 
+    small_map_max_pixels = 4
+    """Largest map (H·W, px²) on which CPU training uses :func:`depthwise_conv_small_map`; above it oneDNN's
+    kernel is faster."""
+
     def __init__(
         self,
         in_channels: int,
@@ -99,8 +75,8 @@ class MBConv(nn.Module):
         bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
-        hidden = in_channels * expand_ratio
+        check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
+        hidden = hidden_channels(in_channels, expand_ratio)
         squeeze = se_channels(in_channels, se_ratio)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -119,7 +95,7 @@ class MBConv(nn.Module):
         self.se: nn.Module = SqueezeExcite(hidden, squeeze, activation) if squeeze else nn.Identity()
         self.conv_pwl = nn.Conv2d(hidden, out_channels, 1, bias=False)
         self.bn3 = make_bn(out_channels, bn_eps, bn_momentum)
-        self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
+        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate)
 
     def _use_small_map_path(self, x: Tensor) -> bool:
         # Training on the CPU only: inference, tracing, export and scripting keep the plain nn.Conv2d call.
@@ -127,7 +103,7 @@ class MBConv(nn.Module):
             self.training
             and torch.is_grad_enabled()
             and x.device.type == "cpu"
-            and x.shape[-2] * x.shape[-1] <= SMALL_MAP_MAX_PIXELS
+            and x.shape[-2] * x.shape[-1] <= self.small_map_max_pixels
             and not torch.jit.is_tracing()
             and not torch.compiler.is_compiling()
         )
@@ -152,6 +128,18 @@ class MBConv(nn.Module):
         if self.has_skip:
             x = self.drop_path(x) + shortcut
         return x
+
+
+def build_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
+    """The block builder of ``mbconv`` stages (see :mod:`nasgen.nn._registry` for the signature)."""
+    return MBConv(
+        kwargs.pop("in_channels"),
+        stage.out_channels,
+        kernel_size=stage.kernel_size,
+        expand_ratio=stage.expand_ratio,
+        se_ratio=stage.se_ratio,
+        **kwargs,
+    )
 
 
 class FusedMBConv(nn.Module):
@@ -198,8 +186,8 @@ class FusedMBConv(nn.Module):
         bn_momentum: float = 0.1,
     ) -> None:
         super().__init__()
-        _check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
-        hidden = in_channels * expand_ratio if expand_ratio != 1 else out_channels
+        check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
+        hidden = hidden_channels(in_channels, expand_ratio) if expand_ratio != 1 else out_channels
         squeeze = se_channels(in_channels, se_ratio)
         self.in_channels = in_channels
         self.out_channels = out_channels
@@ -213,7 +201,7 @@ class FusedMBConv(nn.Module):
             self.bn2: nn.Module = make_bn(out_channels, bn_eps, bn_momentum)
         else:
             self.conv_pwl, self.bn2 = nn.Identity(), nn.Identity()
-        self.has_skip, self.drop_path = _residual_parts(in_channels, out_channels, stride, drop_path_rate)
+        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate)
 
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x
@@ -223,3 +211,19 @@ class FusedMBConv(nn.Module):
         if self.has_skip:
             x = self.drop_path(x) + shortcut
         return x
+
+
+def build_fused_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
+    """The block builder of ``fused_mbconv`` stages (see :mod:`nasgen.nn._registry` for the signature)."""
+    return FusedMBConv(
+        kwargs.pop("in_channels"),
+        stage.out_channels,
+        kernel_size=stage.kernel_size,
+        expand_ratio=stage.expand_ratio,
+        se_ratio=stage.se_ratio,
+        **kwargs,
+    )
+
+
+SMALL_MAP_MAX_PIXELS = MBConv.small_map_max_pixels
+"""Largest map (H·W, px²) that :func:`depthwise_conv_small_map` handles in CPU training."""

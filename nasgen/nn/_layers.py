@@ -1,14 +1,22 @@
-"""Generic layers: the activation registry, conv-BN-activation, Squeeze-and-Excitation and drop path.
+"""Generic layers of nasgen's networks, written once: ``nasgen.nn`` runs them and export copies them.
 
-Every layer here is TorchScript-able and exports to ONNX; optional parts of a block are ``nn.Identity()``.
+Every object named in :data:`MODEL_CODE_SHARED` and in a block kind's ``source`` is copied verbatim
+(``inspect.getsource``) into the generated, torch-only ``model.py``
+(:func:`nasgen.exporting.render_model_code`), so the exported file is the code nasgen trains, not a second
+copy kept in step by tests. Hence the rules of this module: it uses only ``torch``, ``F``, ``nn``, ``Tensor``
+and ``typing`` names, plus ``SpecError`` (``model.py`` defines it as a ``ValueError``) and the spec formulas
+``se_channels`` / ``hidden_channels`` (copied from :mod:`nasgen.spec` as well); no other module-level names.
+
+Widths follow the spec contract (docs/internals.md): the hidden width is ``in_channels * expand_ratio``
+and the SE squeeze width ``max(1, int(in_channels * se_ratio))`` of the *block input* channels. Optional
+parts are ``nn.Identity()``, so ``forward`` is a straight line plus the residual. Every layer is
+TorchScript-able and exports to ONNX.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from types import MappingProxyType
-
-import functools
+from typing import Callable, Dict, Mapping, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -18,36 +26,63 @@ from nasgen.errors import SpecError
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "MODEL_CODE_SHARED",
     "ConvBnAct",
-    "depthwise_conv_small_map",
     "DropPath",
     "SqueezeExcite",
+    "activation_factories",
+    "check_block_args",
+    "check_kernel_stride",
+    "check_positive",
+    "depthwise_conv_small_map",
+    "init_weights",
     "make_activation",
+    "make_bn",
+    "residual_parts",
 ]
 
-_ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
-    "silu": lambda: nn.SiLU(inplace=True),
-    "relu": lambda: nn.ReLU(inplace=True),
-    "relu6": lambda: nn.ReLU6(inplace=True),
-    "hardswish": lambda: nn.Hardswish(inplace=True),
-    "gelu": lambda: nn.GELU(),
-}
+MODEL_CODE_SHARED = (
+    "activation_factories",
+    "make_activation",
+    "check_positive",
+    "check_kernel_stride",
+    "make_bn",
+    "ConvBnAct",
+    "SqueezeExcite",
+    "DropPath",
+    "check_block_args",
+    "residual_parts",
+    "init_weights",
+)
+"""Names of this module copied into every ``model.py``, in order (block kinds add their own ``source``)."""
 
-ACTIVATION_LAYERS: Mapping[str, Callable[[], nn.Module]] = MappingProxyType(_ACTIVATIONS)
+
+def activation_factories() -> Dict[str, Callable[[], nn.Module]]:
+    """The spec's ``activation`` names mapped to factories of a fresh activation module."""
+    return {
+        "silu": lambda: nn.SiLU(inplace=True),
+        "relu": lambda: nn.ReLU(inplace=True),
+        "relu6": lambda: nn.ReLU6(inplace=True),
+        "hardswish": lambda: nn.Hardswish(inplace=True),
+        "gelu": lambda: nn.GELU(),
+    }
+
+
+ACTIVATION_LAYERS: Mapping[str, Callable[[], nn.Module]] = MappingProxyType(activation_factories())
 """Read-only map from the spec's ``activation`` name to a factory of a fresh activation module."""
 
 
 def make_activation(name: str) -> nn.Module:
-    """Return a new activation module for ``name`` (one of ``ACTIVATION_LAYERS``).
+    """Return a new activation module for ``name`` (a key of :func:`activation_factories`).
 
     Raises:
         SpecError: ``name`` is not a known activation (path ``activation``).
     """
-    factory = _ACTIVATIONS.get(name)
-    if factory is None:
-        known = ", ".join(_ACTIVATIONS)
+    factories = activation_factories()
+    if name not in factories:
+        known = ", ".join(factories)
         raise SpecError(f"unknown activation {name!r}; expected one of {known}", path="activation", value=name)
-    return factory()
+    return factories[name]()
 
 
 def check_positive(name: str, value: int) -> None:
@@ -65,56 +100,6 @@ def check_kernel_stride(kernel_size: int, stride: int) -> None:
         raise SpecError(f"must be a positive odd integer, got {kernel_size!r}", path="kernel_size", value=kernel_size)
     if stride not in (1, 2) or isinstance(stride, bool):
         raise SpecError(f"must be 1 or 2, got {stride!r}", path="stride", value=stride)
-
-
-#: Largest map (H·W, px²) that :func:`depthwise_conv_small_map` handles; above it oneDNN's kernel is faster.
-SMALL_MAP_MAX_PIXELS = 4
-
-
-@functools.lru_cache(maxsize=256)
-def _tap_index(height: int, width: int, kernel_size: int, stride: int, padding: int) -> tuple[Tensor, int, int]:
-    """(H·W, H_out·W_out) long tensor: which kernel tap links input pixel i to output pixel o (k² = none)."""
-    out_h = (height + 2 * padding - kernel_size) // stride + 1
-    out_w = (width + 2 * padding - kernel_size) // stride + 1
-    index = torch.full((height * width, out_h * out_w), kernel_size * kernel_size, dtype=torch.long)
-    for oy in range(out_h):
-        for ox in range(out_w):
-            for ty in range(kernel_size):
-                iy = oy * stride + ty - padding
-                if not 0 <= iy < height:
-                    continue
-                for tx in range(kernel_size):
-                    ix = ox * stride + tx - padding
-                    if 0 <= ix < width:
-                        index[iy * width + ix, oy * out_w + ox] = ty * kernel_size + tx
-    return index, out_h, out_w
-
-
-def depthwise_conv_small_map(x: Tensor, weight: Tensor, stride: int, padding: int) -> Tensor:
-    """Depthwise convolution written as a per-channel (H·W × H_out·W_out) matrix product, for tiny maps.
-
-    The same function as ``F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`` up to float
-    rounding, with the same gradients. On the CPU, oneDNN's depthwise backward pass is pathologically slow
-    when the map is no larger than the kernel (e.g. 42 ms for a (64, 1152, 1, 1) input and a 5×5 kernel,
-    against 0.6 ms here; measured on 2 cores, ``benchmarks/depthwise_small_map.py``). That is the common case
-    in a proxy training at 32 px, where the last stages of an EfficientNet run at 2×2 and 1×1.
-
-    Args:
-        x: ``(N, C, H, W)`` input with ``H·W`` small (the cost is ``N·C·H·W·H_out·W_out`` multiply-adds).
-        weight: ``(C, 1, k, k)`` depthwise kernel.
-        stride: Convolution stride.
-        padding: Zero padding on each side (px).
-
-    Returns:
-        ``(N, C, H_out, W_out)`` with ``H_out = (H + 2·padding − k) // stride + 1``.
-    """
-    n, c, height, width = x.shape
-    k = weight.shape[-1]
-    index, out_h, out_w = _tap_index(height, width, k, stride, padding)
-    taps = F.pad(weight.reshape(c, k * k), (0, 1))  # a zero tap for pixel pairs no tap links
-    matrix = taps[:, index.to(x.device)]  # (C, H·W, H_out·W_out)
-    y = (x.reshape(n, c, height * width, 1) * matrix).sum(2)
-    return y.reshape(n, c, out_h, out_w)
 
 
 def make_bn(channels: int, bn_eps: float, bn_momentum: float) -> nn.BatchNorm2d:
@@ -243,3 +228,91 @@ class DropPath(nn.Module):
 
     def extra_repr(self) -> str:
         return f"drop_prob={self.drop_prob}"
+
+
+def check_block_args(in_channels: int, out_channels: int, kernel_size: int, stride: int, expand_ratio: int) -> None:
+    """Raise :class:`SpecError` naming the argument unless the block arguments are valid."""
+    check_positive("in_channels", in_channels)
+    check_positive("out_channels", out_channels)
+    check_positive("expand_ratio", expand_ratio)
+    check_kernel_stride(kernel_size, stride)
+
+
+def residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_rate: float) -> Tuple[bool, nn.Module]:
+    """``(has_skip, drop_path)``: a block keeps a residual when stride is 1 and the widths match; its drop
+    path is ``DropPath(rate)`` there (``nn.Identity`` at rate 0 or without a residual)."""
+    has_skip = stride == 1 and in_channels == out_channels
+    drop = DropPath(drop_path_rate)  # validates the rate even where the block has no skip
+    return has_skip, drop if has_skip and drop_path_rate > 0.0 else nn.Identity()
+
+
+def init_weights(model: nn.Module) -> None:
+    """torchvision's EfficientNet initialisation (matches the reference training recipe): Kaiming-normal
+    (fan-out) convs, unit norm layers, uniform(±1 / sqrt(out_features)) linear layers, zero biases."""
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out")
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
+            nn.init.ones_(module.weight)
+            nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init_range = 1.0 / module.out_features**0.5
+            nn.init.uniform_(module.weight, -init_range, init_range)
+            nn.init.zeros_(module.bias)
+
+
+def _tap_index(height: int, width: int, kernel_size: int, stride: int, padding: int) -> Tuple[Tensor, int, int]:
+    """(H·W, H_out·W_out) long tensor: which kernel tap links input pixel i to output pixel o (k² = none).
+
+    Cached per geometry (at most 256 entries) on the function itself, so the module needs no global.
+    """
+    cache: Dict[Tuple[int, ...], Tuple[Tensor, int, int]] = _tap_index.__dict__.setdefault("cache", {})
+    key = (height, width, kernel_size, stride, padding)
+    if key in cache:
+        return cache[key]
+    out_h = (height + 2 * padding - kernel_size) // stride + 1
+    out_w = (width + 2 * padding - kernel_size) // stride + 1
+    index = torch.full((height * width, out_h * out_w), kernel_size * kernel_size, dtype=torch.long)
+    for oy in range(out_h):
+        for ox in range(out_w):
+            for ty in range(kernel_size):
+                iy = oy * stride + ty - padding
+                if not 0 <= iy < height:
+                    continue
+                for tx in range(kernel_size):
+                    ix = ox * stride + tx - padding
+                    if 0 <= ix < width:
+                        index[iy * width + ix, oy * out_w + ox] = ty * kernel_size + tx
+    if len(cache) >= 256:
+        cache.clear()
+    cache[key] = (index, out_h, out_w)
+    return cache[key]
+
+
+def depthwise_conv_small_map(x: Tensor, weight: Tensor, stride: int, padding: int) -> Tensor:
+    """Depthwise convolution written as a per-channel (H·W × H_out·W_out) matrix product, for tiny maps.
+
+    The same function as ``F.conv2d(x, weight, stride=stride, padding=padding, groups=C)`` up to float
+    rounding, with the same gradients. On the CPU, oneDNN's depthwise backward pass is pathologically slow
+    when the map is no larger than the kernel (e.g. 42 ms for a (64, 1152, 1, 1) input and a 5×5 kernel,
+    against 0.6 ms here; measured on 2 cores, ``benchmarks/depthwise_small_map.py``). That is the common case
+    in a proxy training at 32 px, where the last stages of an EfficientNet run at 2×2 and 1×1.
+
+    Args:
+        x: ``(N, C, H, W)`` input with ``H·W`` small (the cost is ``N·C·H·W·H_out·W_out`` multiply-adds).
+        weight: ``(C, 1, k, k)`` depthwise kernel.
+        stride: Convolution stride.
+        padding: Zero padding on each side (px).
+
+    Returns:
+        ``(N, C, H_out, W_out)`` with ``H_out = (H + 2·padding − k) // stride + 1``.
+    """
+    n, c, height, width = x.shape
+    k = weight.shape[-1]
+    index, out_h, out_w = _tap_index(height, width, k, stride, padding)
+    taps = F.pad(weight.reshape(c, k * k), (0, 1))  # a zero tap for pixel pairs no tap links
+    matrix = taps[:, index.to(x.device)]  # (C, H·W, H_out·W_out)
+    y = (x.reshape(n, c, height * width, 1) * matrix).sum(2)
+    return y.reshape(n, c, out_h, out_w)

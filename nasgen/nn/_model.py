@@ -6,14 +6,13 @@ the stages come from the block registry keyed by each stage's ``kind``.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
 from nasgen.errors import SpecError
-from nasgen.nn._layers import ConvBnAct
+from nasgen.nn._layers import ConvBnAct, init_weights
 from nasgen.nn._registry import block_registry
 from nasgen.spec import ArchSpec, load_spec
 
@@ -63,22 +62,6 @@ def _build_stages(spec: ArchSpec) -> nn.Sequential:
     return nn.Sequential(*stages)
 
 
-def _init_weights(model: nn.Module) -> None:
-    # torchvision's EfficientNet initialisation (matches the reference training recipe).
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out")
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, (nn.BatchNorm2d, nn.GroupNorm)):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.Linear):
-            init_range = 1.0 / math.sqrt(module.out_features)
-            nn.init.uniform_(module.weight, -init_range, init_range)
-            nn.init.zeros_(module.bias)
-
-
 class EfficientNet(nn.Module):
     """An EfficientNet-family network built from an :class:`~nasgen.spec.ArchSpec`.
 
@@ -110,7 +93,7 @@ class EfficientNet(nn.Module):
         self.dropout = nn.Dropout(p=spec.dropout)
         self.classifier = nn.Linear(spec.head_channels, spec.num_classes)
         self.num_features = spec.head_channels
-        _init_weights(self)
+        init_weights(self)
 
     def forward_features(self, x: Tensor) -> Tensor:
         """Stem, stages and head conv.

@@ -13,38 +13,66 @@ probability and the rest come from the :class:`~nasgen.spec.ArchSpec`. The modul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from torch import nn
 
 from nasgen.errors import PluginError
-from nasgen.nn._blocks import FusedMBConv, MBConv
+from nasgen.spec import block_kinds
 
 __all__ = ["BlockBuilder", "block_registry", "register_block"]
 
 BlockBuilder = Callable[..., nn.Module]
 
 _BLOCKS: dict[str, BlockBuilder] = {}
+"""Builders registered directly with :func:`register_block` (a kind's descriptor is the usual home)."""
 
-block_registry: Mapping[str, BlockBuilder] = MappingProxyType(_BLOCKS)
-"""Read-only view of the registered block builders, keyed by stage ``kind``."""
+
+class _BlockRegistry(Mapping[str, BlockBuilder]):
+    """Read-only view: the builders of the registered :class:`~nasgen.spec.BlockKind` descriptors, then
+    those registered with :func:`register_block`."""
+
+    def _table(self) -> dict[str, BlockBuilder]:
+        table: dict[str, BlockBuilder] = {}
+        for kind, descriptor in block_kinds().items():
+            builder = descriptor.resolved_builder()
+            if builder is not None:
+                table[kind] = builder
+        for kind, builder in _BLOCKS.items():
+            table.setdefault(kind, builder)
+        return table
+
+    def __getitem__(self, kind: str) -> BlockBuilder:
+        return self._table()[kind]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+
+block_registry: Mapping[str, BlockBuilder] = _BlockRegistry()
+"""Read-only view of the block builders, keyed by stage ``kind``."""
 
 
 def register_block(kind: str, builder: BlockBuilder) -> BlockBuilder:
-    """Register ``builder`` for stages whose ``kind`` is ``kind``.
+    """Register ``builder`` for stages whose ``kind`` is ``kind`` and whose descriptor names no builder.
+
+    A plugin gives the builder in its :class:`~nasgen.spec.BlockKind` (``nasgen_block_kinds`` hook); this is
+    for kinds made in code.
 
     Args:
-        kind: The stage tag, e.g. ``"mbconv"``.
+        kind: The stage tag, e.g. ``"toy_conv"``.
         builder: Callable with the signature described in this module's docstring.
 
     Returns:
-        ``builder`` unchanged, so this can be used as ``register_block("kind", f)`` or in a decorator helper.
+        ``builder`` unchanged.
 
     Raises:
-        PluginError: ``kind`` is empty or not a string, ``builder`` is not callable, or ``kind`` is
-            already registered.
+        PluginError: ``kind`` is empty or not a string, ``builder`` is not callable, or ``kind`` already
+            has a builder.
 
     Example:
         >>> from nasgen.nn import block_registry
@@ -55,33 +83,7 @@ def register_block(kind: str, builder: BlockBuilder) -> BlockBuilder:
         raise PluginError(f"block kind must be a non-empty string, got {kind!r}")
     if not callable(builder):
         raise PluginError(f"builder for block kind {kind!r} must be callable, got {builder!r}")
-    if kind in _BLOCKS:
-        raise PluginError(f"block kind {kind!r} is already registered (by {_BLOCKS[kind]!r})")
+    if kind in block_registry:
+        raise PluginError(f"block kind {kind!r} is already registered (by {block_registry[kind]!r})")
     _BLOCKS[kind] = builder
     return builder
-
-
-def _build_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
-    return MBConv(
-        kwargs.pop("in_channels"),
-        stage.out_channels,
-        kernel_size=stage.kernel_size,
-        expand_ratio=stage.expand_ratio,
-        se_ratio=stage.se_ratio,
-        **kwargs,
-    )
-
-
-def _build_fused_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
-    return FusedMBConv(
-        kwargs.pop("in_channels"),
-        stage.out_channels,
-        kernel_size=stage.kernel_size,
-        expand_ratio=stage.expand_ratio,
-        se_ratio=stage.se_ratio,
-        **kwargs,
-    )
-
-
-register_block("mbconv", _build_mbconv)
-register_block("fused_mbconv", _build_fused_mbconv)

@@ -6,8 +6,9 @@ stage's ``expand_ratio`` (every conv's input or output width or its output map g
 every stride (every later map shrinks). Three choices are not monotone:
 
 * a stage's ``kind`` (Fused-MBConv's k×k expansion conv vs MBConv's 1×1 + depthwise pair);
-* a Fused-MBConv stage's ``expand_ratio`` between 1 (one k×k conv straight to ``out_channels``) and
-  the ratios ≥ 2 (k×k to the hidden width, then 1×1), monotone among the ratios ≥ 2;
+* for a kind whose :class:`~nasgen.spec.BlockKind` says ``monotone_macs=False`` (Fused-MBConv), the
+  ``expand_ratio`` between 1 (one k×k conv straight to ``out_channels``) and the ratios ≥ 2 (k×k to the
+  hidden width, then 1×1), monotone among the ratios ≥ 2;
 * whether an optional stage is present (it adds convs, but its stride and width change what follows).
 
 For fixed non-monotone choices the cost is coordinatewise monotone in the other fields over a product
@@ -25,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from nasgen.space._models import STAGE_FIELDS
-from nasgen.spec import ArchSpec
+from nasgen.spec import ArchSpec, block_kind
 
 if TYPE_CHECKING:
     from nasgen.space._space import SearchSpace
@@ -60,7 +61,7 @@ def _stage_options(space: SearchSpace, i: int, cheap: bool) -> list[dict[str, An
         if prefix + "kind" in dims:
             corner[prefix + "kind"] = kind
         ratios = [corner.get(prefix + "expand_ratio")]
-        if kind == "fused_mbconv" and prefix + "expand_ratio" in dims:
+        if not block_kind(kind).monotone_macs and prefix + "expand_ratio" in dims:
             above = [r for r in stage.expand_ratio.values() if r >= 2]
             ratios = ([1] if 1 in stage.expand_ratio else []) + ([min(above) if cheap else max(above)] if above else [])
         for ratio in ratios:

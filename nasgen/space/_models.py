@@ -21,7 +21,9 @@ from pydantic import (
 
 from nasgen.errors import SpecError, short_repr
 from nasgen.space._dimensions import Choice, Dimension, Fixed, IntRange, dimension_to_data, parse_dimension
-from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec
+from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec, block_kinds
+from nasgen.spec._base import SpecModel, pydantic_errors
+from nasgen.spec._kinds import discover_plugin_kinds
 
 __all__ = ["BLOCK_KINDS", "DimensionField", "StageSpace", "StemSpace"]
 
@@ -64,7 +66,8 @@ def _checked(model: type[BaseModel], field: str, raw: Any) -> Dimension:
     canonical = []
     for value in values:
         try:
-            instance = model.model_validate({**_BASE[model], field: value})
+            with pydantic_errors():
+                instance = model.model_validate({**_BASE[model], field: value})
         except ValidationError as exc:
             raise ValueError(_error_text(exc, field)) from None
         canonical.append(getattr(instance, field))
@@ -76,18 +79,21 @@ def _checked(model: type[BaseModel], field: str, raw: Any) -> Dimension:
 
 
 def _parse_kind(raw: Any) -> Dimension:
+    # any registered block kind (built-in or a plugin's BlockKind); an unknown one scans the plugins once
     dim = parse_dimension(raw)
     if isinstance(dim, IntRange):
-        kinds = ", ".join(map(repr, BLOCK_KINDS))
+        kinds = ", ".join(map(repr, block_kinds()))
         raise ValueError(f"kind must be one of {kinds} or a list of them, got {short_repr(raw)}")
     for value in dim.values():
-        if value not in BLOCK_KINDS:
-            allowed = " or ".join(repr(k) for k in BLOCK_KINDS)
+        if value not in block_kinds():
+            discover_plugin_kinds()
+        if value not in block_kinds():
+            allowed = " or ".join(repr(k) for k in block_kinds())
             raise ValueError(f"must be {allowed}, got {short_repr(value)}")
     return dim
 
 
-class StemSpace(BaseModel):
+class StemSpace(SpecModel):
     """Dimensions of the stem (labels ``stem.out_channels``, ``stem.kernel_size``, ``stem.stride``).
 
     Each field is a fixed value, a list of choices or an integer range ``{low, high, step}``.
@@ -109,7 +115,7 @@ STAGE_FIELDS = ("kind", "num_layers", "kernel_size", "stride", "expand_ratio", "
 """Stage fields in label order (``stages.{i}.{field}``)."""
 
 
-class StageSpace(BaseModel):
+class StageSpace(SpecModel):
     """Dimensions of one stage; labels ``stages.{i}.{field}`` with ``i`` the stage's index in the space.
 
     Attributes:
@@ -169,7 +175,8 @@ def check_count(field: str, value: Any) -> int:
         SpecError: Not a positive ``int``; ``path`` is ``field``.
     """
     try:
-        ArchSpec.model_validate({**_BASE[ArchSpec], field: value})
+        with pydantic_errors():
+            ArchSpec.model_validate({**_BASE[ArchSpec], field: value})
     except ValidationError as exc:
         raise SpecError(_error_text(exc, field), path=field, value=value) from None
     return value

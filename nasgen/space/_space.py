@@ -11,11 +11,12 @@ import json
 import random
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from nasgen.space._dimensions import Choice, Dimension, Fixed
 from nasgen.space._models import _CONFIG, GLOBAL_FIELDS, DimensionField, StageSpace, StemSpace, check_global
-from nasgen.spec import MAX_IN_CHANNELS, MAX_NUM_CLASSES, MAX_STAGES, ArchSpec
+from nasgen.spec import MAX_IN_CHANNELS, MAX_NUM_CLASSES, MAX_STAGES, ArchSpec, network_stride
+from nasgen.spec._base import SpecModel
 
 __all__ = ["PRESENT", "SearchSpace"]
 
@@ -23,7 +24,7 @@ PRESENT = Choice((True, False))
 """The dimension ``stages.{i}.present`` of an optional stage."""
 
 
-class SearchSpace(BaseModel):
+class SearchSpace(SpecModel):
     """A search space over EfficientNet-family architectures.
 
     Every field of the stem, of each stage and the top-level ``resolution_px``, ``head_channels``,
@@ -101,7 +102,7 @@ class SearchSpace(BaseModel):
         stem, stages = info.data.get("stem"), info.data.get("stages")
         if stem is None or stages is None:
             return dim
-        total = max(stem.stride.values()) * 2 ** sum(1 for s in stages if 2 in s.stride)
+        total = network_stride(max(stem.stride.values()), (max(s.stride.values()) for s in stages))
         if min(dim.values()) < total:
             raise ValueError(
                 f"must be at least the largest total stride {total} of the space's architectures, "

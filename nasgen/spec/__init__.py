@@ -28,6 +28,9 @@ from nasgen.spec._io import (
     save_spec,
     spec_from_dict,
 )
+from nasgen.spec._base import SpecModel, pydantic_errors
+from nasgen.spec._formulas import hidden_channels, make_divisible, network_stride, se_channels, total_stride
+from nasgen.spec._kinds import BlockKind, block_kind, block_kinds, register_block_kind, resolve
 from nasgen.spec._models import (
     ACTIVATIONS,
     BUILTIN_STAGE_KINDS,
@@ -47,6 +50,18 @@ from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
+    "pydantic_errors",
+    "SpecModel",
+    "resolve",
+    "register_block_kind",
+    "block_kinds",
+    "block_kind",
+    "BlockKind",
+    "total_stride",
+    "se_channels",
+    "network_stride",
+    "make_divisible",
+    "hidden_channels",
     "ACTIVATIONS",
     "BUILTIN_STAGE_KINDS",
     "KERNEL_SIZES",

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
@@ -23,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from nasgen.errors import PluginError, short_repr
+from nasgen.errors import short_repr
 from nasgen.spec._bounds import (
     MAX_BN_EPS,
     MAX_BN_MOMENTUM,
@@ -35,6 +34,18 @@ from nasgen.spec._bounds import (
     MAX_RESOLUTION_PX,
     MAX_STAGES,
 )
+from nasgen.spec._base import SpecModel
+from nasgen.spec._formulas import network_stride
+from nasgen.spec._kinds import (
+    BUILTIN_STAGE_KINDS,
+    BlockKind,
+    block_kinds,
+    discover_plugin_kinds,
+    register_block_kind,
+    register_stage_kind,
+    registered_stage_kinds,
+    unregister_stage_kind,
+)
 
 __all__ = [
     "KERNEL_SIZES",
@@ -43,6 +54,7 @@ __all__ = [
     "BUILTIN_STAGE_KINDS",
     "PLUGIN_STAGE_TAG",
     "ArchSpec",
+    "BlockKind",
     "BlockSpec",
     "CustomStageSpec",
     "FusedMBConvSpec",
@@ -73,7 +85,7 @@ def _check_positive(value: int) -> int:
     return value
 
 
-class StemSpec(BaseModel):
+class StemSpec(SpecModel):
     """The stem: one k×k conv-BN-activation with a stride.
 
     Attributes:
@@ -104,7 +116,7 @@ class StemSpec(BaseModel):
         return _check_choice(value, STRIDES)
 
 
-class _StageBase(BaseModel):
+class _StageBase(SpecModel):
     """Fields shared by every stage kind. The stride applies to the first block of the stage."""
 
     model_config = _STRICT
@@ -166,71 +178,41 @@ class FusedMBConvSpec(_StageBase):
     kind: Literal["fused_mbconv"] = "fused_mbconv"
 
 
-BUILTIN_STAGE_KINDS = ("mbconv", "fused_mbconv")
-"""Stage kinds nasgen defines itself; plugins add others with :func:`register_stage_kind`."""
+register_block_kind(
+    BlockKind(
+        "mbconv",
+        builder="nasgen.nn._blocks:build_mbconv",
+        cost_rule="nasgen.cost._rules:mbconv_cost",
+        description="MBConv: 1x1 expand, kxk depthwise, SE, 1x1 project (MobileNetV2, EfficientNet)",
+        stage_model=MBConvSpec,
+        source=(
+            "nasgen.nn._layers:_tap_index",
+            "nasgen.nn._layers:depthwise_conv_small_map",
+            "nasgen.nn._blocks:MBConv",
+        ),
+        timm_prefix="ir",
+    ),
+    builtin=True,
+)
+register_block_kind(
+    BlockKind(
+        "fused_mbconv",
+        builder="nasgen.nn._blocks:build_fused_mbconv",
+        cost_rule="nasgen.cost._rules:fused_mbconv_cost",
+        description="Fused-MBConv: kxk expand, SE, 1x1 project; one kxk conv at expansion 1 (EfficientNetV2)",
+        stage_model=FusedMBConvSpec,
+        source=("nasgen.nn._blocks:FusedMBConv",),
+        timm_prefix="er",
+        monotone_macs=False,
+    ),
+    builtin=True,
+)
 
 PLUGIN_STAGE_TAG = "plugin_kind"
 """Union tag of :class:`CustomStageSpec`; error paths drop it like the built-in tags."""
 
-_KIND_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
-
-class _StageKind(NamedTuple):
-    options_model: type[BaseModel] | None
-    owner: str
-
-
-_PLUGIN_KINDS: dict[str, _StageKind] = {}
-_discovery_done = False
-
-
-def register_stage_kind(kind: str, options_model: type[BaseModel] | None = None, *, owner: str = "") -> None:
-    """Let stages of ``kind`` validate as :class:`CustomStageSpec` (called by the plugin manager).
-
-    Args:
-        kind: Lower-case tag, e.g. ``"plain_conv"``; not a built-in kind.
-        options_model: Pydantic model that validates the stage's ``options`` mapping (``extra="forbid"``
-            recommended); ``None`` accepts no options.
-        owner: The plugin that provides the kind, named in duplicate errors.
-
-    Raises:
-        PluginError: ``kind`` is malformed, built in, or already registered by another owner.
-    """
-    if not isinstance(kind, str) or not _KIND_NAME.match(kind):
-        raise PluginError(f"stage kind must be a lower-case identifier like 'plain_conv', got {kind!r}")
-    if kind in BUILTIN_STAGE_KINDS:
-        raise PluginError(f"stage kind {kind!r} is built in; plugin {owner or '?'} cannot register it")
-    if options_model is not None and not (isinstance(options_model, type) and issubclass(options_model, BaseModel)):
-        raise PluginError(f"options model of stage kind {kind!r} must be a pydantic model, got {options_model!r}")
-    known = _PLUGIN_KINDS.get(kind)
-    if known is not None and known != _StageKind(options_model, owner):
-        raise PluginError(f"stage kind {kind!r} is registered twice: by {known.owner or '?'} and by {owner or '?'}")
-    _PLUGIN_KINDS[kind] = _StageKind(options_model, owner)
-
-
-def unregister_stage_kind(kind: str) -> None:
-    """Forget a plugin stage kind (for plugin reloads and tests); unknown kinds are ignored."""
-    _PLUGIN_KINDS.pop(kind, None)
-
-
-def registered_stage_kinds() -> dict[str, str]:
-    """Plugin stage kinds mapped to the plugin that registered each."""
-    return {kind: entry.owner for kind, entry in _PLUGIN_KINDS.items()}
-
-
-def _discover_plugin_kinds() -> None:
-    # A YAML file may use a kind from an installed plugin before anything loaded the plugins: scan the
-    # entry points once. Deferred import, so the spec layer does not depend on hooks at import time.
-    global _discovery_done
-    if _discovery_done:
-        return
-    _discovery_done = True
-    from nasgen.hooks import load_plugins
-
-    load_plugins()
-
-
-class _KindFirst(BaseModel):
+class _KindFirst(SpecModel):
     """Declares ``kind`` first, so an unknown kind is the error reported before any other field."""
 
     model_config = _STRICT
@@ -267,10 +249,10 @@ class CustomStageSpec(_StageBase, _KindFirst):
     def _registered(cls, value: Any) -> str:
         if value in BUILTIN_STAGE_KINDS:
             raise ValueError(f"{short_repr(value)} is a built-in kind, not a plugin kind")
-        if isinstance(value, str) and value not in _PLUGIN_KINDS:
-            _discover_plugin_kinds()
-        if not isinstance(value, str) or value not in _PLUGIN_KINDS:
-            expected = ", ".join(repr(kind) for kind in (*BUILTIN_STAGE_KINDS, *_PLUGIN_KINDS))
+        if isinstance(value, str) and value not in registered_stage_kinds():
+            discover_plugin_kinds()
+        if not isinstance(value, str) or value not in registered_stage_kinds():
+            expected = ", ".join(repr(kind) for kind in block_kinds())
             raise ValueError(f"must be one of {expected}, got {short_repr(value)}")
         return value
 
@@ -289,7 +271,7 @@ class CustomStageSpec(_StageBase, _KindFirst):
     @field_validator("options")
     @classmethod
     def _options(cls, value: dict[str, OptionValue], info: ValidationInfo) -> dict[str, OptionValue]:
-        entry = _PLUGIN_KINDS.get(info.data.get("kind", ""))
+        entry = block_kinds().get(info.data.get("kind", ""))
         if entry is None:
             return value  # the kind itself failed; that error is the one reported
         if entry.options_model is None:
@@ -336,7 +318,7 @@ BlockSpec = Annotated[
 :class:`CustomStageSpec`, told apart by ``kind``."""
 
 
-class ArchSpec(BaseModel):
+class ArchSpec(SpecModel):
     """A complete EfficientNet-family architecture.
 
     Attributes:
@@ -400,7 +382,7 @@ class ArchSpec(BaseModel):
     def _feature_map_fits(self) -> ArchSpec:
         # Each stride-2 conv pads by k//2, so the map only halves (ceil) and never vanishes; but a
         # resolution below the total stride means several stages run on a 1×1 map, which is a mistake.
-        total_stride = self.stem.stride * 2 ** sum(1 for s in self.stages if s.stride == 2)
+        total_stride = network_stride(self.stem.stride, (s.stride for s in self.stages))
         if self.resolution_px < total_stride:
             raise ValueError(
                 f"resolution_px {self.resolution_px} is below the total stride {total_stride} of the network"

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 
 from nasgen.errors import SpecError, short_repr
 from nasgen.spec._loader import MAX_DOCUMENT_CHARS, Loader, bool_hint, load_document
+from nasgen.spec._base import pydantic_errors
 from nasgen.spec._models import PLUGIN_STAGE_TAG
 
 __all__ = ["Loader", "line_of", "read_text", "spec_error_from_validation", "validate_document", "yaml_document"]
@@ -188,7 +189,8 @@ def validate_document(
             line=node.start_mark.line + 1 if node is not None else None,
         )
     try:
-        return model.model_validate(data)
+        with pydantic_errors():
+            return model.model_validate(data)
     except ValidationError as exc:
         raise spec_error_from_validation(exc, data, file=file, node=node) from None
     except SpecError as exc:

@@ -43,6 +43,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 from nasgen.errors import SpecError, TrainError
+from nasgen.spec import total_stride  # re-exported: the schedule's smallest size
 
 __all__ = [
     "PRESETS",
@@ -67,16 +68,6 @@ def _round_half_up(value: Fraction | float) -> int:
     return math.floor(value + Fraction(1, 2)) if isinstance(value, Fraction) else math.floor(value + 0.5)
 
 
-def total_stride(spec: Any) -> int:
-    """Total downsampling factor of an architecture: stem stride × 2 per stride-2 stage.
-
-    Args:
-        spec: An :class:`~nasgen.spec.ArchSpec`.
-
-    Returns:
-        The factor by which the network shrinks its input, e.g. 32 for EfficientNet-B0.
-    """
-    return spec.stem.stride * 2 ** sum(1 for stage in spec.stages if stage.stride == 2)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from numbers import Real
 from typing import Any
 
 from nasgen.errors import SpecError
+from nasgen.spec import make_divisible
 
 __all__ = ["check_at_least", "check_non_negative", "round_channels", "round_repeats", "round_resolution"]
 
@@ -60,11 +61,7 @@ def round_channels(channels: float, divisor: int = 8, min_value: int | None = No
         >>> round_channels(32 * 1.1), round_channels(40 * 1.4), round_channels(16 * 1.8)
         (32, 56, 32)
     """
-    floor = divisor if min_value is None else min_value
-    rounded = max(floor, int(channels + divisor / 2) // divisor * divisor)
-    if rounded < 0.9 * channels:
-        rounded += divisor
-    return int(rounded)
+    return make_divisible(channels, divisor, min_value)
 
 
 def round_repeats(num_layers: int, depth: float) -> int:
