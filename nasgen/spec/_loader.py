@@ -117,8 +117,17 @@ Loader.add_implicit_resolver(
 def _refuse_duplicate_keys(node: yaml.MappingNode) -> None:
     seen: dict[tuple[str, str], int] = {}
     for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+        if key_node.tag == "tag:yaml.org,2002:merge":
             continue
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag != "tag:yaml.org,2002:str":
+            # every mapping nasgen reads is keyed by field names; `3:` or `no:` would reach pydantic as an int
+            # or a bool (a TypeError there), `[a, b]:` as an unhashable key
+            got = repr(_short(key_node.value)) if isinstance(key_node, yaml.ScalarNode) else f"a {key_node.id}"
+            raise SpecError(
+                f"a key must be a field name, got {got} (read as {key_node.tag.rsplit(':', 1)[-1]}); "
+                "quote it if it is meant as text",
+                line=key_node.start_mark.line + 1,
+            )
         key = (key_node.tag, key_node.value)
         line = key_node.start_mark.line + 1
         if key in seen:

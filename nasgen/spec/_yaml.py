@@ -195,3 +195,5 @@ def validate_document(
         raise spec_error_from_validation(exc, data, file=file, node=node) from None
     except SpecError as exc:
         raise exc.with_location(file=file) from None
+    except (TypeError, ValueError, RecursionError) as exc:  # pydantic refusing the input's shape itself
+        raise SpecError(f"invalid document: {exc}", file=file) from None

@@ -155,3 +155,22 @@ def test_any_loader_failure_is_one_spec_error(text: str) -> None:
         loads_spec(text, file="a.yaml")
     assert str(info.value).startswith("a.yaml")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stem:\n  32: 1\n", "a.yaml, line 2: a key must be a field name, got '32' (read as int); quote it if it is "
+         "meant as text"),
+        ("no: 3\n", "a.yaml, line 1: a key must be a field name, got 'no' (read as bool); quote it if it is meant "
+         "as text"),
+        ("? [a]\n: 1\n", "a.yaml, line 1: a key must be a field name, got a sequence (read as seq); quote it if it "
+         "is meant as text"),
+    ],
+)
+def test_non_text_keys_are_refused_with_their_line(text: str, message: str) -> None:
+    # found by the fuzz test: an int key reached pydantic as a TypeError ("keywords must be strings")
+    for loads in (loads_spec, loads_space):
+        with pytest.raises(SpecError) as info:
+            loads(text, file="a.yaml")
+        assert str(info.value) == message
