@@ -1,12 +1,13 @@
 """Property-based fuzzing of the spec and space loaders (issue 18): mutated B0 specs and v1 spaces.
 
-Every input ends in a success or one :class:`NasgenError`, within a time bound. A few dozen examples run
+Every input ends in a success or one :class:`NasgenError`, within a time and a memory bound. Fifty examples run
 by default (a few seconds); the ``slow`` run tries a thousand.
 """
 
 from __future__ import annotations
 
 import time
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,13 @@ ROOT = Path(__file__).parents[2]
 B0_YAML = (ROOT / "nasgen" / "archs" / "efficientnet-b0.yaml").read_text()
 V1_YAML = (ROOT / "search_spaces" / "efficientnet-v1.yaml").read_text()
 TIME_LIMIT_S = 3.0  # per input, on a loaded 2-core machine; a clean input takes ~20 ms
+MEMORY_LIMIT_BYTES = 200_000_000  # peak Python allocations per input (a billion-laughs file once took 700 MB)
 
 _FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large], database=None)
 
 
 def _check(loader, text: str) -> None:
+    tracemalloc.start()
     start = time.perf_counter()
     try:
         result = loader(text, file="fuzz.yaml")
@@ -40,11 +43,15 @@ def _check(loader, text: str) -> None:
             assert result.size() >= 1
             low, high = result.macs_range()
             assert 0 < low <= high
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     elapsed = time.perf_counter() - start
     assert elapsed < TIME_LIMIT_S, f"{elapsed:.1f} s on {text[:200]!r}"
+    assert peak < MEMORY_LIMIT_BYTES, f"{peak / 1e6:.0f} MB (Python allocations) on {text[:200]!r}"
 
 
-@settings(max_examples=40, **_FUZZ)
+@settings(max_examples=30, **_FUZZ)
 @given(rng=st.randoms(use_true_random=False), count=st.integers(1, 4), space=st.booleans())
 def test_mutated_documents_load_or_fail_cleanly(rng, count, space) -> None:
     text = mutate(V1_YAML if space else B0_YAML, rng, count)
@@ -59,7 +66,7 @@ def test_mutated_documents_load_or_fail_cleanly_many(rng, count, space) -> None:
     _check(loads_space if space else loads_spec, text)
 
 
-@settings(max_examples=30, **_FUZZ)
+@settings(max_examples=20, **_FUZZ)
 @given(text=st.text(max_size=300))
 def test_arbitrary_text_loads_or_fails_cleanly(text) -> None:
     _check(loads_spec, text)

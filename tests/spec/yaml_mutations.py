@@ -44,6 +44,19 @@ def duplicate_line(text: str, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
+def odd_key(text: str, rng: random.Random) -> str:
+    lines = text.splitlines()
+    candidates = _value_lines(text)
+    if not candidates:
+        return text + "3: 1\n"
+    i = rng.choice(candidates)
+    indent = re.match(r"^(\s*-?\s*)", lines[i]).group(1)
+    value = lines[i].split(":", 1)[1]
+    key = rng.choice(["3", "no", "~", "[a]", "'kernel_size'", "kernal_size", "<<", "? x", "k" * 300])
+    lines[i] = f"{indent}{key}:{value}"
+    return "\n".join(lines) + "\n"
+
+
 def delete_line(text: str, rng: random.Random) -> str:
     lines = text.splitlines() or [""]
     del lines[rng.randrange(len(lines))]
@@ -86,7 +99,7 @@ def flip_indent(text: str, rng: random.Random) -> str:
     return "\n".join(lines) + "\n"
 
 
-MUTATIONS = [replace_value, duplicate_line, delete_line, deep_nesting, alias_bomb, control_bytes, truncate, flip_indent]
+MUTATIONS = [replace_value, odd_key, duplicate_line, delete_line, deep_nesting, alias_bomb, control_bytes, truncate, flip_indent]
 
 
 def mutate(text: str, rng: random.Random, count: int) -> str:
