@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Time bounds are CPU seconds (time.process_time): on the shared 2-core machine a niced test can wait far
+# longer for a core than it computes.
+
 import itertools
 import time
 from pathlib import Path
@@ -48,10 +51,10 @@ def _with_optional_stages(count: int) -> str:
 )
 def test_huge_ranges_are_refused_at_once(old: str, new: str, path: str, message: str) -> None:
     assert old in V1_YAML
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError) as info:
         loads_space(V1_YAML.replace(old, new, 1), file="space.yaml")
-    assert time.perf_counter() - start < 0.5
+    assert time.process_time() - start < 0.5
     assert info.value.path == path
     assert message in str(info.value)
 
@@ -69,10 +72,10 @@ def test_too_many_stages_refused() -> None:
 
 def test_size_and_macs_range_of_fifty_optional_stages_under_a_second() -> None:
     space = loads_space(_with_optional_stages(50))
-    start = time.perf_counter()
+    start = time.process_time()
     size = space.size()
     low, high = space.macs_range(num_classes=10)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     v1 = load_space("efficientnet-v1")
     assert size > v1.size() * 10**50
     # the smallest leaves every extra stage out; the largest keeps every one
@@ -115,7 +118,7 @@ def test_count_stage_sequences_of_many_equal_optional_stages() -> None:
     # n equal optional stages with a domain of d symbols, then one mandatory: Σ_{k=0..n} d^(k+1)
     domain = (frozenset({1, 2}), frozenset({3, 4, 5}))  # 6 symbols
     n = 40
-    start = time.perf_counter()
+    start = time.process_time()
     count = count_stage_sequences([domain] * (n + 1), [True] * n + [False])
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert count == sum(6 ** (k + 1) for k in range(n + 1))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Time bounds are CPU seconds (time.process_time): on the shared 2-core machine a niced test can wait far
+# longer for a core than it computes.
+
 import time
 from pathlib import Path
 
@@ -75,9 +78,9 @@ def test_largest_allowed_spec_is_counted_quickly() -> None:
     b0 = load_spec("efficientnet-b0")
     stages = tuple(stage.model_copy(update={"num_layers": MAX_LAYERS}) for stage in b0.stages)
     big = b0.replace(stages=stages)
-    start = time.perf_counter()
+    start = time.process_time()
     report = count_cost(big)
-    assert time.perf_counter() - start < 2.0
+    assert time.process_time() - start < 2.0
     assert big.num_blocks == 7 * MAX_LAYERS
     assert report.macs > count_cost(b0).macs
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# Time bounds are CPU seconds (time.process_time): on the shared 2-core machine a niced test can wait far
+# longer for a core than it computes.
+
 import time
 from pathlib import Path
 
@@ -28,10 +31,10 @@ def test_billion_laughs_fails_fast_with_one_spec_error() -> None:
     text = _billion_laughs()
     assert len(text) < 2_000  # 9^10 ≈ 3.5e9 strings once expanded
     for loads in (loads_spec, loads_space):
-        start = time.perf_counter()
+        start = time.process_time()
         with pytest.raises(SpecError, match=r"^bomb\.yaml, line \d+: the document expands to more than 100,000"):
             loads(text, file="bomb.yaml")
-        assert time.perf_counter() - start < 1.0
+        assert time.process_time() - start < 1.0
 
 
 def test_small_alias_use_still_loads() -> None:
@@ -43,10 +46,10 @@ def test_alias_expanded_inside_a_bad_value_is_not_echoed_in_full() -> None:
     items = ['  - &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     items += [f"  - &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 5)]  # 9^5 values, under the limit
     text = B0_YAML.replace("name: efficientnet-b0", "name:\n" + "\n".join(items))
-    start = time.perf_counter()
+    start = time.process_time()
     with pytest.raises(SpecError) as info:
         loads_spec(text, file="a.yaml")
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert info.value.path == "name"
     assert str(info.value) == "a.yaml, line 4: name: Input should be a valid string"
 
