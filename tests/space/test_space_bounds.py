@@ -38,7 +38,8 @@ def _with_optional_stages(count: int) -> str:
 @pytest.mark.parametrize(
     ("old", "new", "path", "message"),
     [
-        ("  stride: 1\n", "  stride: {low: 1, high: 1000000000}\n", "stages.0.stride", "must be 1 or 2, got 1000000000"),
+        ("  stride: 1\n", "  stride: {low: 1, high: 1000000000}\n", "stages.0.stride",
+         "must be 1 or 2, got 1000000000"),
         ("out_channels: [8, 16, 24]", "out_channels: {low: 8, high: 10000000}", "stages.0.out_channels",
          "less than or equal to 16384, got 10000000"),
         ("num_layers: {low: 1, high: 2}", "num_layers: {low: 1, high: 1000000000}", "stages.0.num_layers",
