@@ -67,6 +67,10 @@ _LAZY = {
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
     "search": "nasgen.search",
+    "open_run": "nasgen.search",
+    "confirm": "nasgen.search",
+    "Run": "nasgen.search",
+    "TrialRecord": "nasgen.search",
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
     "train": "nasgen.train",

@@ -38,7 +38,9 @@ def _root(
 
 
 # module name under nasgen.cli -> each defines ``register(app)``
-_COMMANDS = ("schema", "spaces", "validate", "profile", "search", "train", "scale", "plugins", "export")
+_COMMANDS = (
+    "schema", "spaces", "validate", "profile", "search", "confirm", "train", "scale", "plugins", "export"
+)
 
 
 def _register_all() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,8 +14,16 @@ from rich.markup import escape
 
 from nasgen.errors import NasgenError
 
-console = Console()
-err_console = Console(stderr=True)
+def _width(stream) -> int | None:
+    # Off a terminal (logs, pipes, CI) rich would cut tables to 80 columns (stage strings end in "…"); a
+    # log line may be long, so tables get 240 columns there unless COLUMNS says otherwise.
+    if os.environ.get("COLUMNS") or (hasattr(stream, "isatty") and stream.isatty()):
+        return None
+    return 240
+
+
+console = Console(width=_width(sys.stdout))
+err_console = Console(stderr=True, width=_width(sys.stderr))
 
 F = TypeVar("F", bound=Callable[..., Any])
 

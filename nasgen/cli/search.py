@@ -92,6 +92,12 @@ def register(app: typer.Typer) -> None:
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
         ),
+        measure_noise: int = typer.Option(
+            0, help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise."
+        ),
+        confirm: int = typer.Option(
+            0, help="Then confirm the top K (and enqueued baselines) with 3 seeds at 2x the proxy's epochs; 0 = no."
+        ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
 
@@ -102,7 +108,7 @@ def register(app: typer.Typer) -> None:
         _check_choice("--sampler", sampler, _SAMPLERS)
         _check_choice("--pruner", pruner, _PRUNERS)
         from nasgen.search import search as run_search
-        from nasgen.search._outputs import summary_table
+        from nasgen.search._outputs import near_chance_warning, summary_table
 
         try:
             result = run_search(
@@ -124,31 +130,76 @@ def register(app: typer.Typer) -> None:
                 proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
                 save_weights=save_weights,
                 scale_phi=_phis(scale_phi),
+                confirm=confirm,
+                measure_noise=measure_noise,
                 console=err_console,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")
             raise typer.Exit(130) from None
-        console.print(summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]))
+        for note in result.notes:
+            err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+        console.print(
+            summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]),
+            soft_wrap=not console.is_terminal,  # logs and pipes keep whole lines, not 80 columns
+        )
         if result.best_spec is None:
-            message = f"error: {_nothing_evaluated(result.study)}; outputs in {result.out}"
+            reason = result.not_started or _nothing_evaluated(result.study)
+            message = f"error: {reason}; outputs in {result.out}"
             err_console.print(message, highlight=False, soft_wrap=True, markup=False)
             raise typer.Exit(1)  # the search ran, but there is no architecture to use
-        console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
+        warning = near_chance_warning(result.leaderboard, result.best_spec.num_classes, epochs or _proxy_epochs(result))
+        if warning is not None:
+            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
+        if result.best_partial:
+            err_console.print(
+                "note: the best result is partial (the time limit stopped its trial before the last epoch); run the "
+                "same command again to retry it under the whole recipe",
+                highlight=False,
+                soft_wrap=True,
+                markup=False,
+            )
+        _print_noise(result)
+        if result.confirmation is not None:
+            from nasgen.cli.confirm import _table
+
+            console.print(_table(result.confirmation), soft_wrap=not console.is_terminal)
+            console.print(result.confirmation.text, highlight=False, soft_wrap=True, markup=False)
+            console.print(f"recommended: written to {result.out / 'best.yaml'}", highlight=False)
+        else:
+            console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
         for path in result.family:
             console.print(f"scaled: {path}", highlight=False)
 
 
-def _nothing_evaluated(study) -> str:
-    from optuna.trial import TrialState
+def _print_noise(result) -> None:
+    """Say which leaderboard differences are within the proxy's noise (ties), or that the noise is unknown."""
+    from nasgen.search._outputs import tie_note
 
-    trials = study.get_trials(deepcopy=False)
-    infeasible = sum(1 for t in trials if t.state == TrialState.COMPLETE and t.user_attrs.get("feasible") is False)
-    pruned = sum(1 for t in trials if t.state == TrialState.PRUNED)
-    failed = sum(1 for t in trials if t.state == TrialState.FAIL)
+    note = tie_note(result.leaderboard, result.study.user_attrs)
+    if note:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _proxy_epochs(result) -> int | None:
+    import json
+
+    proxy = result.study.user_attrs.get("proxy")
+    try:
+        return int(json.loads(proxy)["epochs"]) if proxy else None
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _nothing_evaluated(study) -> str:
+    from nasgen.search import Run
+
+    counts = Run(study, study.study_name).state_counts()
+    infeasible = counts.get("infeasible", 0)
     text = (
-        f"no architecture was evaluated in {len(trials)} trial(s): {infeasible} over the limits (never trained), "
-        f"{pruned} pruned, {failed} failed"
+        f"no architecture was evaluated in {sum(counts.values())} trial(s): {infeasible} over the limits (never "
+        f"trained), {counts.get('pruned', 0)} pruned, {counts.get('failed', 0)} failed"
+        + (f", {counts['interrupted']} interrupted" if counts.get("interrupted") else "")
     )
     if infeasible:
         text += "; raise the budget or --n-trials (the same command resumes the study)"

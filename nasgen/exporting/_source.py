@@ -1,7 +1,7 @@
 """Where an architecture to export comes from: a spec, a built-in name, an arch file, a search run
 directory (a trial picked from its Optuna study) or a training / export directory.
 
-Optuna is imported only when a run directory is read, so this module stays light.
+A run directory is read through ``nasgen.search.open_run`` (imported only then, so this module stays light).
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from nasgen.errors import ExportError
-from nasgen.spec import ArchSpec, builtin_architectures, load_spec, loads_spec
+from nasgen.spec import ArchSpec, builtin_architectures, load_spec
 
 __all__ = ["WEIGHT_FILES", "ExportSource", "parse_trial", "resolve_source"]
 
 WEIGHT_FILES = ("weights.safetensors", "weights.pt")
 """Trained-weight file names looked for next to an ``arch.yaml``, in order of preference."""
-
-_METRIC_ATTRS = ("val_top1", "params", "macs", "activation_bytes", "epochs", "train_seconds", "device", "seed")
 
 
 @dataclass(frozen=True)
@@ -141,114 +139,48 @@ def _no_trial(trial: str | int, what: str) -> None:
 
 
 def _from_run(run_dir: Path, trial: str | int) -> ExportSource:
-    """Pick a trial of the study in ``run_dir/study.db``.
+    """Pick a trial of the search run in ``run_dir`` through the run record (``nasgen.search.open_run``).
 
-    ``"best"`` is Optuna's best trial; in a multi-objective study (validation top-1 up, MACs down) it is
-    the Pareto-optimal trial with the highest first objective.
+    ``"best"`` is the trial ``best.yaml`` names (``Run.best``: complete before partial, highest validation
+    top-1, ties to fewer MACs, then the earlier trial); for a study not written by nasgen, Optuna's best trial
+    (multi-objective: the Pareto-optimal trial with the highest first objective).
 
     Raises:
         ExportError: The database cannot be read; it holds several studies and none is named after the
             directory; no trial has completed; trial ``N`` does not exist; the trial has no recorded
             architecture.
     """
-    import optuna
+    from nasgen.errors import SearchError
+    from nasgen.search import open_run
 
-    study = _open_study(run_dir, optuna)
-    trials = study.get_trials(deepcopy=False)
-    if trial == "best":
-        chosen = _best_trial(study, trials, run_dir, optuna)
-    else:
-        by_number = {t.number: t for t in trials}
-        if trial not in by_number:
-            known = f"trials 0-{max(by_number)}" if by_number else "no trials"
+    try:
+        run = open_run(run_dir)
+        chosen = run.best() if trial == "best" else run.record(int(trial))
+        if chosen is None:
+            counts = run.state_counts()
+            detail = ", ".join(f"{n} {state}" for state, n in counts.items()) or "no trials at all"
             raise ExportError(
-                f"run {str(run_dir)!r}: trial {trial} does not exist in study {study.study_name!r} ({known})"
+                f"run {str(run_dir)!r}: study {run.name!r} has no completed, feasible trial yet ({detail}); "
+                "pass --trial N to export a particular trial"
             )
-        chosen = by_number[trial]
-    spec = _trial_spec(run_dir, chosen)
-    trial_dir = run_dir / "trials" / str(chosen.number)
-    metrics = {key: chosen.user_attrs[key] for key in _METRIC_ATTRS if key in chosen.user_attrs}
-    values = chosen.values
+        spec = run.spec_of(chosen)
+    except SearchError as exc:
+        raise ExportError(str(exc)) from None
+    metrics = {
+        key: getattr(chosen, key)
+        for key in ("val_top1", "params", "macs", "activation_bytes", "epochs", "train_seconds", "device", "seed")
+        if getattr(chosen, key) is not None
+    }
+    if chosen.partial:
+        metrics["partial"] = True
     return ExportSource(
         spec=spec,
         kind="run",
         location=str(run_dir),
-        weights_path=_find_weights(trial_dir),
-        study=study.study_name,
+        weights_path=run.weights_of(chosen),
+        study=run.name,
         trial=chosen.number,
-        trial_state=chosen.state.name,
-        score=float(values[0]) if values else None,
+        trial_state=chosen.trial_state,
+        score=chosen.values[0] if chosen.values else None,
         metrics=metrics,
     )
-
-
-def _open_study(run_dir: Path, optuna: Any) -> Any:
-    url = f"sqlite:///{(run_dir / 'study.db').resolve()}"
-    try:
-        names = optuna.study.get_all_study_names(url)
-    except Exception as exc:  # SQLAlchemy / Optuna errors on a corrupt or foreign file
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ExportError(f"cannot read the study database {str(run_dir / 'study.db')!r}: {first}") from None
-    if not names:
-        raise ExportError(f"run {str(run_dir)!r}: study.db holds no study")
-    if run_dir.name in names:
-        name = run_dir.name
-    elif len(names) == 1:
-        name = names[0]
-    else:
-        raise ExportError(
-            f"run {str(run_dir)!r}: study.db holds several studies ({', '.join(sorted(names))}) "
-            f"and none is named {run_dir.name!r}"
-        )
-    return optuna.load_study(study_name=name, storage=url)
-
-
-def _best_trial(study: Any, trials: list[Any], run_dir: Path, optuna: Any) -> Any:
-    """The trial ``best.yaml`` names: among completed, feasible, evaluated trials (user attributes
-    ``feasible`` and ``val_top1``, not a ``reused_from`` copy) the highest ``val_top1``, ties going to fewer
-    MACs, then the earlier trial. A study not written by nasgen falls back to Optuna's best trial (in a
-    multi-objective study: the Pareto-optimal trial with the best first objective)."""
-    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if any("feasible" in t.user_attrs for t in complete):
-        evaluated = [
-            t
-            for t in complete
-            if t.user_attrs.get("feasible") and "val_top1" in t.user_attrs and "reused_from" not in t.user_attrs
-        ]
-        if evaluated:
-            return min(evaluated, key=lambda t: (-t.user_attrs["val_top1"], t.user_attrs.get("macs", 0), t.number))
-    elif complete:
-        best = _optuna_best(study, optuna)
-        if best is not None:
-            return best
-    counts: dict[str, int] = {}
-    for t in trials:
-        state = "infeasible" if t.user_attrs.get("feasible") is False else t.state.name.lower()
-        counts[state] = counts.get(state, 0) + 1
-    detail = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no trials at all"
-    raise ExportError(
-        f"run {str(run_dir)!r}: study {study.study_name!r} has no completed, feasible trial yet ({detail}); "
-        "pass --trial N to export a particular trial"
-    )
-
-
-def _optuna_best(study: Any, optuna: Any) -> Any:
-    if len(study.directions) == 1:
-        try:
-            return study.best_trial
-        except ValueError:  # a constrained study without a feasible trial
-            return None
-    sign = 1.0 if study.directions[0] == optuna.study.StudyDirection.MAXIMIZE else -1.0
-    front = study.best_trials
-    return max(front, key=lambda t: (sign * t.values[0], -t.number)) if front else None
-
-
-def _trial_spec(run_dir: Path, trial: Any) -> ArchSpec:
-    where = f"{run_dir / 'study.db'} trial {trial.number}"
-    text = trial.user_attrs.get("spec_yaml")
-    if isinstance(text, str):
-        return loads_spec(text, file=where)
-    arch_file = run_dir / "trials" / str(trial.number) / "arch.yaml"
-    if arch_file.is_file():
-        return load_spec(arch_file)
-    raise ExportError(f"{where}: no architecture recorded (no spec_yaml attribute, no {arch_file})")

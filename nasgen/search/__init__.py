@@ -17,11 +17,18 @@ from typing import Any
 from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
 from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
+from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
+from nasgen.search._reader import Run, open_run
+from nasgen.search._record import TrialRecord
 from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, write_outputs
 from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
 from nasgen.search._suggest import suggest_params, suggestable_params
 
 __all__ = [
+    "CONFIRM_FIELDS",
+    "Candidate",
+    "Confirmation",
+    "confirm",
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
     "LEADERBOARD_FIELDS",
@@ -32,10 +39,13 @@ __all__ = [
     "LeaderboardRow",
     "Limits",
     "Objective",
+    "Run",
+    "TrialRecord",
     "ProxyEvaluator",
     "ScorerEvaluator",
     "SearchResult",
     "leaderboard",
+    "open_run",
     "recover_stale_trials",
     "search",
     "suggest_params",

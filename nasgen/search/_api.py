@@ -22,7 +22,7 @@ from rich.console import Console
 from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
-from nasgen.search._outputs import LeaderboardRow, best_spec, best_trial, write_family, write_outputs
+from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
 from nasgen.search._study import (
@@ -61,8 +61,14 @@ class SearchResult:
         out: The run directory.
         leaderboard: Top rows, best first (as in ``leaderboard.csv``).
         pareto: Trial numbers on the accuracy/MACs Pareto front (NSGA-II only; feasible trials).
-        requeued: Trials found interrupted and enqueued again on this run.
+        requeued: Trials found interrupted (or stopped by the time limit) and enqueued again on this run.
         family: Files of the compound-scaled family of the best architecture (``scale_phi``).
+        best_partial: The best result is partial: the time limit stopped its trial before the last epoch.
+        not_started: Why no trial was started (the first one would not finish an epoch in time), or None.
+        confirmation: The :class:`~nasgen.search.Confirmation` when ``confirm`` was asked for (then ``best_spec``
+            is its recommendation, and ``best.yaml`` holds it with its evidence).
+        notes: Remarks for the user (a budget above the space's largest architecture, a proxy raised to its
+            floor …).
     """
 
     best_spec: ArchSpec | None
@@ -74,6 +80,10 @@ class SearchResult:
     pareto: list[int] = field(default_factory=list)
     requeued: list[int] = field(default_factory=list)
     family: list[Path] = field(default_factory=list)
+    best_partial: bool = False
+    not_started: str | None = None
+    notes: list[str] = field(default_factory=list)
+    confirmation: Any = None
 
 
 def search(
@@ -98,6 +108,9 @@ def search(
     objective: Callable[[ArchSpec], float] | None = None,
     callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
     scale_phi: Iterable[float] = (),
+    confirm: int = 0,
+    confirm_seeds: int = 3,
+    measure_noise: int = 0,
     console: Console | None = None,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
@@ -131,6 +144,11 @@ def search(
         callbacks: Optuna callbacks ``f(study, frozen_trial)`` called after each trial.
         scale_phi: Compound-scaling φ values (EfficientNet §3.3): the best architecture's scaled family is
             written to ``scaled/<name>-phi<φ>.yaml`` (``nasgen.scale_family``).
+        confirm: After the search, confirm its top ``confirm`` architectures and every enqueued baseline with
+            ``confirm_seeds`` seeds under 2× the proxy's epochs (``nasgen.search.confirm``); 0 = no confirmation.
+        confirm_seeds: Seeds per architecture of the confirmation (≥ 2).
+        measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
+            once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
 
     Returns:
@@ -145,12 +163,16 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
+    if confirm:
+        from nasgen.search._confirm import _check_counts
+
+        _check_counts(confirm, confirm_seeds, None)
     n_objectives = _validate_choices(sampler, pruner, n_trials, timeout)
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
     dataset = None if objective is not None and data is None else _load_data(data, seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
-    _check_reachable(space_obj, limits, freeze_kwargs)
+    notes = _check_reachable(space_obj, limits, freeze_kwargs)
     evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights)
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
@@ -178,11 +200,46 @@ def search(
             out=out_dir,
         )
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
-        result = _result(study, out_dir, requeued)
+        if measure_noise and objective_fn.not_started is None:
+            _measure_noise(study, evaluator, seed, measure_noise, console)
+        result = _result(study, out_dir, requeued, objective_fn.not_started)
+        result.notes = notes
+    if confirm and result.best_spec is not None:
+        from nasgen.search._confirm import confirm as run_confirm
+        from nasgen.search._reader import Run
+
+        scorer = None if objective is None else (lambda spec, seed: objective(spec))
+        result.confirmation = run_confirm(
+            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, data=data, objective=scorer,
+            console=console,
+        )
+        result.best_spec = result.confirmation.recommended.record.spec()
     phis = list(scale_phi)
     if phis and result.best_spec is not None:
         result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
     return result
+
+
+def _measure_noise(study: optuna.Study, evaluator: Evaluator, seed: int, extra: int, console: Any) -> None:
+    """Train the first complete, evaluated architecture with ``extra`` more seeds; record the proxy's seed sd."""
+    from nasgen.search._reader import Run
+    from nasgen.search._verdict import summarize
+
+    if "proxy_noise_sd" in study.user_attrs or not isinstance(evaluator, ProxyEvaluator):
+        return
+    first = next((r for r in Run(study, study.study_name).records() if r.state == "complete" and r.scored), None)
+    if first is None:
+        return
+    scores = [float(first.val_top1)]
+    for k in range(1, extra + 1):
+        if console is not None:
+            console.print(f"noise: trial {first.number} again with seed {seed + k} ({k}/{extra})", highlight=False)
+        again = ProxyEvaluator(evaluator.dataset, evaluator.config, seed=seed + k)
+        scores.append(again(first.spec(), lambda epoch, value: None).val_top1)
+    study.set_user_attr("proxy_noise_sd", summarize(scores).sd)
+    study.set_user_attr("proxy_noise_trial", first.number)
+    study.set_user_attr("proxy_noise_seeds", len(scores))
+    study.set_user_attr("proxy_noise_scores", scores)
 
 
 def proxy_epochs(evaluator: Evaluator) -> int:
@@ -225,14 +282,22 @@ def _load_data(data: Any, seed: int) -> Any:
     return load_dataset(data, seed=seed)
 
 
-def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> None:
-    smallest, _ = space.macs_range(**freeze_kwargs)
+def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> list[str]:
+    """Refuse a budget below the space's smallest architecture; note one above its largest (no constraint)."""
+    smallest, largest = space.macs_range(**freeze_kwargs)
     if smallest > limits.budget_macs:
         raise BudgetError(
             f"budget {format_count(limits.budget_macs)} MACs ({limits.budget_macs:,}) is below the smallest "
             f"architecture of the space, {format_count(smallest)} MACs ({smallest:,}){_counted_for(freeze_kwargs)}; "
             "raise --budget or use a smaller space"
         )
+    if largest <= limits.budget_macs:
+        return [
+            f"the budget {format_count(limits.budget_macs)} MACs is above the largest architecture of the space, "
+            f"{format_count(largest)} MACs{_counted_for(freeze_kwargs)}: every sample is feasible and the budget "
+            "does not constrain this search"
+        ]
+    return []
 
 
 def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
@@ -331,7 +396,7 @@ def _run(
     guard = FailureGuard()
     try:
         with SearchProgress(n_trials, done, timeout, console) as progress:
-            objective.on_start = _started(progress)
+            objective.on_start = _started(progress, objective)
             objective.deadline = None if timeout is None else time.monotonic() + timeout
             study.optimize(
                 objective,
@@ -344,11 +409,11 @@ def _run(
     guard.raise_if_tripped()
 
 
-def _started(progress: SearchProgress) -> Callable[[int, ArchSpec], None]:
+def _started(progress: SearchProgress, objective: Objective) -> Callable[[int, ArchSpec], None]:
     from nasgen import hooks
 
     def started(number: int, spec: ArchSpec) -> None:
-        progress.trial_started(number, spec)
+        progress.trial_started(number, spec, objective.evaluator_px(spec))
         hooks.trial_start(number, spec)
 
     return started
@@ -368,14 +433,16 @@ def _quiet_optuna() -> Iterator[None]:
         optuna.logging.set_verbosity(verbosity)
 
 
-def _result(study: optuna.Study, out_dir: Path, requeued: list[int]) -> SearchResult:
+def _result(study: optuna.Study, out_dir: Path, requeued: list[int], stopped: str | None = None) -> SearchResult:
     rows = write_outputs(study, out_dir)
-    best = best_trial(study)
+    best = best_record(study)
     pareto = [t.number for t in study.best_trials] if len(study.directions) > 1 else []
     return SearchResult(
-        best_spec=None if best is None else best_spec(best),
-        best_value=None if best is None else float(best.user_attrs["val_top1"]),
+        best_spec=None if best is None else best.spec(),
+        best_value=None if best is None else best.val_top1,
         best_trial=None if best is None else best.number,
+        best_partial=best is not None and best.partial,
+        not_started=stopped,
         study=study,
         out=out_dir,
         leaderboard=rows,

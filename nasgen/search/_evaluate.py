@@ -75,6 +75,20 @@ class ProxyEvaluator:
         self.seed = seed
         self.keep_weights = keep_weights
 
+    def resolution_for(self, spec: ArchSpec) -> int:
+        """The resolution (px) the proxy trains ``spec`` at (``nasgen.train.proxy_resolution``)."""
+        from nasgen.train._proxy import _split_once, proxy_resolution_for
+
+        train, _ = self.dataset if isinstance(self.dataset, tuple) else _split_once(self.dataset, 0)
+        return proxy_resolution_for(spec, train, self.config)
+
+    def estimate_seconds(self, spec: ArchSpec) -> tuple[float, float] | None:
+        """Measured ``(seconds per epoch, seconds in all)`` of this proxy on ``spec`` (a few timed steps;
+        ``nasgen.train.estimate_proxy_seconds``), or None when unknown."""
+        import nasgen.train
+
+        return nasgen.train.estimate_proxy_seconds(spec, self.dataset, self.config, seed=self.seed)
+
     def __call__(self, spec: ArchSpec, on_epoch: OnEpoch) -> Evaluation:
         from nasgen.train import evaluate_proxy
 

@@ -14,7 +14,8 @@ Because a parent differs from its child in one dimension, the sampler hill-climb
 dimensions matter one at a time, which is where TPE's joint sampling struggles to make the last few
 dimensions exact (``tests/search/test_rediscovery.py``).
 
-Infeasible trials (over budget; nasgen records them as −inf with a constraint value) lose every tournament.
+Infeasible trials (over budget; nasgen records them PRUNED with positive constraint values) stay in the
+population, as the samples they are, and lose every tournament.
 The state lives in the study (trial parameters and two system attributes per trial), so workers sharing one
 study on an RDB storage evolve one population.
 """
@@ -77,7 +78,11 @@ class RegularizedEvolutionSampler(optuna.samplers.BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if len(study.directions) != 1:
             raise ValueError("RegularizedEvolutionSampler supports single-objective studies only")
-        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        finished = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+            if t.state == TrialState.COMPLETE or _infeasible(t)
+        ]
         if len(finished) < self.population_size:
             return
         population = sorted(finished, key=lambda t: t.number)[-self.population_size :]
@@ -136,7 +141,14 @@ def _contains(distribution: BaseDistribution, value: Any) -> bool:
         return False
 
 
+def _infeasible(trial: FrozenTrial) -> bool:
+    """Over a limit: nasgen stores such a trial PRUNED with positive constraint values (it was never trained)."""
+    return any(value > 0 for value in trial.constraints.values())
+
+
 def _fitness(trial: FrozenTrial, sign: float) -> float:
+    if _infeasible(trial):
+        return -math.inf
     value = trial.value
     if value is None or math.isnan(value):
         return -math.inf

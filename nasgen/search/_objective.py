@@ -1,13 +1,15 @@
 """The Optuna objective: suggest → freeze → cost → (infeasible | reused | evaluated) → recorded.
 
 Budget before build (DESIGN.md): every sample is costed analytically before a model exists. An
-over-budget sample is *completed* with the worst objective value (``-inf`` accuracy; its MACs as the second
-objective under NSGA-II) and per-trial constraint values set through ``Trial.set_constraint`` — Optuna 5's
+over-budget sample gets per-trial constraint values through ``Trial.set_constraint`` — Optuna 5's
 constraint API, which TPE (Watanabe 2023, §3.4: infeasible trials go to the "bad" density, ranked by
-violation) and NSGA-II (Deb et al. 2002, §VI constrained domination) both learn from. It is never built or
-trained. A *pruned* or *failed* state would hide it from NSGA-II's population and from TPE's
-infeasible ranking, which is why it is COMPLETE; the user attribute ``feasible = False`` and the
-``infeasible`` reason make it visible in the study, and the leaderboard lists feasible trials only.
+violation, whatever their state) and NSGA-II (Deb et al. 2002, §VI constrained domination) both learn from —
+and is never built or trained. Under a single objective it is stored PRUNED (no value, so Optuna's plots and
+optuna-dashboard are not stretched by an infinite score); under NSGA-II, whose population holds complete
+trials only, it is COMPLETE with accuracy ``-inf`` and its MACs. The run record (``_record.py``) marks it
+``infeasible`` with the reason, and the leaderboard lists scored trials only.
+
+The trial's facts are written through ``nasgen.search._record`` (the run record), never as loose keys here.
 
 Constraint values are relative excesses, ``cost / limit − 1`` (> 0 = violated), so MACs, params and
 bytes add up on one scale when a sampler sums violations.
@@ -26,8 +28,19 @@ import optuna
 
 from nasgen.cost import CostReport, count_cost
 from nasgen.search._evaluate import Evaluation, Evaluator
+from nasgen.search._record import (
+    TrialRecord,
+    record_error,
+    record_evaluation,
+    record_feasible,
+    record_infeasible,
+    record_interrupted,
+    record_partial,
+    record_spec,
+    reusable,
+)
 from nasgen.search._suggest import suggest_params
-from nasgen.spec import ArchSpec, dump_yaml
+from nasgen.spec import ArchSpec
 from nasgen.units import format_bytes, format_count
 
 __all__ = ["WORST_VALUE", "Limits", "Objective"]
@@ -110,32 +123,88 @@ class Objective:
         self.out = out
         self.on_start = on_start
         self.deadline: float | None = None
+        self.estimated = False
+        self.not_started: str | None = None
         self.last_epoch = int(getattr(getattr(evaluator, "config", None), "epochs", 1)) - 1
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         params = suggest_params(trial, self.space)
         spec = self.space.freeze(params, **self.freeze_kwargs)
         cost = count_cost(spec)
-        _record_spec(trial, spec, cost, params, self.seed, self.out)
+        record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec))
         if self.on_start is not None:
             self.on_start(trial.number, spec)
         violations = self.limits.violations(cost)
         if any(value > 0 for value in violations.values()):
-            trial.set_user_attr("feasible", False)
-            trial.set_user_attr("infeasible", self.limits.reason(cost))
-            return self._finish(trial, violations, WORST_VALUE, cost)
-        trial.set_user_attr("feasible", True)
-        evaluation = _reuse(trial, spec.content_hash()) or self._evaluate(trial, spec)
-        _record_evaluation(trial, evaluation, self.out)
+            record_infeasible(trial, self.limits.reason(cost))
+            return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
+        record_feasible(trial)
+        reused = reusable(_records(trial), spec.content_hash())
+        if reused is not None:
+            evaluation = Evaluation(
+                val_top1=float(reused.val_top1), epochs=int(reused.epochs or 0), device=str(reused.device)
+            )
+            record_evaluation(trial, evaluation, reused_from=reused.reused_from or reused.number)
+        else:
+            self._check_time(trial, spec)
+            evaluation = self._evaluate(trial, spec)
+            record_evaluation(trial, evaluation)
+            self._save_weights(trial, evaluation)
         return self._finish(trial, violations, evaluation.val_top1, cost)
 
+    def evaluator_px(self, spec: ArchSpec) -> int | None:
+        """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""
+        resolution_for = getattr(self.evaluator, "resolution_for", None)
+        return None if resolution_for is None else int(resolution_for(spec))
+
     def _finish(
-        self, trial: optuna.Trial, violations: Mapping[str, float], value: float, cost: CostReport
+        self,
+        trial: optuna.Trial,
+        violations: Mapping[str, float],
+        value: float,
+        cost: CostReport,
+        *,
+        infeasible: bool = False,
     ) -> float | tuple[float, float]:
         # Constraints are set last: a trial killed mid-training carries none into its retry.
         for name, violation in violations.items():
             trial.set_constraint(name, violation)
+        if infeasible and not self.multi_objective:
+            # Stored PRUNED with its constraint values, not COMPLETE at −inf: TPE reads a pruned trial's
+            # constraints first (it is ranked by violation exactly as before), and Optuna's plots and
+            # optuna-dashboard are not stretched by an infinite value. NSGA-II keeps COMPLETE (its population
+            # holds complete trials only).
+            raise optuna.TrialPruned(self.limits.reason(cost))
         return (value, float(cost.macs)) if self.multi_objective else value
+
+    def _check_time(self, trial: optuna.Trial, spec: ArchSpec) -> None:
+        """Before the first costly trial of a timed search: do not start what cannot finish one epoch in time.
+
+        Raises:
+            optuna.TrialPruned: Not even one proxy epoch fits the time left; ``not_started`` says why and the
+                search stops (the same command with a larger ``--timeout`` resumes and retries this trial).
+        """
+        estimate = getattr(self.evaluator, "estimate_seconds", None)
+        if self.deadline is None or self.estimated or estimate is None:
+            return
+        self.estimated = True
+        measured = estimate(spec)
+        if measured is None:
+            return
+        epoch_s, total_s = measured
+        left = self.deadline - time.monotonic()
+        trial.set_user_attr("estimated_seconds", round(total_s, 1))
+        if epoch_s <= left:
+            return
+        self.not_started = (
+            f"the first trial would not finish one proxy epoch within the time limit: one epoch of this "
+            f"architecture takes ≈{epoch_s:.0f} s here (measured), the whole recipe ≈{total_s:.0f} s, and "
+            f"{max(left, 0):.0f} s are left; use --timeout {int(total_s * 1.2) + 1} or more for a complete "
+            f"trial (≥ {int(epoch_s * 1.2) + 1} for a partial one), or fewer --epochs / --images-per-epoch"
+        )
+        trial.set_user_attr("stopped", "time limit (not started)")
+        trial.study.stop()
+        raise optuna.TrialPruned(self.not_started)
 
     def _evaluate(self, trial: optuna.Trial, spec: ArchSpec) -> Evaluation:
         def on_epoch(epoch: int, val_top1: float) -> None:
@@ -143,9 +212,9 @@ class Objective:
                 return
             trial.report(val_top1, epoch)
             if self.deadline is not None and time.monotonic() > self.deadline and epoch < self.last_epoch:
-                # The search's time limit passed mid-trial: stop after this epoch instead of overrunning.
-                trial.set_user_attr("pruned_at_epoch", epoch)
-                trial.set_user_attr("stopped", "time limit")
+                # The search's time limit passed mid-trial: stop after this epoch, keeping its score as a
+                # partial result (ranked after complete ones; retried when the search resumes).
+                record_partial(trial, epoch=epoch, val_top1=val_top1, reason="time limit")
                 raise optuna.TrialPruned(f"epoch {epoch}: the search's time limit passed")
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch)
@@ -154,60 +223,24 @@ class Objective:
         try:
             return self.evaluator(spec, on_epoch)
         except KeyboardInterrupt:
-            trial.set_user_attr("interrupted", True)
+            record_interrupted(trial)
             raise
         except optuna.TrialPruned:
             raise
         except Exception as exc:
-            trial.set_user_attr("error", f"{type(exc).__name__}: {exc}"[:500])
+            record_error(trial, f"{type(exc).__name__}: {exc}")
             raise
 
+    def _save_weights(self, trial: optuna.Trial, evaluation: Evaluation) -> None:
+        if evaluation.state_dict is None:
+            return
+        best = max((r.val_top1 for r in _records(trial) if r.scored and r.number != trial.number), default=-math.inf)
+        if evaluation.val_top1 > best:
+            from safetensors.torch import save_file
 
-def _record_spec(
-    trial: optuna.Trial, spec: ArchSpec, cost: CostReport, params: Mapping[str, Any], seed: int, out: Path
-) -> None:
-    text = dump_yaml(spec)
-    attrs = {
-        "spec_yaml": text,
-        "hash": spec.content_hash(),
-        "display": " ".join(spec.display()),
-        "params": int(cost.params),
-        "macs": int(cost.macs),
-        "activation_bytes": int(cost.activation_bytes),
-        "seed": seed,
-    }
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
-    folder = out / "trials" / str(trial.number)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "arch.yaml").write_text(text, encoding="utf-8")
+            save_file(evaluation.state_dict, str(self.out / "trials" / str(trial.number) / "weights.safetensors"))
 
 
-def _reuse(trial: optuna.Trial, content_hash: str) -> Evaluation | None:
-    """The result of an earlier complete, evaluated trial of the same architecture, if any."""
-    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    for previous in done:
-        attrs = previous.user_attrs
-        if attrs.get("hash") == content_hash and attrs.get("feasible") and "val_top1" in attrs:
-            trial.set_user_attr("reused_from", attrs.get("reused_from", previous.number))
-            return Evaluation(
-                val_top1=float(attrs["val_top1"]), epochs=int(attrs.get("epochs", 0)), device=str(attrs.get("device"))
-            )
-    return None
-
-
-def _record_evaluation(trial: optuna.Trial, evaluation: Evaluation, out: Path) -> None:
-    trial.set_user_attr("val_top1", evaluation.val_top1)
-    trial.set_user_attr("epochs", evaluation.epochs)
-    trial.set_user_attr("train_seconds", evaluation.train_seconds)
-    trial.set_user_attr("device", evaluation.device)
-    if evaluation.state_dict is not None and evaluation.val_top1 > _best_so_far(trial):
-        from safetensors.torch import save_file
-
-        save_file(evaluation.state_dict, str(out / "trials" / str(trial.number) / "weights.safetensors"))
-
-
-def _best_so_far(trial: optuna.Trial) -> float:
-    done = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    scores = [t.user_attrs["val_top1"] for t in done if t.user_attrs.get("feasible") and "val_top1" in t.user_attrs]
-    return max(scores, default=float("-inf"))
+def _records(trial: optuna.Trial) -> list[TrialRecord]:
+    states = (optuna.trial.TrialState.COMPLETE,)
+    return [TrialRecord.from_trial(t) for t in trial.study.get_trials(deepcopy=False, states=states)]

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from nasgen.search._record import TrialRecord
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count
 
@@ -28,6 +29,13 @@ def _duration(seconds: float) -> str:
         if seconds >= 3600
         else (f"{seconds // 60}:{seconds % 60:02d}")
     )
+
+
+def _score(value: float | None) -> str:
+    """A score as the summary table shows it: ``85.30%`` for an accuracy, ``0.731`` for a stand-in score."""
+    if value is None:
+        return "—"
+    return f"{100 * value:.2f}%" if 0 <= value <= 1 else f"{value:g}"
 
 
 class SearchProgress:
@@ -66,16 +74,18 @@ class SearchProgress:
             self._live.__exit__(None, None, None)
             self._live = None
 
-    def trial_started(self, number: int, spec: ArchSpec) -> None:
-        """Show the architecture of trial ``number`` (called by the objective after costing)."""
+    def trial_started(self, number: int, spec: ArchSpec, proxy_px: int | None = None) -> None:
+        """Show the architecture of trial ``number`` (called by the objective after costing) and the resolution
+        it trains at (``proxy_px``; the architecture's own resolution when None, e.g. a stand-in score)."""
         self._trial_start = time.monotonic()
         self.current = f"#{number} " + " ".join(spec.display())
         if self._live is not None:
             self._live.update(self._render())
         elif self.console is not None:  # logs and pipes: a line per start, so a long first trial is not silent
             self.console.print(
-                f"trial #{number} started: {self.current.split(' ', 1)[1]} at {spec.resolution_px} px; "
-                f"elapsed {_duration(self.elapsed())}",
+                f"trial #{number} started: {self.current.split(' ', 1)[1]}, {spec.resolution_px} px"
+                + (f" (proxy trains at {proxy_px} px)" if proxy_px is not None and proxy_px != spec.resolution_px else "")
+                + f"; elapsed {_duration(self.elapsed())}",
                 highlight=False,
                 soft_wrap=True,
             )
@@ -99,12 +109,12 @@ class SearchProgress:
         self.n_done = len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)))
         seconds = time.monotonic() - self._trial_start
         self.trial_times.append(seconds)
-        if trial.user_attrs.get("feasible") and "reused_from" not in trial.user_attrs:
+        record = TrialRecord.from_trial(trial)
+        if record.feasible and record.reused_from is None and record.state != "pruned" or record.partial:
             self.costly_times.append(seconds)
-        value = trial.user_attrs.get("val_top1")
-        evaluated = trial.state == TrialState.COMPLETE and trial.user_attrs.get("feasible") and value is not None
-        if evaluated and (self.best is None or value > self.best[0]):
-            self.best = (float(value), int(trial.user_attrs["macs"]))
+        if record.state == "complete" and record.val_top1 is not None:
+            if self.best is None or record.val_top1 > self.best[0]:
+                self.best = (record.val_top1, int(record.macs or 0))
         out_of_time = self.n_done < self.n_trials and self._next_would_overrun()
         if self._live is not None:
             self._live.update(self._render())
@@ -137,19 +147,21 @@ class SearchProgress:
         if self.best is None:
             return "—"
         value, macs = self.best
-        shown = f"{100 * value:.2f}%" if 0 <= value <= 1 else f"{value:g}"
-        return f"{shown} at {format_count(macs)} MACs"
+        return f"{_score(value)} at {format_count(macs)} MACs"
 
     def _line(self, trial: FrozenTrial, out_of_time: bool = False) -> str:
-        attrs = trial.user_attrs
-        if attrs.get("feasible") is False:
-            outcome = f"infeasible ({attrs.get('infeasible')})"
-        elif trial.state == TrialState.COMPLETE:
-            outcome = f"val top-1 {attrs.get('val_top1', float('nan')):.4f}" + (
-                f" (reused #{attrs['reused_from']})" if "reused_from" in attrs else ""
+        record = TrialRecord.from_trial(trial)
+        at = f" at {record.proxy_px} px" if record.proxy_px is not None else ""
+        if record.state == "infeasible":
+            outcome = f"infeasible ({record.reason})"
+        elif record.state == "complete":
+            outcome = f"val top-1 {_score(record.val_top1)}{at}" + (
+                f" (reused #{record.reused_from})" if record.reused_from is not None else ""
             )
+        elif record.partial:
+            outcome = f"partial: val top-1 {_score(record.val_top1)}{at} after {record.epochs} epoch(s) ({record.reason})"
         else:
-            outcome = f"{trial.state.name.lower()}" + (f": {attrs['error']}" if "error" in attrs else "")
+            outcome = record.state + (f": {record.reason}" if record.reason else "")
         eta = 0.0 if out_of_time else self.eta_seconds()
         return (
             f"trial {self.n_done}/{self.n_trials} #{trial.number}: {outcome}; best {self._best_text()}; "

@@ -10,8 +10,9 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from nasgen.errors import SearchError
+from nasgen.search._record import TrialRecord, enqueue_attrs, enqueued_labels
 from nasgen.search._suggest import suggestable_params
-from nasgen.spec import ArchSpec, load_spec, loads_spec
+from nasgen.spec import ArchSpec, load_spec
 
 __all__ = [
     "MAX_CONSECUTIVE_FAILURES",
@@ -67,11 +68,11 @@ def enqueue_architectures(study: optuna.Study, known: list[tuple[str, dict[str, 
     Returns:
         Labels enqueued now (those already in the study are skipped).
     """
-    already = {t.user_attrs.get("enqueued") for t in study.get_trials(deepcopy=False)}
+    already = enqueued_labels(study.get_trials(deepcopy=False))
     enqueued = []
     for label, params in known:
         if label not in already:
-            study.enqueue_trial(params, user_attrs={"enqueued": label})
+            study.enqueue_trial(params, user_attrs=enqueue_attrs(label))
             enqueued.append(label)
     return enqueued
 
@@ -107,31 +108,20 @@ class FailureGuard:
             raise SearchError(f"{self.streak} trials in a row failed; the last: {self.last_error}")
 
 
-def _outcome(trial: FrozenTrial) -> str:
-    if trial.state == TrialState.COMPLETE:
-        return "infeasible" if trial.user_attrs.get("feasible") is False else "complete"
-    return "pruned" if trial.state == TrialState.PRUNED else "fail"
-
-
 def plugin_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
     """Optuna callback: ``nasgen.hooks.trial_end(number, spec, record)`` for plugins' search callbacks.
 
-    ``record`` is ``{"state": "complete" | "pruned" | "infeasible" | "fail", "macs", "params", "val_top1"}``
-    (None where unknown). Trials that failed before their architecture was known call nothing.
+    ``record`` is ``{"state": "complete" | "partial" | "pruned" | "infeasible" | "failed" | "interrupted",
+    "macs", "params", "val_top1"}`` (None where unknown). Trials that failed before their architecture was
+    known call nothing.
 
     Raises:
         PluginError: A plugin's callback raised.
     """
     from nasgen import hooks
 
-    text = trial.user_attrs.get("spec_yaml")
-    if text is None:
+    record = TrialRecord.from_trial(trial)
+    if record.spec_yaml is None:
         return
-    attrs = trial.user_attrs
-    record = {
-        "state": _outcome(trial),
-        "macs": attrs.get("macs"),
-        "params": attrs.get("params"),
-        "val_top1": attrs.get("val_top1"),
-    }
-    hooks.trial_end(trial.number, loads_spec(text, file=f"<trial {trial.number}>"), record)
+    data = {"state": record.state, "macs": record.macs, "params": record.params, "val_top1": record.val_top1}
+    hooks.trial_end(trial.number, record.spec(), data)

@@ -225,24 +225,27 @@ def count_finished(study: optuna.Study) -> int:
 
 
 def recover_stale_trials(study: optuna.Study) -> list[int]:
-    """Fail trials left RUNNING by a killed process and re-enqueue them and Ctrl-C-interrupted ones.
+    """Fail trials left RUNNING by a killed process and re-enqueue them, Ctrl-C-interrupted ones and those the
+    time limit stopped (partial results; a retry that completes ranks above them).
 
     Only call this while holding the run directory's :class:`RunLock` (no other process is running).
 
     Returns:
         Numbers of the trials whose parameters were enqueued again.
     """
+    from nasgen.search._record import needs_retry, retried_numbers, retry_attrs
+
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs.get("retry_of") for t in trials}
+    retried = retried_numbers(trials)
     requeued = []
     for trial in trials:
         if trial.state == TrialState.RUNNING:
             study._storage.set_trial_user_attr(trial._trial_id, "error", "process killed while the trial ran")
             study._storage.set_trial_state_values(trial._trial_id, state=TrialState.FAIL)
-        elif not (trial.state == TrialState.FAIL and trial.user_attrs.get("interrupted")):
+        elif not needs_retry(trial):
             continue
         if trial.number not in retried:
-            study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+            study.enqueue_trial(trial.params, user_attrs=retry_attrs(trial))
             requeued.append(trial.number)
     return requeued
 

@@ -14,7 +14,16 @@ import types
 
 from nasgen.train._config import TrainConfig
 from nasgen.train._full import FullTrainResult, train
-from nasgen.train._proxy import CPU_PROXY, GPU_PROXY, ProxyConfig, default_proxy, evaluate_proxy, proxy_resolution
+from nasgen.train._proxy import (
+    CPU_PROXY,
+    GPU_PROXY,
+    PROXY_FLOOR_PX,
+    ProxyConfig,
+    default_proxy,
+    estimate_proxy_seconds,
+    evaluate_proxy,
+    proxy_resolution,
+)
 from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
 from nasgen.train.progressive import ProgressiveSchedule, StageSettings, load_schedule
 
@@ -33,6 +42,8 @@ __all__ = [
     "evaluate_proxy",
     "load_schedule",
     "proxy_resolution",
+    "estimate_proxy_seconds",
+    "PROXY_FLOOR_PX",
     "resolve_device",
     "train",
     "train_model",

@@ -5,6 +5,7 @@ The default recipes were chosen by measurement; ``docs/proxy.md`` keeps the log 
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable
 
@@ -16,7 +17,21 @@ from nasgen.spec import total_stride
 from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
-__all__ = ["CPU_PROXY", "GPU_PROXY", "ProxyConfig", "default_proxy", "evaluate_proxy", "proxy_resolution"]
+__all__ = [
+    "CPU_PROXY",
+    "GPU_PROXY",
+    "PROXY_FLOOR_PX",
+    "ProxyConfig",
+    "default_proxy",
+    "estimate_proxy_seconds",
+    "evaluate_proxy",
+    "proxy_resolution",
+    "proxy_resolution_for",
+]
+
+#: The smallest proxy input (px) unless the data itself is smaller: a resolution scaled down from 224 px can
+#: land far below what any image of the data shows (a 48-px space → 7 px); the proxy is raised to this floor.
+PROXY_FLOOR_PX = 16
 
 #: A proxy recipe is a :class:`TrainConfig`; the alias names its role.
 ProxyConfig = TrainConfig
@@ -52,20 +67,30 @@ def default_proxy(device: str | torch.device | None = None) -> TrainConfig:
     return GPU_PROXY if resolve_device(device).type == "cuda" else CPU_PROXY
 
 
-def proxy_resolution(spec_resolution_px: int, config: TrainConfig, total_stride: int = 1) -> int:
+def proxy_resolution(
+    spec_resolution_px: int, config: TrainConfig, total_stride: int = 1, data_px: int | None = None
+) -> int:
     """The resolution (px) at which the proxy trains an architecture of resolution ``spec_resolution_px``.
 
     With ``config.scale_resolution_from_px`` = s, an architecture meant for r px trains at
     ``round(config.resolution_px · r / s)`` (B0 at 224 → 32 px with the CPU default), so the proxy still sees
     the benefit of a larger input that the search pays for in MACs; never below ``total_stride`` (the spec
-    rule that the last feature map is at least 1×1). Without it, every architecture trains at
+    rule that the last feature map is at least 1×1), and, when ``data_px`` (the data's own image size) is
+    given, never below ``min(PROXY_FLOOR_PX, data_px)``. Without scaling, every architecture trains at
     ``config.resolution_px``.
     """
     if config.scale_resolution_from_px is None:
         resolution = config.resolution_px
     else:
         resolution = round(config.resolution_px * spec_resolution_px / config.scale_resolution_from_px)
-    return max(resolution, total_stride)
+    floor = min(PROXY_FLOOR_PX, data_px) if data_px is not None else 1
+    return max(resolution, total_stride, floor)
+
+
+def proxy_resolution_for(spec, data: ImageDataset, config: TrainConfig) -> int:
+    """The resolution (px) at which :func:`evaluate_proxy` trains ``spec`` on ``data`` (see
+    :func:`proxy_resolution`; ``data``'s image height is its own size)."""
+    return proxy_resolution(spec.resolution_px, config, total_stride(spec), data_px=int(data.images.shape[1]))
 
 
 def _split_once(dataset: ImageDataset, split_seed: int) -> tuple[ImageDataset, ImageDataset]:
@@ -109,32 +134,79 @@ def evaluate_proxy(
         TrainError: The loss became NaN/inf.
         SpecError: The spec cannot be adapted to the data.
     """
-    from nasgen.nn import build_model
-
     config = config or default_proxy(device)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
-    resolution = proxy_resolution(spec.resolution_px, config, total_stride(spec))
-    changes = {"num_classes": train.num_classes, "in_channels": train.in_channels, "resolution_px": resolution}
-    if config.dropout is not None:
-        changes["dropout"] = config.dropout
-    if config.drop_path_rate is not None:
-        changes["drop_path_rate"] = config.drop_path_rate
-    proxy_spec = spec.replace(**changes)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = build_model(proxy_spec)
-    if config.zero_init_residual:
-        zero_init_residual(model)
+    model, resolution = _proxy_model(spec, train, config, seed)
     stage_settings = None
     if config.progressive:
         from nasgen.train.progressive import ProgressiveSchedule, progressive_settings
 
-        schedule = ProgressiveSchedule.for_spec(proxy_spec, num_stages=min(4, config.epochs))
+        schedule = ProgressiveSchedule.for_spec(model.spec, num_stages=min(4, config.epochs))
         stage_settings = progressive_settings(schedule, config.epochs)
     return train_model(
         model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device, on_epoch=on_epoch,
         stage_settings=stage_settings,
     )
+
+
+def _proxy_model(spec, train: ImageDataset, config: TrainConfig, seed: int) -> tuple[nn.Module, int]:
+    """The proxy's model of ``spec`` for ``train`` (seeded, global RNG untouched) and its resolution (px)."""
+    from nasgen.nn import build_model
+
+    resolution = proxy_resolution_for(spec, train, config)
+    changes = {"num_classes": train.num_classes, "in_channels": train.in_channels, "resolution_px": resolution}
+    if config.dropout is not None:
+        changes["dropout"] = config.dropout
+    if config.drop_path_rate is not None:
+        changes["drop_path_rate"] = config.drop_path_rate
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(spec.replace(**changes))
+    if config.zero_init_residual:
+        zero_init_residual(model)
+    return model, resolution
+
+
+def estimate_proxy_seconds(
+    spec,
+    data: ImageDataset | tuple[ImageDataset, ImageDataset],
+    config: TrainConfig | None = None,
+    *,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    split_seed: int = 0,
+    steps: int = 3,
+) -> tuple[float, float]:
+    """Measured wall time of :func:`evaluate_proxy` on this machine, before committing to it.
+
+    Times ``steps`` training steps (after one warm-up step) of a throw-away copy of the proxy's model at the
+    proxy's batch size and resolution, and scales them to an epoch (training steps plus a forward-only
+    evaluation, counted at a third of a training step per batch).
+
+    Returns:
+        ``(seconds per epoch, seconds for the whole recipe)``.
+    """
+    import time
+
+    from nasgen.data._tensors import images_at, labels_of
+    from nasgen.train._trainer import Trainer
+
+    config = config or default_proxy(device)
+    train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
+    model, resolution = _proxy_model(spec, train, config, seed)
+    trainer = Trainer(model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device)
+    images, labels = images_at(train, resolution), labels_of(train)
+    x, y = trainer._batch(images, labels, torch.arange(min(config.batch_size, len(labels))), None)
+    model.train()
+    with torch.random.fork_rng(devices=[]):  # dropout and drop path draw from the global RNG
+        trainer._step(x, y, 0.0)
+        start = time.perf_counter()
+        for _ in range(steps):
+            trainer._step(x, y, 0.0)
+        step_s = (time.perf_counter() - start) / steps
+    n_val = min(config.val_images or len(val), len(val))
+    epoch_s = step_s * (trainer.steps_per_epoch + math.ceil(n_val / config.batch_size) / 3)
+    return epoch_s, epoch_s * config.epochs
 
 
 def zero_init_residual(model: nn.Module) -> int:

@@ -113,7 +113,7 @@ def test_run_with_no_completed_trial_and_missing_trial(tmp_path):
     run = _study(tmp_path / "run", [(TrialState.RUNNING, None), (TrialState.FAIL, None)])
     result = _run(str(run), "-o", str(tmp_path / "out"))
     assert result.exit_code == 2
-    assert "has no completed, feasible trial yet (1 fail, 1 running)" in result.output
+    assert "has no completed, feasible trial yet (1 failed, 1 running)" in result.output
     result = _run(str(run), "-o", str(tmp_path / "out"), "--trial", "9")
     assert result.exit_code == 2 and "trial 9 does not exist in study 'run' (trials 0-1)" in result.output
 

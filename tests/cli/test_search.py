@@ -110,3 +110,31 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path, monkeypatch):
     result, output = _run("--budget", "400M", "--out", str(tmp_path))
     assert result.exit_code == 130 and "Traceback" not in output
     assert output.strip() == "interrupted: completed trials are kept; run the same command again to resume"
+
+
+class _FakeProxy:
+    def __call__(self, spec, data, config, *, seed, on_epoch=None):
+        from nasgen.train import TrainResult
+
+        for epoch in range(config.epochs):
+            if on_epoch is not None:
+                on_epoch(epoch, 0.8)
+        return TrainResult(val_top1=0.8, val_loss=1.0, epochs=config.epochs, train_seconds=0.1,
+                           images_per_second=1.0, device="cpu")
+
+
+def test_off_a_terminal_the_summary_keeps_whole_stage_strings_and_says_the_noise(tmp_path, monkeypatch):
+    import nasgen.train
+
+    monkeypatch.setattr(nasgen.train, "evaluate_proxy", _FakeProxy())
+    monkeypatch.setattr(nasgen.train, "estimate_proxy_seconds", lambda *a, **k: None)
+    result, output = _run("--budget", "400M", "--n-trials", "2", "--epochs", "1", "--out", str(tmp_path))
+    assert result.exit_code == 0, output
+    assert "…" not in output  # no column cut to 80 characters
+    row = next(line for line in output.splitlines() if line.replace(" ", "").startswith("│1│"))
+    assert "80.00%" in row and " 32 " in row and "ir_r3_k3_s2_e6_c160 " in row  # %, proxy px, whole stages
+    assert "proxy val top-1 80.00 %" in (tmp_path / "best.yaml").read_text().splitlines()[0]
+    text = " ".join(output.split())
+    assert "trial 1/2 #0: val top-1 80.00% at 32 px" in text  # the progress line uses the table's format
+    assert "160 px (proxy trains at 32 px)" in text
+    assert "ranks 1–2 (2 architectures) are within 4.41 points (1.96·√2 sd) of the first: a tie" in text

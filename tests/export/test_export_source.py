@@ -112,7 +112,7 @@ def test_no_completed_trial(tmp_path):
     with pytest.raises(ExportError) as info:
         resolve_source(run)
     message = str(info.value)
-    assert "has no completed, feasible trial yet (1 fail, 1 infeasible, 1 running)" in message
+    assert "has no completed, feasible trial yet (1 failed, 1 infeasible, 1 running)" in message
     assert "--trial N" in message
 
 

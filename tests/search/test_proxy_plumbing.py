@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 import torch
 from optuna.trial import TrialState
@@ -45,6 +47,7 @@ class FakeProxy:
 def fake(monkeypatch):
     proxy = FakeProxy()
     monkeypatch.setattr(nasgen.train, "evaluate_proxy", proxy)
+    monkeypatch.setattr(nasgen.train, "estimate_proxy_seconds", lambda *args, **kwargs: None)  # time unknown
     return proxy
 
 
@@ -102,6 +105,36 @@ def test_a_trial_running_past_the_time_limit_stops_at_the_epoch_end(space, tmp_p
     trial = result.study.trials[0]
     assert trial.state == TrialState.PRUNED and trial.user_attrs["stopped"] == "time limit"
     assert trial.user_attrs["pruned_at_epoch"] == 0 and list(trial.intermediate_values) == [0]
+    # the last completed epoch's score is kept as a partial result, and is what best.yaml names
+    assert trial.user_attrs["partial"] is True and trial.user_attrs["val_top1"] == pytest.approx(0.5)
+    assert trial.user_attrs["epochs"] == 1
+    assert result.best_trial == 0 and result.best_partial and result.best_value == pytest.approx(0.5)
+    header = (tmp_path / "best.yaml").read_text().splitlines()[0]
+    assert header.startswith("# nasgen search") and "trial 0, proxy val top-1 50.00 % (1 epoch(s) at " in header
+    assert "partial: stopped by the time limit" in header
+
+
+def test_a_partial_result_ranks_after_complete_ones_and_is_retried_on_resume(space, tmp_path, fake):
+    first = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=1e-3)
+    assert [t.state for t in first.study.trials] == [TrialState.PRUNED]
+    fake.curve = lambda n, epoch: 0.4 + 0.1 * epoch  # the retry completes: 0.6 after 3 epochs
+    second = search("10M", space=space, n_trials=2, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=None)
+    assert second.requeued == [0]
+    retry = second.study.trials[1]
+    assert retry.params == first.study.trials[0].params and retry.user_attrs["retry_of"] == 0
+    assert retry.state == TrialState.COMPLETE and retry.value == pytest.approx(0.6)
+    assert second.best_trial == 1 and not second.best_partial
+    rows = list(csv.DictReader((tmp_path / "leaderboard.csv").open()))
+    assert [(r["trial"], r["status"]) for r in rows] == [("1", "complete")]  # the same architecture once
+
+
+def test_the_first_trial_does_not_start_when_one_epoch_cannot_fit(space, tmp_path, fake, monkeypatch):
+    monkeypatch.setattr(nasgen.train, "estimate_proxy_seconds", lambda *args, **kwargs: (40.0, 120.0))
+    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=10)
+    assert fake.calls == [] and result.best_spec is None
+    assert "takes ≈40 s here (measured), the whole recipe ≈120 s" in result.not_started
+    assert "--timeout 145 or more" in result.not_started
+    assert [t.user_attrs["stopped"] for t in result.study.trials] == ["time limit (not started)"]
 
 
 def test_a_trial_finishing_past_the_time_limit_is_kept(space, tmp_path, fake):

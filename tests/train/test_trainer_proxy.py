@@ -9,7 +9,16 @@ import torch
 from nasgen.data import ImageDataset
 from nasgen.nn import build_model
 from nasgen.spec import load_spec, spec_from_dict
-from nasgen.train import CPU_PROXY, GPU_PROXY, TrainConfig, default_proxy, evaluate_proxy, proxy_resolution
+from nasgen.train import (
+    CPU_PROXY,
+    GPU_PROXY,
+    PROXY_FLOOR_PX,
+    TrainConfig,
+    default_proxy,
+    estimate_proxy_seconds,
+    evaluate_proxy,
+    proxy_resolution,
+)
 from nasgen.train._proxy import zero_init_residual
 
 TINY = {
@@ -63,6 +72,28 @@ def test_proxy_resolution_rule():
     assert proxy_resolution(128, scaled, 32) == 32  # never below the network's total stride
     assert proxy_resolution(128, scaled, 8) == 18
     assert proxy_resolution(128, TrainConfig(resolution_px=40), 32) == 40
+
+
+def test_proxy_resolution_floor_is_16_px_or_the_datas_own_size():
+    scaled = TrainConfig(resolution_px=32, scale_resolution_from_px=224)
+    assert PROXY_FLOOR_PX == 16
+    assert proxy_resolution(48, scaled, 4) == 7  # the old rule alone: a 48-px space trained at 7 px
+    assert proxy_resolution(48, scaled, 4, data_px=28) == 16  # raised to the floor
+    assert proxy_resolution(48, scaled, 4, data_px=12) == 12  # data smaller than the floor: its own size
+    assert proxy_resolution(224, scaled, 32, data_px=28) == 32  # above the floor: unchanged
+    spec = spec_from_dict({**TINY, "resolution_px": 48}).replace(stem=spec_from_dict(TINY).stem.model_copy())
+    config = TrainConfig(epochs=1, batch_size=16, resolution_px=32, scale_resolution_from_px=224, warmup_epochs=0.5)
+    result = evaluate_proxy(spec, (_grey(), _grey(30)), config, seed=0, device="cpu")
+    assert result.history[0]["resolution_px"] == 12  # the 12-px data, not round(32 · 48 / 224) = 7
+
+
+def test_estimate_proxy_seconds_scales_steps_to_the_recipe():
+    spec = spec_from_dict(TINY)
+    config = TrainConfig(epochs=3, batch_size=16, resolution_px=16, warmup_epochs=0.5)
+    before = torch.get_rng_state()
+    epoch_s, total_s = estimate_proxy_seconds(spec, (_grey(), _grey(30)), config, seed=0, device="cpu")
+    assert torch.equal(before, torch.get_rng_state())
+    assert 0 < epoch_s < 5 and total_s == pytest.approx(3 * epoch_s)
 
 
 def test_zero_init_residual_on_b0_zeroes_the_nine_skip_blocks():

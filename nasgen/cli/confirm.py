@@ -1,0 +1,66 @@
+"""``nasgen confirm``: retrain the top of a search and its baselines with seeds; recommend with evidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from nasgen.cli._common import console, err_console, user_errors
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("confirm")
+    @user_errors
+    def confirm(
+        run: str = typer.Argument(..., help="A search run directory, or a storage URL with --study-name."),
+        top: int = typer.Option(3, help="Top-K feasible architectures by proxy score to confirm."),
+        seeds: int = typer.Option(3, help="Seeds per architecture (at least 2: one seed has no spread)."),
+        epochs: Optional[int] = typer.Option(None, help="Epochs of the confirmation recipe (default 2x the proxy's)."),
+        data: Optional[str] = typer.Option(None, help="Dataset (default: the one the search used)."),
+        study_name: Optional[str] = typer.Option(None, help="Study name, for a storage URL holding several."),
+        out: Optional[Path] = typer.Option(None, help="Where confirm.csv and best.yaml go (default: the run)."),
+    ) -> None:
+        """Confirm a search: train its top-K architectures and every enqueued baseline with several seeds under a
+        longer recipe, then recommend the cheapest architecture (MACs) whose mean top-1 is not significantly below
+        the best mean (one-sided Welch t-test at 5 %). Writes confirm.csv and best.yaml (with its evidence);
+        results are stored in the study as they come, so the same command resumes.
+        """
+        from nasgen.search import confirm as run_confirm
+        from nasgen.search import open_run
+
+        handle = open_run(run, study_name=study_name) if "://" in run or study_name else run
+        verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console)
+        console.print(_table(verdict), soft_wrap=not console.is_terminal)
+        console.print(verdict.text, highlight=False, soft_wrap=True, markup=False)
+        console.print(f"written: {verdict.csv_path} and {verdict.csv_path.parent / 'best.yaml'}", highlight=False)
+
+
+def _table(verdict):
+    from rich.table import Table
+
+    from nasgen.units import format_count
+
+    table = Table(
+        title=f"confirmation: {verdict.seeds} seeds × {verdict.epochs} epochs; ties = not significantly below the best "
+        "(one-sided Welch, 5 %)",
+        title_justify="left",
+    )
+    for header in ("architecture", "MACs", "params", "proxy", "mean ± sd", "95 % interval", "p vs best", "verdict"):
+        table.add_column(header, justify="left" if header in ("architecture", "verdict") else "right")
+    for c in verdict.candidates:
+        s = c.summary
+        mark = "recommended" if c.recommended else ("best mean" if c is verdict.best else "")
+        tie = "tie" if c.tied else "worse"
+        table.add_row(
+            c.label,
+            format_count(c.macs),
+            format_count(c.record.params or 0),
+            "—" if c.record.val_top1 is None else f"{100 * c.record.val_top1:.2f}%",
+            c.shown(),
+            f"[{100 * s.ci_low:.2f}, {100 * s.ci_high:.2f}]",
+            f"{c.p_vs_best:.3f}",
+            ", ".join(x for x in (tie, mark) if x),
+        )
+    return table

@@ -1,0 +1,320 @@
+"""The run record: one typed :class:`TrialRecord` per trial, written and read by this module only.
+
+A trial's facts live in the Optuna study as user attributes (so they are shared by every worker and survive a
+crash). Their keys are private to this module: the objective writes them through the ``record_*`` functions,
+and everything else — outputs, progress, the CLI, export, report, confirmation — reads
+:class:`TrialRecord` objects, through :func:`open_run` (a :class:`Run`) or :meth:`TrialRecord.from_trial`.
+
+States (``TrialRecord.state``):
+
+- ``complete``: trained under the whole proxy recipe (or scored by a stand-in), or reused from such a trial;
+- ``partial``: stopped by the search's time limit after ``epochs`` epochs; ``val_top1`` is its last epoch's
+  score, ranked after every complete trial and retried when the search resumes;
+- ``infeasible``: over a limit (budget, params, memory), costed but never built; ``reason`` says which;
+- ``pruned``: stopped by the pruner; ``failed``: raised (``reason``); ``interrupted``: Ctrl-C or a killed
+  process; ``running``: still running (another worker, or a live study); ``waiting``: enqueued, not started.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from nasgen.spec import ArchSpec, dump_yaml, loads_spec
+
+__all__ = [
+    "STATES",
+    "TrialRecord",
+    "rank_key",
+    "record_evaluation",
+    "record_infeasible",
+    "record_partial",
+    "record_spec",
+]
+
+STATES = ("complete", "partial", "infeasible", "pruned", "failed", "interrupted", "running", "waiting")
+
+# user-attribute keys (private to this module; the study's on-disk format)
+_SPEC, _HASH, _DISPLAY = "spec_yaml", "hash", "display"
+_PARAMS, _MACS, _MEMORY, _SEED = "params", "macs", "activation_bytes", "seed"
+_FEASIBLE, _INFEASIBLE = "feasible", "infeasible"
+_SCORE, _EPOCHS, _SECONDS, _DEVICE = "val_top1", "epochs", "train_seconds", "device"
+_PROXY_PX, _PARTIAL, _STOPPED, _ERROR = "proxy_px", "partial", "stopped", "error"
+_REUSED, _ENQUEUED, _RETRY, _INTERRUPTED = "reused_from", "enqueued", "retry_of", "interrupted"
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What one trial of a search is known to be, read from the study.
+
+    Attributes:
+        number: Optuna trial number (``trials/<number>/arch.yaml`` in the run directory).
+        state: One of :data:`STATES`.
+        spec_yaml: The architecture as YAML (None for a trial that failed before it was sampled).
+        hash: ``ArchSpec.content_hash()``.
+        display: The stages in timm notation, space-separated.
+        macs: Conv + linear MACs at the architecture's resolution, batch 1 (DESIGN.md convention).
+        params: Trainable parameters.
+        activation_bytes: Activation memory of one float32 inference pass, batch 1, in bytes.
+        resolution_px: The architecture's own input resolution (px).
+        proxy_px: The resolution the proxy actually trained at (px); None for a stand-in score.
+        val_top1: Validation top-1 (fraction in [0, 1]) under the proxy, or the stand-in score.
+        epochs: Epochs trained (for ``partial``: the epochs completed before the time limit).
+        train_seconds: Wall time of the proxy training in s.
+        wall_seconds: Wall time of the whole trial in s (None while running).
+        device: Where it trained (``cpu``, ``cuda:0``; ``none`` for a stand-in).
+        seed: Training seed.
+        reason: Why it is infeasible, failed, interrupted or stopped (empty otherwise).
+        reused_from: The trial whose result this one reused (same architecture), if any.
+        enqueued: Label of the enqueued architecture (``efficientnet-b0``), if it was enqueued.
+        retry_of: The trial this one retries (after a crash, Ctrl-C or the time limit), if any.
+        constraints: Optuna constraint values ``{name: cost/limit − 1}`` (> 0 = violated).
+        values: Optuna objective values (None unless the trial is COMPLETE).
+        trial_state: Optuna's state name (``COMPLETE``, ``PRUNED``, ``FAIL``, ``RUNNING``, ``WAITING``).
+    """
+
+    number: int
+    state: str
+    spec_yaml: str | None = None
+    hash: str | None = None
+    display: str = ""
+    macs: int | None = None
+    params: int | None = None
+    activation_bytes: int | None = None
+    resolution_px: int | None = None
+    proxy_px: int | None = None
+    val_top1: float | None = None
+    epochs: int | None = None
+    train_seconds: float | None = None
+    wall_seconds: float | None = None
+    device: str | None = None
+    seed: int | None = None
+    reason: str = ""
+    reused_from: int | None = None
+    enqueued: str | None = None
+    retry_of: int | None = None
+    constraints: Mapping[str, float] | None = None
+    values: tuple[float, ...] | None = None
+    trial_state: str = ""
+
+    @classmethod
+    def from_trial(cls, trial: FrozenTrial) -> TrialRecord:
+        """Read a record from an Optuna trial written by nasgen (or, best effort, by anyone else)."""
+        attrs = trial.user_attrs
+        score = attrs.get(_SCORE)
+        wall = None
+        if trial.datetime_start is not None and trial.datetime_complete is not None:
+            wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        resolution = None
+        if isinstance(attrs.get(_SPEC), str):
+            resolution = _resolution_of(attrs[_SPEC])
+        return cls(
+            number=trial.number,
+            state=_state_of(trial),
+            spec_yaml=attrs.get(_SPEC),
+            hash=attrs.get(_HASH),
+            display=str(attrs.get(_DISPLAY, "")),
+            macs=_int(attrs.get(_MACS)),
+            params=_int(attrs.get(_PARAMS)),
+            activation_bytes=_int(attrs.get(_MEMORY)),
+            resolution_px=resolution,
+            proxy_px=_int(attrs.get(_PROXY_PX)),
+            val_top1=None if score is None else float(score),
+            epochs=_int(attrs.get(_EPOCHS)),
+            train_seconds=None if attrs.get(_SECONDS) is None else float(attrs[_SECONDS]),
+            wall_seconds=wall,
+            device=attrs.get(_DEVICE),
+            seed=_int(attrs.get(_SEED)),
+            reason=_reason_of(trial),
+            reused_from=_int(attrs.get(_REUSED)),
+            enqueued=attrs.get(_ENQUEUED),
+            retry_of=_int(attrs.get(_RETRY)),
+            constraints=dict(trial.constraints) if trial.constraints else None,
+            values=None if trial.values is None else tuple(float(v) for v in trial.values),
+            trial_state=trial.state.name,
+        )
+
+    @property
+    def feasible(self) -> bool:
+        """Within every limit (an architecture that was costed and allowed to train)."""
+        return self.state != "infeasible" and self.spec_yaml is not None
+
+    @property
+    def scored(self) -> bool:
+        """Has a score of its own (complete or partial; not a reused copy of another trial's)."""
+        return self.state in ("complete", "partial") and self.val_top1 is not None and self.reused_from is None
+
+    @property
+    def partial(self) -> bool:
+        """Stopped by the time limit with the score of its last completed epoch."""
+        return self.state == "partial"
+
+    def spec(self) -> ArchSpec:
+        """The architecture of this trial.
+
+        Raises:
+            SpecError: No architecture recorded, or the recorded YAML does not load.
+        """
+        from nasgen.errors import SpecError
+
+        if self.spec_yaml is None:
+            raise SpecError(f"trial {self.number} has no recorded architecture (it failed before sampling)")
+        return loads_spec(self.spec_yaml, file=f"<trial {self.number}>")
+
+
+def rank_key(record: TrialRecord) -> tuple[int, float, int, int]:
+    """Leaderboard order: complete before partial, then higher val top-1, fewer MACs, earlier trial."""
+    score = record.val_top1 if record.val_top1 is not None and not math.isnan(record.val_top1) else -math.inf
+    return (int(record.partial), -score, record.macs or 0, record.number)
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None or isinstance(value, bool) else int(value)
+
+
+def _resolution_of(text: str) -> int | None:
+    for line in text.splitlines():
+        if line.startswith("resolution_px:"):
+            try:
+                return int(line.split(":", 1)[1].strip())
+            except ValueError:
+                return None
+    return None
+
+
+def _state_of(trial: FrozenTrial) -> str:
+    attrs = trial.user_attrs
+    if attrs.get(_FEASIBLE) is False:
+        return "infeasible"
+    if trial.state == TrialState.COMPLETE:
+        return "complete"
+    if trial.state == TrialState.PRUNED:
+        return "partial" if attrs.get(_PARTIAL) and attrs.get(_SCORE) is not None else "pruned"
+    if trial.state == TrialState.FAIL:
+        return "interrupted" if attrs.get(_INTERRUPTED) or "killed" in str(attrs.get(_ERROR, "")) else "failed"
+    return "running" if trial.state == TrialState.RUNNING else "waiting"
+
+
+def _reason_of(trial: FrozenTrial) -> str:
+    attrs = trial.user_attrs
+    for key in (_INFEASIBLE, _ERROR, _STOPPED):
+        if attrs.get(key):
+            return str(attrs[key])
+    if trial.state == TrialState.FAIL:
+        return str(trial.system_attrs.get("fail_reason", ""))
+    return ""
+
+
+# -- writing (the objective) ---------------------------------------------------------------------------------
+def record_spec(
+    trial: optuna.Trial,
+    spec: ArchSpec,
+    cost: Any,
+    *,
+    seed: int,
+    out: Path,
+    proxy_px: int | None = None,
+) -> None:
+    """Record a sampled architecture, its cost and seed on ``trial``; write ``trials/<n>/arch.yaml`` in ``out``."""
+    text = dump_yaml(spec)
+    attrs: dict[str, Any] = {
+        _SPEC: text,
+        _HASH: spec.content_hash(),
+        _DISPLAY: " ".join(spec.display()),
+        _PARAMS: int(cost.params),
+        _MACS: int(cost.macs),
+        _MEMORY: int(cost.activation_bytes),
+        _SEED: seed,
+    }
+    if proxy_px is not None:
+        attrs[_PROXY_PX] = int(proxy_px)
+    for key, value in attrs.items():
+        trial.set_user_attr(key, value)
+    folder = out / "trials" / str(trial.number)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "arch.yaml").write_text(text, encoding="utf-8")
+
+
+def record_feasible(trial: optuna.Trial) -> None:
+    """Mark ``trial`` as within every limit (it will be trained or reuse a result)."""
+    trial.set_user_attr(_FEASIBLE, True)
+
+
+def record_infeasible(trial: optuna.Trial, reason: str) -> None:
+    """Mark ``trial`` as over a limit, e.g. ``"MACs 512.3M > budget 400.0M"``; it is never built."""
+    trial.set_user_attr(_FEASIBLE, False)
+    trial.set_user_attr(_INFEASIBLE, reason)
+
+
+def record_evaluation(trial: optuna.Trial, evaluation: Any, *, reused_from: int | None = None) -> None:
+    """Record an :class:`~nasgen.search._evaluate.Evaluation` (score, epochs, seconds, device) on ``trial``."""
+    if reused_from is not None:
+        trial.set_user_attr(_REUSED, reused_from)
+    trial.set_user_attr(_SCORE, float(evaluation.val_top1))
+    trial.set_user_attr(_EPOCHS, int(evaluation.epochs))
+    trial.set_user_attr(_SECONDS, float(evaluation.train_seconds))
+    trial.set_user_attr(_DEVICE, str(evaluation.device))
+
+
+def record_partial(trial: optuna.Trial, *, epoch: int, val_top1: float, reason: str) -> None:
+    """Record the last completed epoch's score of a trial stopped by the time limit (``epoch`` is 0-based)."""
+    trial.set_user_attr(_PARTIAL, True)
+    trial.set_user_attr(_SCORE, float(val_top1))
+    trial.set_user_attr(_EPOCHS, int(epoch) + 1)
+    trial.set_user_attr(_STOPPED, reason)
+    trial.set_user_attr("pruned_at_epoch", int(epoch))
+
+
+def record_error(trial: optuna.Trial, message: str) -> None:
+    """Record why ``trial`` failed (at most 500 characters)."""
+    trial.set_user_attr(_ERROR, message[:500])
+
+
+def record_interrupted(trial: optuna.Trial) -> None:
+    """Mark ``trial`` as interrupted by Ctrl-C (it is retried on resume)."""
+    trial.set_user_attr(_INTERRUPTED, True)
+
+
+def reusable(records: list[TrialRecord], content_hash: str) -> TrialRecord | None:
+    """The first complete, scored trial of the architecture ``content_hash`` (an original, not a copy)."""
+    for record in records:
+        if record.state == "complete" and record.hash == content_hash and record.val_top1 is not None:
+            return record
+    return None
+
+
+def needs_retry(trial: FrozenTrial) -> bool:
+    """A trial that should run again on resume: interrupted (Ctrl-C) or stopped by the time limit."""
+    attrs = trial.user_attrs
+    if trial.state == TrialState.FAIL:
+        return bool(attrs.get(_INTERRUPTED))
+    return trial.state == TrialState.PRUNED and bool(attrs.get(_STOPPED)) and attrs.get(_FEASIBLE) is not False
+
+
+def retry_attrs(trial: FrozenTrial) -> dict[str, Any]:
+    """User attributes of the trial enqueued to retry ``trial``."""
+    attrs: dict[str, Any] = {_RETRY: trial.number}
+    if trial.user_attrs.get(_ENQUEUED):
+        attrs[_ENQUEUED] = trial.user_attrs[_ENQUEUED]
+    return attrs
+
+
+def retried_numbers(trials: list[FrozenTrial]) -> set[int]:
+    """Numbers of the trials that already have a retry."""
+    return {int(t.user_attrs[_RETRY]) for t in trials if t.user_attrs.get(_RETRY) is not None}
+
+
+def enqueued_labels(trials: list[FrozenTrial]) -> set[str]:
+    """Labels of the architectures already enqueued in the study."""
+    return {str(t.user_attrs[_ENQUEUED]) for t in trials if t.user_attrs.get(_ENQUEUED)}
+
+
+def enqueue_attrs(label: str) -> dict[str, Any]:
+    """User attributes of an enqueued known architecture."""
+    return {_ENQUEUED: label}
