@@ -215,6 +215,7 @@ def train(
     label_smoothing: float = 0.1,
     ema_decay: float | None = None,
     batch_size: int = 128,
+    bn_recalibration_images: int = 2048,
     seed: int = 0,
     resolution_px: int | None = None,
     device: str | torch.device | None = None,
@@ -241,6 +242,9 @@ def train(
         label_smoothing: Label-smoothing ε.
         ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
         batch_size: Training batch size (images).
+        bn_recalibration_images: Before each evaluation, recompute the BatchNorm statistics with the current
+            weights over this many training images (at most all); 0 = keep the running averages, which on
+            short runs lag the weights enough to make eval-mode predictions collapse to one class (issue 14).
         seed: Seeds initialization, split, data order, dropout, augmentation and mixup.
         resolution_px: Final training and evaluation resolution (px); ``None`` = the architecture's (or the
             schedule's last size).
@@ -271,6 +275,7 @@ def train(
             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
             "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
             "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
+            "bn_recalibration_images": min(bn_recalibration_images, len(train_set)),
         }
     )  # fmt: skip
     out = Path(out)
