@@ -15,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from nasgen.errors import ExportError
+from nasgen.exporting._preprocess import render_preprocess_code
 from nasgen.exporting._source import ExportSource
 from nasgen.exporting._templates import ACTIVATION_CODE, BLOCK_CLASSES, HEADER, LAYERS, NETWORK
 from nasgen.spec import ArchSpec
@@ -70,7 +71,8 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
 
     Returns:
         Python source defining ``StageConfig``, ``STAGES``, the layer and block classes,
-        ``EfficientNet`` and ``build()``. Its module docstring gives params, MACs (Conv2d and Linear
+        ``EfficientNet`` and ``build()``, and, when the source's weights carry a data config,
+        ``preprocess(images)`` with ``MEAN``, ``STD``, ``INPUT_SIZE``, ``CLASSES``. Its module docstring gives params, MACs (Conv2d and Linear
         layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture hash and the origin.
 
     Raises:
@@ -115,6 +117,10 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
     blocks = "".join(BLOCK_CLASSES[kind][1] for kind in kinds)
     table = ", ".join(f"{kind!r}: {BLOCK_CLASSES[kind][0]}" for kind in kinds)
     network = NETWORK.substitute(blocks=table, name=name, in_channels=spec.in_channels)
+    data_config = source.data_config if source is not None else None
+    if data_config is not None:  # before the `__main__` block that closes the module
+        body, main, rest = network.partition('\n\nif __name__ == "__main__":')
+        network = body + render_preprocess_code(data_config) + main + rest
     return header + LAYERS + blocks + network
 
 

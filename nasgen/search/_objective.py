@@ -204,7 +204,9 @@ def _record_evaluation(trial: optuna.Trial, evaluation: Evaluation, out: Path) -
     if evaluation.state_dict is not None and evaluation.val_top1 > _best_so_far(trial):
         from safetensors.torch import save_file
 
-        save_file(evaluation.state_dict, str(out / "trials" / str(trial.number) / "weights.safetensors"))
+        config = evaluation.data_config  # the proxy's normalization and size, which exports read back
+        metadata = {"format": "pt", **config.metadata()} if config is not None else None
+        save_file(evaluation.state_dict, str(out / "trials" / str(trial.number) / "weights.safetensors"), metadata)
 
 
 def _best_so_far(trial: optuna.Trial) -> float:

@@ -9,7 +9,6 @@ A run directory holds, after every epoch, ``checkpoint.pt`` (everything needed t
 from __future__ import annotations
 
 import csv
-import json
 import os
 import time
 from collections.abc import Callable
@@ -186,17 +185,13 @@ def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def _save_weights(trainer: _FullTrainer, path: Path, spec: ArchSpec) -> None:
-    """Write the evaluated weights; the metadata names the architecture and the input normalization."""
+    """Write the evaluated weights; the metadata names the architecture and the data config (normalization,
+    input size, classes: :class:`~nasgen.data.DataConfig`)."""
     from safetensors.torch import save_file
 
     model = trainer.evaluated_model()
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    metadata = {
-        "format": "pt",
-        "arch_hash": spec.content_hash(),
-        "input_mean": json.dumps([float(v) for v in trainer.mean.flatten()]),
-        "input_std": json.dumps([float(v) for v in trainer.std.flatten()]),
-    }
+    metadata = {"format": "pt", "arch_hash": spec.content_hash(), **trainer.data_config(spec.resolution_px).metadata()}
     save_file(tensors, str(path), metadata=metadata)
 
 

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasgen.data import ImageDataset, stratified_order
+from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
 from nasgen.train._config import TrainConfig
@@ -60,6 +60,8 @@ class TrainResult:
         history: One dict per epoch: ``epoch``, ``train_loss``, ``val_top1``, ``val_loss``, ``lr``,
             ``resolution_px``, ``seconds``.
         model: The trained model (what the search saves with ``--save-weights``); not compared or printed.
+        data_config: How the validation images were prepared for ``model`` (normalization, final size,
+            classes): what exported weights must carry.
     """
 
     val_top1: float
@@ -70,6 +72,7 @@ class TrainResult:
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
     model: nn.Module | None = field(default=None, repr=False, compare=False)
+    data_config: DataConfig | None = field(default=None, repr=False, compare=False)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -251,6 +254,15 @@ class Trainer:
         for m, momentum in zip(bns, saved):
             m.momentum = momentum
 
+    def data_config(self, resolution_px: int | None = None) -> DataConfig:
+        """How this trainer prepares validation images: normalization, size (px), classes."""
+        size = resolution_px or self.config.resolution_px
+        return DataConfig(
+            mean=tuple(float(v) for v in self.mean.flatten()), std=tuple(float(v) for v in self.std.flatten()),
+            input_size=(self.train_set.in_channels, size, size), num_classes=self.train_set.num_classes,
+            classes=tuple(self.train_set.classes), dataset=self.train_set.name,
+        )  # fmt: skip
+
     # -- the run ---------------------------------------------------------------------------------
     def run(self, on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
         """Train from ``start_epoch`` to ``config.epochs``; call ``on_epoch(epoch, val_top1)`` after each.
@@ -290,6 +302,7 @@ class Trainer:
             val_top1=val_top1, val_loss=val_loss, epochs=self.start_epoch, train_seconds=time.perf_counter() - start,
             images_per_second=trained / train_time if train_time else 0.0, device=str(self.device),
             history=list(self.history), model=self.model,
+            data_config=self.data_config(int(self.history[-1]["resolution_px"]) if self.history else None),
         )
 
     # -- checkpointing ---------------------------------------------------------------------------
