@@ -67,6 +67,11 @@ def register(app: typer.Typer) -> None:
 
         if progressive and schedule is not None:
             raise TrainError("give --progressive or --schedule FILE, not both")
+        if progressive and epochs < 2:
+            raise TrainError(
+                f"--epochs {epochs}: --progressive needs at least 2 epochs (its schedule has 2-4 stages of one epoch "
+                "or more); give --epochs 2 or more, or drop --progressive"
+            )
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
         result = run_training(
             arch,

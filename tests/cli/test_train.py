@@ -76,6 +76,7 @@ def test_train_schedule_file(files, tmp_path):
         (["--epochs", "2", "--resolution", "4"], "resolution_px 4 is below the total stride 8"),
         (["--epochs", "2", "--lr", "-1"], "lr"),
         (["--epochs", "2", "--ema", "1.5"], "ema_decay"),
+        (["--epochs", "1", "--progressive"], "--epochs 1: --progressive needs at least 2 epochs"),
     ],
 )
 def test_bad_input_exits_2(files, tmp_path, extra, message):
@@ -102,3 +103,13 @@ def test_bad_schedule_file_names_file_and_line(files, tmp_path):
     result = _invoke(files, "--epochs", "2", "--schedule", str(schedule), "--out", str(tmp_path / "run"))
     assert result.exit_code == 2
     assert "bad.yaml, line 3: size_end_px: must be at least size_start_px 64" in " ".join(result.output.split())
+
+
+def test_resuming_with_more_epochs_names_the_setting(files, tmp_path):
+    out = str(tmp_path / "run")
+    assert _invoke(files, "--epochs", "1", "--out", out).exit_code == 0
+    result = _invoke(files, "--epochs", "2", "--out", out)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "error:" in text and "config.epochs: 1 -> 2" in text and "choose another --out" in text
+    assert "Traceback" not in result.output
