@@ -12,11 +12,12 @@ Example:
 """
 
 from nasgen.data._config import DataConfig, read_safetensors_metadata
-from nasgen.data._dataset import ImageDataset, split, stratified_order
+from nasgen.data._dataset import DataReport, ImageDataset, split, stratified_order
 from nasgen.data._sources import embedded_path, load_dataset
 
 __all__ = [
     "DataConfig",
+    "DataReport",
     "ImageDataset",
     "embedded_path",
     "load_dataset",
