@@ -13,6 +13,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from export_helpers import tiny_spec, write_training_dir
 from safetensors import safe_open
 
 import nasgen
@@ -149,3 +150,28 @@ def test_bad_data_configs():
     centre = DataConfig(mean=(0.5,), std=(0.2,), input_size=(1, 8, 8), num_classes=2, crop_mode="center")
     with pytest.raises(ExportError, match="squash"):
         render_preprocess_code(centre)
+
+
+def test_older_training_weights_with_mean_and_std_only(tmp_path):
+    # weights of `nasgen train` before the data config: input_mean / input_std, the size from arch.yaml
+    from safetensors.torch import load_file, save_file
+
+    spec = tiny_spec()
+    folder = write_training_dir(tmp_path / "train", spec)
+    state = load_file(str(folder / "weights.safetensors"))
+    mean, std = [0.5] * spec.in_channels, [0.25] * spec.in_channels
+    metadata = {"format": "pt", "input_mean": json.dumps(mean), "input_std": json.dumps(std)}
+    save_file(state, str(folder / "weights.safetensors"), metadata=metadata)
+    exported = nasgen.export(folder, tmp_path / "export", formats="code,manifest")
+    config = json.loads(exported.paths["manifest"].read_text())["data_config"]
+    size = spec.resolution_px
+    assert config["mean"] == mean and config["std"] == std and config["classes"] is None
+    assert config["input_size"] == [spec.in_channels, size, size] and config["num_classes"] == spec.num_classes
+    assert "CLASSES = None" in exported.paths["code"].read_text()
+    save_file(state, str(folder / "weights.safetensors"), metadata={"data_config": '{"mean": [0.5]}'})
+    with pytest.raises(ExportError, match="weights.safetensors: std: Field required"):
+        nasgen.export(folder, tmp_path / "export2", formats="manifest")
+    save_file(state, str(folder / "weights.safetensors"))  # no metadata at all: no data config, no preprocess
+    exported = nasgen.export(folder, tmp_path / "export3", formats="code,manifest")
+    assert json.loads(exported.paths["manifest"].read_text())["data_config"] is None
+    assert "def preprocess" not in exported.paths["code"].read_text()
