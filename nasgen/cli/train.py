@@ -62,6 +62,9 @@ def register(app: typer.Typer) -> None:
         skip_empty_classes: bool = typer.Option(
             False, "--skip-empty-classes", help="ImageFolder: leave out class folders without images instead of failing."
         ),
+        list_ignored: bool = typer.Option(
+            False, "--list-ignored", help="ImageFolder: print every file that was ignored because it is not an image."
+        ),
     ) -> None:
         """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
         end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
@@ -81,7 +84,11 @@ def register(app: typer.Typer) -> None:
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
         dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
         for note in dataset.report.notes:  # conversions and ignored files, said once (issue 19)
+            if note.startswith("ignored ") and not list_ignored:
+                note += " (--list-ignored lists them)"
             err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        for path in dataset.report.ignored_files if list_ignored else ():
+            err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
         result = run_training(
             arch,
             dataset,

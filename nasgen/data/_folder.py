@@ -85,7 +85,7 @@ def _notes(modes: Counter, sizes: Counter, ignored: list[str], empty: list[str],
         notes.append(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}")
     if ignored:
         shown = ", ".join(Path(p).name for p in ignored[:3]) + (", …" if len(ignored) > 3 else "")
-        notes.append(f"ignored {len(ignored)} file(s) that are not images ({shown}); listed in report.ignored_files")
+        notes.append(f"ignored {len(ignored)} file(s) that are not images: {shown}")
     grey = sum(n for mode, n in modes.items() if mode in _GREY_MODES)
     if target == "RGB" and grey:
         notes.append(f"{grey} grey image(s) among {sum(modes.values())} converted to 3 channels (the folder mixes both)")

@@ -145,7 +145,11 @@ def test_image_folder_notes_and_empty_class(tmp_path):
     notes = [" ".join(line.split()) for line in result.output.splitlines() if line.startswith("note:")]
     assert notes == [
         "note: skipped 1 empty class folder(s): emu",
-        "note: ignored 1 file(s) that are not images (Thumbs.db); listed in report.ignored_files",
+        "note: ignored 1 file(s) that are not images: Thumbs.db (--list-ignored lists them)",
         "note: 22 grey image(s) among 24 converted to 3 channels (the folder mixes both)",
     ]
     assert load_spec(tmp_path / "b" / "arch.yaml").num_classes == 2
+    listed = runner.invoke(app, [*args[:-1], str(tmp_path / "c"), "--list-ignored"])
+    assert listed.exit_code == 0, listed.output
+    lines = [" ".join(line.split()) for line in listed.output.splitlines() if line.startswith("note: ignored")]
+    assert lines == ["note: ignored 1 file(s) that are not images: Thumbs.db", f"note: ignored {root / 'dog' / 'Thumbs.db'}"]

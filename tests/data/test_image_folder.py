@@ -56,7 +56,7 @@ def test_stray_files_are_counted_and_listed(tmp_path):
     ignored = sorted(p.split("tree/")[1] for p in data.report.ignored_files)
     assert ignored == ["LICENSE", "cat/notes.txt", "dog/.DS_Store", "dog/sub/labels.csv"]
     assert data.report.notes == (
-        "ignored 4 file(s) that are not images (LICENSE, notes.txt, .DS_Store, …); listed in report.ignored_files",
+        "ignored 4 file(s) that are not images: LICENSE, notes.txt, .DS_Store, …",
     )
     train, val = split(data)
     assert train.report is data.report and val.report is data.report  # subsets keep it
