@@ -60,7 +60,7 @@ def register(app: typer.Typer) -> None:
         ),
         device: Optional[str] = typer.Option(None, "--device", help="'cpu', 'cuda', 'cuda:1' (default: CUDA if available)."),
         skip_empty_classes: bool = typer.Option(
-            False, "--skip-empty-classes", help="ImageFolder: leave out class folders without images instead of failing."
+            False, "--skip-empty-classes", help="ImageFolder: leave out class folders without images (default: fail)."
         ),
         list_ignored: bool = typer.Option(
             False, "--list-ignored", help="ImageFolder: print every file that was ignored because it is not an image."

@@ -88,7 +88,9 @@ def _notes(modes: Counter, sizes: Counter, ignored: list[str], empty: list[str],
         notes.append(f"ignored {len(ignored)} file(s) that are not images: {shown}")
     grey = sum(n for mode, n in modes.items() if mode in _GREY_MODES)
     if target == "RGB" and grey:
-        notes.append(f"{grey} grey image(s) among {sum(modes.values())} converted to 3 channels (the folder mixes both)")
+        notes.append(
+            f"{grey} grey image(s) among {sum(modes.values())} converted to 3 channels (the folder mixes both)"
+        )
     alpha = sum(n for mode, n in modes.items() if mode in _ALPHA_MODES)
     if alpha:
         notes.append(f"{alpha} image(s) with an alpha channel: transparency dropped")

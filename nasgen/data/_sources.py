@@ -126,7 +126,8 @@ def load_dataset(
             shipped validation split); or a path: a folder of IDX files (``train-images-idx3-ubyte[.gz]`` …),
             an ImageFolder tree (``ROOT/<class>/<image>``; images of different sizes are resized to 64×64 px,
             grey and colour mixed become 3 channels; files that are not images are ignored; each of these is
-            reported in ``dataset.report``), or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and ``labels``/``y`` ``(N,)``.
+            reported in ``dataset.report``), or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and
+            ``labels``/``y`` ``(N,)``.
         seed: Seed of the stratified subsample when ``max_images`` is given.
         max_images: Keep at most this many images, class-balanced (handy for quick runs on big data).
         skip_empty_classes: ImageFolder only: leave out class folders without images (noted in the report)

@@ -72,8 +72,9 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
     Returns:
         Python source defining ``StageConfig``, ``STAGES``, the layer and block classes,
         ``EfficientNet`` and ``build()``, and, when the source's weights carry a data config,
-        ``preprocess(images)`` with ``MEAN``, ``STD``, ``INPUT_SIZE``, ``CLASSES``. Its module docstring gives params, MACs (Conv2d and Linear
-        layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture hash and the origin.
+        ``preprocess(images)`` with ``MEAN``, ``STD``, ``INPUT_SIZE``, ``CLASSES``. Its module docstring gives
+        params, MACs (Conv2d and Linear layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture
+        hash and the origin.
 
     Raises:
         ExportError: A stage of a plugin block kind, or an activation without a code template.

@@ -152,4 +152,7 @@ def test_image_folder_notes_and_empty_class(tmp_path):
     listed = runner.invoke(app, [*args[:-1], str(tmp_path / "c"), "--list-ignored"])
     assert listed.exit_code == 0, listed.output
     lines = [" ".join(line.split()) for line in listed.output.splitlines() if line.startswith("note: ignored")]
-    assert lines == ["note: ignored 1 file(s) that are not images: Thumbs.db", f"note: ignored {root / 'dog' / 'Thumbs.db'}"]
+    assert lines == [
+        "note: ignored 1 file(s) that are not images: Thumbs.db",
+        f"note: ignored {root / 'dog' / 'Thumbs.db'}",
+    ]

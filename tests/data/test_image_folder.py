@@ -49,15 +49,13 @@ def test_stray_files_are_counted_and_listed(tmp_path):
     (root / "dog" / ".DS_Store").write_bytes(b"\0")
     (root / "dog" / "sub").mkdir()
     (root / "dog" / "sub" / "labels.csv").write_text("a,b")
-    (root / "dog" / "sub" / "extra.png").write_bytes(open(root / "dog" / "0.png", "rb").read())
+    (root / "dog" / "sub" / "extra.png").write_bytes((root / "dog" / "0.png").read_bytes())
     (root / "LICENSE").write_text("mine")
     data = load_dataset(root)
     assert len(data) == 7  # the nested png is an image of its class
     ignored = sorted(p.split("tree/")[1] for p in data.report.ignored_files)
     assert ignored == ["LICENSE", "cat/notes.txt", "dog/.DS_Store", "dog/sub/labels.csv"]
-    assert data.report.notes == (
-        "ignored 4 file(s) that are not images: LICENSE, notes.txt, .DS_Store, …",
-    )
+    assert data.report.notes == ("ignored 4 file(s) that are not images: LICENSE, notes.txt, .DS_Store, …",)
     train, val = split(data)
     assert train.report is data.report and val.report is data.report  # subsets keep it
 

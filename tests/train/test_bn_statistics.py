@@ -59,10 +59,11 @@ def test_first_update_replaces_the_initial_statistics():
 
 @pytest.mark.parametrize("bn_momentum", [0.1, 0.01])
 def test_short_run_on_upscaled_jpegs_validates_like_it_trains(tmp_path, bn_momentum):
-    # Issue 14 (there: 400 images): 200 same-size 240-px RGB JPEGs of two classes, 128 px, batch 32, 4 epochs. Before the fix the
-    # validation top-1 was [0.50, 0.76, 0.91, 0.88] at momentum 0.1 and 0.50 in every epoch at 0.01 (every
-    # image called one class) while train top-1 reached 0.99: the running variances kept (1 − m)^steps of
-    # their initial 1, 10–100× the true variance of the deeper layers.
+    # Issue 14: same-size 240-px RGB JPEGs of two classes (400 there, 200 here), 128 px, batch 32, 4 epochs.
+    # On 400 images the validation top-1 was [0.50, 0.76, 0.91, 0.88] at momentum 0.1 and 0.50 in every epoch
+    # at 0.01 (every image called one class) while train top-1 reached 0.99: the running variances kept
+    # (1 − m)^steps of their initial 1, 10–100× the true variance of the deeper layers, and the rest lagged
+    # the moving weights.
     root = write_upscaled_folder(tmp_path / "data")
     spec = loads_spec(THREE_STAGES).replace(bn_momentum=bn_momentum)
     result = train(spec, str(root), epochs=4, out=tmp_path / "run", resolution_px=128, batch_size=32, device="cpu")
