@@ -255,7 +255,10 @@ class Objective:
         if evaluation.val_top1 > best:
             from safetensors.torch import save_file
 
-            save_file(evaluation.state_dict, str(self.out / "trials" / str(trial.number) / "weights.safetensors"))
+            config = evaluation.data_config  # the proxy's normalization and size, which exports read back
+            metadata = {"format": "pt", **config.metadata()} if config is not None else None
+            path = self.out / "trials" / str(trial.number) / "weights.safetensors"
+            save_file(evaluation.state_dict, str(path), metadata)
 
 
 def _records(trial: optuna.Trial) -> list[TrialRecord]:
