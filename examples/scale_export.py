@@ -5,7 +5,7 @@ Compound scaling (EfficientNet §3.3, the built-in ``compound_scaling`` plugin):
 resolution. The script prints the family's cost, exports the largest member with ``nasgen.export``
 (``arch.yaml``, ``model.py``, ``manifest.json``), then runs ``model.py`` in a fresh Python in which ``import
 nasgen`` fails, to show that the generated code needs only torch. The CLI equivalents:
-``nasgen scale apply ARCH --family 0-2`` and ``nasgen export ARCH -o OUT``.
+``nasgen scale ARCH --family 0-2`` and ``nasgen export ARCH -o OUT``.
 
 Run: ``python examples/scale_export.py [ARCH] [--phis 1,2] [--out runs/examples/scaled]``
 (ARCH: examples/arch.yaml by default, or a search's best.yaml).
