@@ -21,13 +21,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).with_name("plugin")))  # what `pip install examples/plugin` would do
 
-import nasgen_conv_block  # noqa: E402
+import nasgen_conv_block
 
-import nasgen  # noqa: E402
-from nasgen.cost import measure_cost  # noqa: E402
-from nasgen.space import loads_space  # noqa: E402
-from nasgen.spec import register_block_kind  # noqa: E402
-from nasgen.testing import check_block_kind  # noqa: E402
+import nasgen
+from nasgen.cost import measure_cost
+from nasgen.space import loads_space
+from nasgen.spec import register_block_kind
+from nasgen.testing import check_block_kind
 
 SPACE = """
 name: with-conv

@@ -11,8 +11,15 @@ import yaml
 from typer.testing import CliRunner
 
 from nasgen.cli import app
-from nasgen.space import GLOBAL_FIELDS, STAGE_FIELDS, SearchSpace, StageSpace, StemSpace, builtin_space_files
-from nasgen.space import space_json_schema
+from nasgen.space import (
+    GLOBAL_FIELDS,
+    STAGE_FIELDS,
+    SearchSpace,
+    StageSpace,
+    StemSpace,
+    builtin_space_files,
+    space_json_schema,
+)
 from nasgen.spec import ArchSpec, json_schema
 
 ROOT = Path(__file__).parents[2]
