@@ -34,15 +34,15 @@ COVERED = {
     "train_progressive.sh": "test_train_progressive",
     "plugin_block_kind.py": "test_plugin_block_kind",
     "plugin/nasgen_conv_block.py": "test_plugin_block_kind",
-    "plugin/pyproject.toml": "test_plugin_pyproject_names_the_module",
+    "plugin/pyproject.toml": "test_plugin_is_found_by_its_entry_point",
     "standin_objective.py": "test_standin_objective_and_verdict",
 }
 
 
-def _run(args: list[str], timeout: float = 600) -> str:
+def _run(args: list[str], timeout: float = 600, path: tuple[Path, ...] = ()) -> str:
     """Run an example from the repository root; its stdout (the test fails with stderr on a non-zero exit)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "plugins"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([*map(str, path), str(ROOT), str(ROOT / "plugins"), env.get("PYTHONPATH", "")])
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])  # the `nasgen` script
     proc = subprocess.run(args, check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{args} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
@@ -158,7 +158,24 @@ def test_plugin_block_kind(tmp_path: Path) -> None:
     assert "class ConvBlock(nn.Module)" in (tmp_path / "model.py").read_text()
 
 
-def test_plugin_pyproject_names_the_module() -> None:
-    text = (EXAMPLES / "plugin" / "pyproject.toml").read_text()
-    assert '[project.entry-points.nasgen]\nconv = "nasgen_conv_block"' in text
-    assert 'py-modules = ["nasgen_conv_block"]' in text
+def test_plugin_is_found_by_its_entry_point(tmp_path: Path) -> None:
+    """Installed as its pyproject.toml says (an entry point in the group ``nasgen``), the plugin's kind works in
+    a YAML file with no set-up: here a ``.dist-info`` like pip's makes the entry point visible."""
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((EXAMPLES / "plugin" / "pyproject.toml").read_text())["project"]
+    assert project["entry-points"]["nasgen"] == {"conv": "nasgen_conv_block"}
+    info = tmp_path / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n")
+    (info / "entry_points.txt").write_text("[nasgen]\nconv = nasgen_conv_block\n")
+    arch = tmp_path / "conv.yaml"
+    arch.write_text("in_channels: 1\nnum_classes: 10\nresolution_px: 32\nstem: {out_channels: 16}\nstages:\n"
+                    "- {kind: conv, num_layers: 1, kernel_size: 3, stride: 1, expand_ratio: 1, out_channels: 16}\n"
+                    "head_channels: 64\n")
+    out = _run(["nasgen", "profile", str(arch), "--json"], path=(tmp_path, EXAMPLES / "plugin"))
+    report = json.loads(out)
+    # stem 1*16*9*16*16 + conv 16*16*9*16*16 + head 1x1 16*64*16*16 + linear 64*10
+    assert report["macs"] == 36_864 + 589_824 + 262_144 + 640
+    assert report["stages"][0]["display"] == "conv_r1_k3_s1_e1_c16"
+    plugins = _run(["nasgen", "plugins"], path=(tmp_path, EXAMPLES / "plugin"))
+    assert "nasgen_conv_block" in plugins and "nasgen-conv-block 0.1.0" in plugins
