@@ -1,4 +1,4 @@
-"""``nasgen schema``: print the JSON Schema of architecture files."""
+"""``nasgen schema``: print the JSON Schema of architecture files, or of search-space files with ``--space``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,16 @@ from nasgen.cli._common import console, user_errors
 def register(app: typer.Typer) -> None:
     @app.command("schema")
     @user_errors
-    def schema() -> None:
-        """Print the JSON Schema of architecture YAML/JSON files (for editor validation)."""
+    def schema(
+        space: bool = typer.Option(False, "--space", help="The schema of search-space files instead."),
+    ) -> None:
+        """Print the JSON Schema of architecture YAML/JSON files, or of search-space files with --space
+        (for editor validation: nasgen schema --space > space.schema.json)."""
+        if space:
+            from nasgen.space import space_json_schema
+
+            console.print_json(json.dumps(space_json_schema()))
+            return
         from nasgen.spec import json_schema
 
         console.print_json(json.dumps(json_schema()))

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from nasgen.cli._common import console, user_errors
+from nasgen.cli._common import console, err_console, user_errors
 from nasgen.errors import TrainError
 
 
@@ -59,18 +59,39 @@ def register(app: typer.Typer) -> None:
             None, "--resolution", metavar="PX", help="Final training/evaluation resolution in px (default: the arch's)."
         ),
         device: Optional[str] = typer.Option(None, "--device", help="'cpu', 'cuda', 'cuda:1' (default: CUDA if available)."),
+        skip_empty_classes: bool = typer.Option(
+            False, "--skip-empty-classes", help="ImageFolder: leave out class folders without images (default: fail)."
+        ),
+        list_ignored: bool = typer.Option(
+            False, "--list-ignored", help="ImageFolder: print every file that was ignored because it is not an image."
+        ),
     ) -> None:
         """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
         end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
+        from rich.markup import escape
+
+        from nasgen.data import load_dataset
         from nasgen.spec import load_spec
         from nasgen.train import train as run_training
 
         if progressive and schedule is not None:
             raise TrainError("give --progressive or --schedule FILE, not both")
+        if progressive and epochs < 2:
+            raise TrainError(
+                f"--epochs {epochs}: --progressive needs at least 2 epochs (its schedule has 2-4 stages of one epoch "
+                "or more); give --epochs 2 or more, or drop --progressive"
+            )
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
+        dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
+        for note in dataset.report.notes:  # conversions and ignored files, said once (issue 19)
+            if note.startswith("ignored ") and not list_ignored:
+                note += " (--list-ignored lists them)"
+            err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        for path in dataset.report.ignored_files if list_ignored else ():
+            err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
         result = run_training(
             arch,
-            data,
+            dataset,
             epochs=epochs,
             out=run_dir,
             progressive=str(schedule) if schedule is not None else progressive,

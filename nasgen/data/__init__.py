@@ -11,7 +11,17 @@ Example:
     (10000, 2000, (28, 28, 1))
 """
 
-from nasgen.data._dataset import ImageDataset, split, stratified_order
+from nasgen.data._config import DataConfig, read_safetensors_metadata
+from nasgen.data._dataset import DataReport, ImageDataset, split, stratified_order
 from nasgen.data._sources import embedded_path, load_dataset
 
-__all__ = ["ImageDataset", "embedded_path", "load_dataset", "split", "stratified_order"]
+__all__ = [
+    "DataConfig",
+    "DataReport",
+    "ImageDataset",
+    "embedded_path",
+    "load_dataset",
+    "read_safetensors_metadata",
+    "split",
+    "stratified_order",
+]

@@ -8,7 +8,23 @@ import numpy as np
 
 from nasgen.errors import DataError
 
-__all__ = ["ImageDataset", "split", "stratified_order"]
+__all__ = ["DataReport", "ImageDataset", "split", "stratified_order"]
+
+
+@dataclass(frozen=True)
+class DataReport:
+    """What loading did besides reading images: files ignored, classes skipped, conversions made.
+
+    Attributes:
+        ignored_files: Files that were not read as images (not an image suffix, or outside a class folder),
+            as paths, in sorted order.
+        skipped_classes: Class folders without images left out (only with ``skip_empty_classes``).
+        notes: One line per conversion or omission, for the user (the CLI prints each as ``note: …``).
+    """
+
+    ignored_files: tuple[str, ...] = ()
+    skipped_classes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -22,6 +38,7 @@ class ImageDataset:
         name: Where the data came from (``"embedded"``, a path, ...), for logs and run records.
         val_index: Indices of a validation split shipped with the data (the embedded subset and the
             Fashion-MNIST test images), or ``None``; :func:`split` uses it unless told a fraction.
+        report: Files ignored and conversions made while loading (:class:`DataReport`); kept by subsets.
 
     Raises:
         DataError: Shapes or dtypes disagree, no images, fewer than two classes, or labels out of range.
@@ -32,6 +49,7 @@ class ImageDataset:
     classes: list[str]
     name: str
     val_index: np.ndarray | None = field(default=None, repr=False)
+    report: DataReport = field(default_factory=DataReport, repr=False)
 
     def __post_init__(self) -> None:
         images, labels = self.images, self.labels
@@ -66,7 +84,9 @@ class ImageDataset:
 
     def subset(self, index: np.ndarray, name: str | None = None) -> ImageDataset:
         """Return the images at ``index`` (a shipped validation split does not carry over)."""
-        return ImageDataset(self.images[index], self.labels[index], list(self.classes), name or self.name)
+        return ImageDataset(
+            self.images[index], self.labels[index], list(self.classes), name or self.name, report=self.report
+        )
 
 
 def stratified_order(labels: np.ndarray, seed: int) -> np.ndarray:

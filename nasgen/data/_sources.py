@@ -12,15 +12,13 @@ from pathlib import Path
 import numpy as np
 
 from nasgen.data._dataset import ImageDataset, stratified_order
+from nasgen.data._folder import DEFAULT_IMAGE_FOLDER_PX, IMAGE_SUFFIXES, load_image_folder
 from nasgen.data._idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_idx_folder
 from nasgen.errors import DataError
 
-__all__ = ["IMAGE_SUFFIXES", "embedded_path", "load_dataset"]
+__all__ = ["DEFAULT_IMAGE_FOLDER_PX", "IMAGE_SUFFIXES", "embedded_path", "load_dataset"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 _EMBEDDED_FILE = "fashion_mnist_subset.npz"
-#: ImageFolder images are resized to a square of this side when they differ in size (px).
-DEFAULT_IMAGE_FOLDER_PX = 64
 
 
 def embedded_path() -> Path:
@@ -98,48 +96,6 @@ def _load_npz(path: Path) -> ImageDataset:
     return ImageDataset(np.ascontiguousarray(images), labels, classes, str(path))
 
 
-def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as image:
-            image = image.convert(mode)
-            if size is not None and image.size != size:
-                image = image.resize(size, Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8)
-    except (OSError, UnidentifiedImageError) as exc:
-        raise DataError(f"{path}: cannot read image ({exc})") from exc
-
-
-def _load_image_folder(root: Path) -> ImageDataset:
-    from PIL import Image, UnidentifiedImageError
-
-    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    files = [
-        (path, label)
-        for label, cls in enumerate(classes)
-        for path in sorted((root / cls).rglob("*"))
-        if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-    ]
-    if not files:
-        raise DataError(f"{root}: no images (expected ROOT/<class>/<image>{IMAGE_SUFFIXES[0]} …)")
-    modes, sizes = set(), set()
-    for path, _ in files:
-        try:
-            with Image.open(path) as image:
-                modes.add("L" if image.mode in ("1", "L", "I;16", "I") else "RGB")
-                sizes.add(image.size)
-        except (OSError, UnidentifiedImageError) as exc:  # a corrupt or mislabelled file: name it
-            raise DataError(f"{path}: cannot read image ({exc})") from exc
-    mode = "L" if modes == {"L"} else "RGB"
-    size = None if len(sizes) == 1 else (DEFAULT_IMAGE_FOLDER_PX, DEFAULT_IMAGE_FOLDER_PX)
-    images = np.stack([_read_image(path, mode, size) for path, _ in files])
-    if images.ndim == 3:
-        images = images[..., None]
-    labels = np.array([label for _, label in files], dtype=np.int64)
-    return ImageDataset(images, labels, classes, str(root))
-
-
 def _kind(path: Path) -> Callable[[Path], ImageDataset]:
     if path.is_file():
         if path.suffix == ".npz":
@@ -148,7 +104,7 @@ def _kind(path: Path) -> Callable[[Path], ImageDataset]:
     names = {p.name for p in path.iterdir()}
     if any("-ubyte" in name for name in names):
         return _load_idx
-    return _load_image_folder
+    return load_image_folder
 
 
 _NAMED: dict[str, Callable[[Path | None], ImageDataset]] = {
@@ -158,7 +114,8 @@ _NAMED: dict[str, Callable[[Path | None], ImageDataset]] = {
 
 
 def load_dataset(
-    source: str | os.PathLike[str] | None = None, *, seed: int = 0, max_images: int | None = None
+    source: str | os.PathLike[str] | None = None, *, seed: int = 0, max_images: int | None = None,
+    skip_empty_classes: bool = False,
 ) -> ImageDataset:
     """Load images and labels into memory.
 
@@ -167,17 +124,21 @@ def load_dataset(
             validation images, 28×28 grey); ``"fashion-mnist"`` (all 70,000 images from the IDX files in
             ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; the 10,000 test images are the
             shipped validation split); or a path: a folder of IDX files (``train-images-idx3-ubyte[.gz]`` …),
-            an ImageFolder tree (``ROOT/<class>/<image>``; images of different sizes are resized to 64×64 px),
-            or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and ``labels``/``y`` ``(N,)``.
+            an ImageFolder tree (``ROOT/<class>/<image>``; images of different sizes are resized to 64×64 px,
+            grey and colour mixed become 3 channels; files that are not images are ignored; each of these is
+            reported in ``dataset.report``), or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and
+            ``labels``/``y`` ``(N,)``.
         seed: Seed of the stratified subsample when ``max_images`` is given.
         max_images: Keep at most this many images, class-balanced (handy for quick runs on big data).
+        skip_empty_classes: ImageFolder only: leave out class folders without images (noted in the report)
+            instead of refusing them.
 
     Returns:
         An :class:`ImageDataset` with uint8 images ``(N, H, W, C)``.
 
     Raises:
-        DataError: The path does not exist, holds no images, has one class only, image and label counts
-            differ, or a file is malformed.
+        DataError: The path does not exist, holds no images, has one class only, an ImageFolder class folder
+            without images (unless skipped), image and label counts differ, or a file is malformed.
     """
     if source is None or str(source) in _NAMED:
         dataset = _NAMED[str(source or "embedded")](None)
@@ -187,7 +148,11 @@ def load_dataset(
             raise DataError(
                 f"data path does not exist: {str(source)!r} (expected 'embedded', 'fashion-mnist' or a path)"
             )
-        dataset = _kind(path)(path)
+        loader = _kind(path)
+        if loader is load_image_folder:
+            dataset = load_image_folder(path, skip_empty_classes=skip_empty_classes)
+        else:
+            dataset = loader(path)
     if max_images is not None and max_images < len(dataset):
         if max_images < 2:
             raise DataError(f"max_images must be at least 2, got {max_images!r}")

@@ -17,6 +17,7 @@ from types import ModuleType
 from typing import Any
 
 from nasgen.errors import ExportError
+from nasgen.exporting._preprocess import render_preprocess_code
 from nasgen.exporting._source import ExportSource
 from nasgen.exporting._copy import builder_name, kind_code, shared_code
 from nasgen.exporting._templates import ACTIVATION_CODE, ERRORS, HEADER, NETWORK
@@ -82,8 +83,10 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
 
     Returns:
         Python source defining ``StageConfig``, ``STAGES``, nasgen's layer and block code for the kinds
-        used, ``EfficientNet`` and ``build()``. Its module docstring gives params, MACs (Conv2d and Linear
-        layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture hash and the origin.
+        used, ``EfficientNet`` and ``build()``, and, when the source's weights carry a data config,
+        ``preprocess(images)`` with ``MEAN``, ``STD``, ``INPUT_SIZE``, ``CLASSES``. Its module docstring gives
+        params, MACs (Conv2d and Linear layers at batch 1; FLOPs = 2 x MACs), resolution in px, the architecture
+        hash and the origin.
 
     Raises:
         ExportError: A stage of a block kind without ``source``, or an activation without a code template.
@@ -128,6 +131,10 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
     blocks = "".join(kind_code(descriptor) for descriptor in descriptors)
     table = ", ".join(f"{d.kind!r}: {builder_name(d)}" for d in descriptors)
     network = NETWORK.substitute(blocks=table, name=name, in_channels=spec.in_channels)
+    data_config = source.data_config if source is not None else None
+    if data_config is not None:  # before the `__main__` block that closes the module
+        body, main, rest = network.partition('\n\nif __name__ == "__main__":')
+        network = body + render_preprocess_code(data_config) + main + rest
     return "".join([header, ERRORS, shared_code(), blocks, network])
 
 

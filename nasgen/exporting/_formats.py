@@ -158,6 +158,8 @@ def _write_weights(ctx: ExportContext, path: Path) -> None:
         "arch_hash": ctx.spec.content_hash(),
         "source": ctx.source.describe(),
     }
+    if ctx.source.data_config is not None:
+        metadata.update(ctx.source.data_config.metadata())
     save_state_dict(ctx.reference(), path, metadata)
 
 

@@ -52,6 +52,8 @@ def build_manifest(
     Returns:
         A JSON-serialisable dict: ``nasgen_version``, ``name``, ``hash``, ``resolution_px``, ``params``,
         ``macs``, ``flops`` (= 2 x MACs), ``cost_convention``, ``source``, ``score``, ``weights``,
+        ``data_config`` (mean, std, input size, interpolation, crop, classes of the weights' training data, or
+        ``None``: :class:`~nasgen.data.DataConfig`),
         ``architecture`` (``display``, ``timm``, ``torchvision``), ``files`` and ``checks``.
     """
     import nasgen
@@ -75,6 +77,7 @@ def build_manifest(
         "source": source.as_dict(),
         "score": source.score,
         "weights": "trained" if trained else "initialised (untrained)",
+        "data_config": source.data_config.to_dict() if source.data_config is not None else None,
         "architecture": {
             "display": spec.display(),
             "timm": timm_view(spec),

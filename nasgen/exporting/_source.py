@@ -6,11 +6,12 @@ A run directory is read through ``nasgen.search.open_run`` (imported only then, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from nasgen.errors import ExportError
+from nasgen.data import DataConfig, read_safetensors_metadata
+from nasgen.errors import DataError, ExportError
 from nasgen.spec import ArchSpec, builtin_architectures, load_spec
 
 __all__ = ["WEIGHT_FILES", "ExportSource", "parse_trial", "resolve_source"]
@@ -33,6 +34,8 @@ class ExportSource:
         trial_state: Trial state name, e.g. ``"COMPLETE"`` (run directories only).
         score: The trial's objective value (validation top-1 for nasgen searches), if any.
         metrics: Recorded trial user attributes (``val_top1``, ``params``, ``macs``, ``seed`` …).
+        data_config: How the weights' training images were prepared (normalization, size, classes), read
+            from the safetensors metadata; ``None`` without weights or for weights saved without one.
     """
 
     spec: ArchSpec
@@ -44,6 +47,7 @@ class ExportSource:
     trial_state: str | None = None
     score: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    data_config: DataConfig | None = None
 
     def describe(self) -> str:
         """One line for docstrings and logs, e.g. ``study 'tiny', trial 3 of run runs/tiny``."""
@@ -109,7 +113,27 @@ def resolve_source(source: str | Path | ArchSpec, *, trial: str | int = "best") 
             source other than a run; for runs, see :func:`_from_run`.
         SpecError: The architecture itself cannot be loaded (unknown name, invalid field).
     """
-    trial = parse_trial(trial)
+    resolved = _resolve(source, parse_trial(trial))
+    return replace(resolved, data_config=_data_config(resolved))
+
+
+def _data_config(source: ExportSource) -> DataConfig | None:
+    """The data config in the weights' safetensors metadata (older training weights: mean/std only)."""
+    path = source.weights_path
+    if path is None or path.suffix != ".safetensors":
+        return None
+    spec = source.spec
+    # A training directory's arch.yaml has the trained resolution; a search trial's does not (proxy size).
+    size = (spec.in_channels, spec.resolution_px, spec.resolution_px) if source.kind == "directory" else None
+    try:
+        return DataConfig.from_metadata(
+            read_safetensors_metadata(path), where=str(path), input_size=size, num_classes=spec.num_classes
+        )
+    except DataError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def _resolve(source: str | Path | ArchSpec, trial: str | int) -> ExportSource:
     if isinstance(source, ArchSpec):
         _no_trial(trial, "an ArchSpec")
         return ExportSource(spec=source, kind="spec", location=source.name or "<spec>")

@@ -29,6 +29,7 @@ class Evaluation:
         train_seconds: Wall time of training in s (0 for a stand-in scorer).
         device: Device trained on (``"cpu"``, ``"cuda:0"``; ``"none"`` for a stand-in scorer).
         state_dict: Trained weights (name → tensor) when the evaluator kept them, else ``None``.
+        data_config: How the proxy prepared its images (``nasgen.data.DataConfig``), saved with the weights.
     """
 
     val_top1: float
@@ -36,6 +37,7 @@ class Evaluation:
     train_seconds: float = 0.0
     device: str = "none"
     state_dict: dict[str, Any] | None = None
+    data_config: Any = None
 
 
 class Evaluator(Protocol):
@@ -102,4 +104,5 @@ class ProxyEvaluator:
             train_seconds=float(result.train_seconds),
             device=str(result.device),
             state_dict=weights,
+            data_config=getattr(result, "data_config", None),
         )

@@ -224,6 +224,8 @@ class Objective:
         raise optuna.TrialPruned(self.not_started)
 
     def _evaluate(self, trial: optuna.Trial, spec: ArchSpec) -> Evaluation:
+        start = time.perf_counter()
+
         def on_epoch(epoch: int, val_top1: float) -> None:
             if self.multi_objective or not math.isfinite(val_top1):
                 return
@@ -231,7 +233,8 @@ class Objective:
             if self.deadline is not None and time.monotonic() > self.deadline and epoch < self.last_epoch:
                 # The search's time limit passed mid-trial: stop after this epoch, keeping its score as a
                 # partial result (ranked after complete ones; retried when the search resumes).
-                record_partial(trial, epoch=epoch, val_top1=val_top1, reason="time limit")
+                record_partial(trial, epoch=epoch, val_top1=val_top1, reason="time limit",
+                               train_seconds=time.perf_counter() - start)
                 raise optuna.TrialPruned(f"epoch {epoch}: the search's time limit passed")
             if trial.should_prune():
                 trial.set_user_attr("pruned_at_epoch", epoch)
@@ -255,7 +258,10 @@ class Objective:
         if evaluation.val_top1 > best:
             from safetensors.torch import save_file
 
-            save_file(evaluation.state_dict, str(self.out / "trials" / str(trial.number) / "weights.safetensors"))
+            config = evaluation.data_config  # the proxy's normalization and size, which exports read back
+            metadata = {"format": "pt", **config.metadata()} if config is not None else None
+            path = self.out / "trials" / str(trial.number) / "weights.safetensors"
+            save_file(evaluation.state_dict, str(path), metadata)
 
 
 def _records(trial: optuna.Trial) -> list[TrialRecord]:

@@ -289,9 +289,13 @@ def record_reward(trial: optuna.Trial, value: float, parts: Mapping[str, float])
     trial.set_user_attr("reward_parts", {k: float(v) for k, v in parts.items()})
 
 
-def record_partial(trial: optuna.Trial, *, epoch: int, val_top1: float, reason: str) -> None:
+def record_partial(
+    trial: optuna.Trial, *, epoch: int, val_top1: float, reason: str, train_seconds: float | None = None
+) -> None:
     """Record the last completed epoch's score of a trial stopped by the time limit (``epoch`` is 0-based)."""
     trial.set_user_attr(_PARTIAL, True)
+    if train_seconds is not None:
+        trial.set_user_attr(_SECONDS, float(train_seconds))
     trial.set_user_attr(_SCORE, float(val_top1))
     trial.set_user_attr(_EPOCHS, int(epoch) + 1)
     trial.set_user_attr(_STOPPED, reason)

@@ -17,6 +17,7 @@ from nasgen.space._dimensions import Choice, Dimension, Fixed, IntRange, dimensi
 from nasgen.space._io import builtin_space_files, builtin_spaces, dump_space, load_space, loads_space
 from nasgen.space._macs import EXHAUSTIVE_LIMIT
 from nasgen.space._models import BLOCK_KINDS, GLOBAL_FIELDS, STAGE_FIELDS, StageSpace, StemSpace
+from nasgen.space._schema import space_json_schema
 from nasgen.space._space import PRESENT, SearchSpace
 
 __all__ = [
@@ -40,4 +41,5 @@ __all__ = [
     "load_space",
     "loads_space",
     "parse_dimension",
+    "space_json_schema",
 ]

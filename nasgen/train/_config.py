@@ -39,8 +39,10 @@ class TrainConfig(BaseModel):
         bn_momentum: Override of every BatchNorm's momentum (PyTorch convention); ``None`` keeps the model's.
         zero_init_residual: Zero the last BatchNorm γ of every residual block, so each block starts as the
             identity (Goyal et al., 2017, §5.1).
-        bn_recalibration_images: After training, re-estimate BatchNorm statistics over this many training
-            images (cumulative average, no gradient); 0 = off.
+        bn_recalibration_images: Before every evaluation, re-estimate BatchNorm statistics with the current
+            weights over this many training images (cumulative average, no gradient); 0 = off. Full runs
+            (:func:`nasgen.train.train`) turn it on: with a few dozen steps the running averages lag the
+            weights enough to make an eval-mode net call every image one class (issue 14).
         ema_decay: Evaluate an exponential moving average of the weights and BatchNorm statistics with this
             decay, warmed up as ``min(decay, (1 + n) / (10 + n))`` at update n; ``None`` = off.
         grad_clip_norm: Clip the global gradient norm to this value; ``None`` = off.

@@ -9,7 +9,6 @@ A run directory holds, after every epoch, ``checkpoint.pt`` (everything needed t
 from __future__ import annotations
 
 import csv
-import json
 import os
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ import torch
 from nasgen.data import ImageDataset, load_dataset, split
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
+from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import Trainer
 from nasgen.train.progressive import ProgressiveSchedule, load_schedule, progressive_settings
@@ -34,7 +34,6 @@ METRICS_COLUMNS = (
     "epoch", "stage", "image_size_px", "lr", "train_loss", "train_top1", "val_loss", "val_top1",
     "images_per_s", "seconds",
 )  # fmt: skip
-_FORMAT = 1
 
 
 @dataclass(frozen=True)
@@ -118,6 +117,10 @@ def _resolve_schedule(
     if progressive is False or progressive is None:
         return None, resolution_px or spec.resolution_px
     if progressive is True:
+        if epochs < 2:  # for_spec would say "num_stages: must be at least 2", a setting the caller never made
+            raise TrainError(
+                f"progressive learning needs at least 2 epochs (2-4 stages of one epoch or more), got epochs={epochs}"
+            )
         resolution = resolution_px or spec.resolution_px
         schedule = ProgressiveSchedule.for_spec(spec.replace(resolution_px=resolution), num_stages=min(4, epochs))
     else:
@@ -151,30 +154,6 @@ def _run_identity(spec: ArchSpec, config: TrainConfig, schedule: ProgressiveSche
     }
 
 
-def _load_checkpoint(path: Path, identity: dict[str, Any]) -> dict[str, Any] | None:
-    if not path.exists():
-        return None
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user-facing error here
-        raise TrainError(f"cannot read checkpoint {str(path)!r}: {exc}") from None
-    if checkpoint.get("format") != _FORMAT:
-        raise TrainError(f"{str(path)!r} is not a nasgen checkpoint of format {_FORMAT}")
-    for key, value in identity.items():
-        if checkpoint["run"].get(key) != value:
-            raise TrainError(
-                f"{str(path)!r} belongs to a different run (its {key} differs); "
-                "run the same command to resume, or choose another --out"
-            )
-    return checkpoint
-
-
-def _save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)  # atomic: a crash mid-save leaves the previous checkpoint intact
-
-
 def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("w", newline="", encoding="utf-8") as handle:
@@ -186,17 +165,13 @@ def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
 
 
 def _save_weights(trainer: _FullTrainer, path: Path, spec: ArchSpec) -> None:
-    """Write the evaluated weights; the metadata names the architecture and the input normalization."""
+    """Write the evaluated weights; the metadata names the architecture and the data config (normalization,
+    input size, classes: :class:`~nasgen.data.DataConfig`)."""
     from safetensors.torch import save_file
 
     model = trainer.evaluated_model()
     tensors = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    metadata = {
-        "format": "pt",
-        "arch_hash": spec.content_hash(),
-        "input_mean": json.dumps([float(v) for v in trainer.mean.flatten()]),
-        "input_std": json.dumps([float(v) for v in trainer.std.flatten()]),
-    }
+    metadata = {"format": "pt", "arch_hash": spec.content_hash(), **trainer.data_config(spec.resolution_px).metadata()}
     save_file(tensors, str(path), metadata=metadata)
 
 
@@ -215,6 +190,7 @@ def train(
     label_smoothing: float = 0.1,
     ema_decay: float | None = None,
     batch_size: int = 128,
+    bn_recalibration_images: int = 2048,
     seed: int = 0,
     resolution_px: int | None = None,
     device: str | torch.device | None = None,
@@ -241,6 +217,9 @@ def train(
         label_smoothing: Label-smoothing ε.
         ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
         batch_size: Training batch size (images).
+        bn_recalibration_images: Before each evaluation, recompute the BatchNorm statistics with the current
+            weights over this many training images (at most all); 0 = keep the running averages, which on
+            short runs lag the weights enough to make eval-mode predictions collapse to one class (issue 14).
         seed: Seeds initialization, split, data order, dropout, augmentation and mixup.
         resolution_px: Final training and evaluation resolution (px); ``None`` = the architecture's (or the
             schedule's last size).
@@ -271,12 +250,13 @@ def train(
             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
             "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
             "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
+            "bn_recalibration_images": min(bn_recalibration_images, len(train_set)),
         }
     )  # fmt: skip
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     identity = _run_identity(spec, config, schedule, seed, train_set, val_set)
-    checkpoint = _load_checkpoint(out / CHECKPOINT, identity)
+    checkpoint = load_checkpoint(out / CHECKPOINT, identity)
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -297,10 +277,10 @@ def train(
 
         def after_epoch(epoch: int, val_top1: float) -> None:
             rows.append(_metrics_row(trainer, schedule, epoch, epochs))
-            _save_checkpoint(
+            save_checkpoint(
                 out / CHECKPOINT,
                 {
-                    "format": _FORMAT, "run": identity, "trainer": trainer.state_dict(), "metrics": rows,
+                    "format": CHECKPOINT_FORMAT, "run": identity, "trainer": trainer.state_dict(), "metrics": rows,
                     "train_seconds": seconds_before + time.perf_counter() - session_start,
                 },
             )  # fmt: skip

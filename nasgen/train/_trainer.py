@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from nasgen.data import ImageDataset, stratified_order
+from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
 from nasgen.train._config import TrainConfig
@@ -60,6 +60,8 @@ class TrainResult:
         history: One dict per epoch: ``epoch``, ``train_loss``, ``val_top1``, ``val_loss``, ``lr``,
             ``resolution_px``, ``seconds``.
         model: The trained model (what the search saves with ``--save-weights``); not compared or printed.
+        data_config: How the validation images were prepared for ``model`` (normalization, final size,
+            classes): what exported weights must carry.
     """
 
     val_top1: float
@@ -70,6 +72,7 @@ class TrainResult:
     device: str
     history: list[dict[str, float]] = field(default_factory=list)
     model: nn.Module | None = field(default=None, repr=False, compare=False)
+    data_config: DataConfig | None = field(default=None, repr=False, compare=False)
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -120,6 +123,7 @@ class Trainer:
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.momentum = config.bn_momentum
+        self._bn_warmup = _BnWarmup(self.model)
         mean, std = channel_stats(train)
         self.mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, device=self.device).view(1, -1, 1, 1)
@@ -152,14 +156,17 @@ class Trainer:
         order = torch.randperm(len(labels), generator=self.generator)[: self.n_train]
         self.model.train()
         total, count = torch.zeros((), device=self.device), 0
+        self._bn_warmup.begin()
         for step, batch_index in enumerate(order.split(self.config.batch_size)):
             x, y = self._batch(images, labels, batch_index, settings.batch_transform)
+            self._bn_warmup.step()
             loss = self._step(x, y, settings.mixup_alpha)
             if self.device.type == "cpu" or step % 25 == 24 or step == self.steps_per_epoch - 1:
                 if not math.isfinite(loss.item()):
                     raise TrainError(f"loss became {loss.item()} at epoch {epoch} step {step}")
             total += loss.detach() * len(y)
             count += len(y)
+        self._bn_warmup.end()
         return float(total) / max(count, 1)
 
     def _batch(self, images, labels, index, transform) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,11 +226,14 @@ class Trainer:
         return correct / n, loss_sum / n
 
     @torch.no_grad()
-    def recalibrate_bn(self, resolution_px: int) -> None:
+    def recalibrate_bn(self, resolution_px: int, epoch: int = 0) -> None:
         """Re-estimate BatchNorm running statistics as a cumulative average over training batches.
 
-        The running averages of a few hundred steps lag behind the final weights; recomputing them with the
-        final weights (as one-shot NAS does for sub-networks, Guo et al., 2020, §3.3) removes that lag.
+        The running averages lag behind the weights (each is an average over the last ~``1/momentum``
+        steps, taken while the weights moved); recomputing them with the current weights (as one-shot NAS
+        does for sub-networks, Guo et al., 2020, §3.3) removes that lag. Only BatchNorm layers run in train
+        mode (dropout and drop path off, as at evaluation). The images are drawn with a generator seeded by
+        ``seed`` and ``epoch``, so the training data order does not depend on whether this runs.
         """
         model = self.ema.module if self.ema is not None else self.model
         bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -232,14 +242,26 @@ class Trainer:
             m.reset_running_stats()
             m.momentum = None
         images, labels = images_at(self.train_set, resolution_px), labels_of(self.train_set)
-        index = torch.randperm(len(labels), generator=self.generator)[: self.config.bn_recalibration_images]
-        model.train()
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch + 7_919)
+        index = torch.randperm(len(labels), generator=generator)[: self.config.bn_recalibration_images]
+        model.eval()
+        for m in bns:
+            m.train()
         for batch_index in index.split(self.config.batch_size):
             x, _ = self._batch(images, labels, batch_index, None)
             with self._autocast():
                 model(x)
         for m, momentum in zip(bns, saved):
             m.momentum = momentum
+
+    def data_config(self, resolution_px: int | None = None) -> DataConfig:
+        """How this trainer prepares validation images: normalization, size (px), classes."""
+        size = resolution_px or self.config.resolution_px
+        return DataConfig(
+            mean=tuple(float(v) for v in self.mean.flatten()), std=tuple(float(v) for v in self.std.flatten()),
+            input_size=(self.train_set.in_channels, size, size), num_classes=self.train_set.num_classes,
+            classes=tuple(self.train_set.classes), dataset=self.train_set.name,
+        )  # fmt: skip
 
     # -- the run ---------------------------------------------------------------------------------
     def run(self, on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
@@ -263,8 +285,8 @@ class Trainer:
                 train_time += time.perf_counter() - t0
                 trained += self.n_train
                 resolution = self.stage_settings(epoch).resolution_px or self.config.resolution_px
-                if epoch == self.config.epochs - 1 and self.config.bn_recalibration_images:
-                    self.recalibrate_bn(resolution)
+                if self.config.bn_recalibration_images:
+                    self.recalibrate_bn(resolution, epoch)
                 val_top1, val_loss = self.evaluate(resolution)
                 self.history.append(
                     {
@@ -280,6 +302,7 @@ class Trainer:
             val_top1=val_top1, val_loss=val_loss, epochs=self.start_epoch, train_seconds=time.perf_counter() - start,
             images_per_second=trained / train_time if train_time else 0.0, device=str(self.device),
             history=list(self.history), model=self.model,
+            data_config=self.data_config(int(self.history[-1]["resolution_px"]) if self.history else None),
         )
 
     # -- checkpointing ---------------------------------------------------------------------------
@@ -302,6 +325,43 @@ class Trainer:
         self.generator.set_state(state["generator"])
         self.rng.bit_generator.state = state["rng"]
         self.start_epoch, self.history = int(state["start_epoch"]), list(state["history"])
+
+
+class _BnWarmup:
+    """Bias-corrected BatchNorm running statistics: momentum ``max(m, 1 / (n + 1))`` at BatchNorm update ``n``.
+
+    PyTorch starts the running mean at 0 and the running variance at 1 and then keeps ``(1 − m)^n`` of that
+    start after ``n`` updates: 1.5% after 40 steps at ``m = 0.1`` (a short run on a few hundred images), 67% at
+    ``m = 0.01``. Layers whose true variance is far below that remnant (common on smooth, upscaled images,
+    where it was 10–100× smaller, issue 14) are then shrunk in eval mode, and a net that is 100% right in train
+    mode predicts one class. Averaging cumulatively until ``1 / (n + 1)`` falls to ``m`` (PyTorch's
+    ``momentum=None`` rule; the same idea as TF's ``ExponentialMovingAverage(num_updates=…)`` warm-up) makes the
+    running statistics an average of batch statistics only. Training itself is unchanged (train-mode
+    BatchNorm uses batch statistics); after ``1/m`` updates the usual exponential average takes over.
+
+    The update counts are read from ``num_batches_tracked`` once per epoch (so resumed runs continue exactly)
+    and counted on the host within the epoch, avoiding a device sync per step.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.layers = [
+            (m, m.momentum) for m in model.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.momentum is not None
+        ]  # fmt: skip
+        self.counts: list[int] = []
+
+    def begin(self) -> None:
+        self.counts = [int(m.num_batches_tracked) for m, _ in self.layers]
+
+    def step(self) -> None:
+        for i, (module, momentum) in enumerate(self.layers):
+            n = self.counts[i]
+            module.momentum = max(momentum, 1.0 / (n + 1))
+            self.counts[i] = n + 1
+
+    def end(self) -> None:
+        for module, momentum in self.layers:
+            module.momentum = momentum
 
 
 def ema_decay_at(decay: float, num_updates: int) -> float:

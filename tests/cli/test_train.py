@@ -76,6 +76,7 @@ def test_train_schedule_file(files, tmp_path):
         (["--epochs", "2", "--resolution", "4"], "resolution_px 4 is below the total stride 8"),
         (["--epochs", "2", "--lr", "-1"], "lr"),
         (["--epochs", "2", "--ema", "1.5"], "ema_decay"),
+        (["--epochs", "1", "--progressive"], "--epochs 1: --progressive needs at least 2 epochs"),
     ],
 )
 def test_bad_input_exits_2(files, tmp_path, extra, message):
@@ -102,3 +103,56 @@ def test_bad_schedule_file_names_file_and_line(files, tmp_path):
     result = _invoke(files, "--epochs", "2", "--schedule", str(schedule), "--out", str(tmp_path / "run"))
     assert result.exit_code == 2
     assert "bad.yaml, line 3: size_end_px: must be at least size_start_px 64" in " ".join(result.output.split())
+
+
+def test_resuming_with_more_epochs_names_the_setting(files, tmp_path):
+    out = str(tmp_path / "run")
+    assert _invoke(files, "--epochs", "1", "--out", out).exit_code == 0
+    result = _invoke(files, "--epochs", "2", "--out", out)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "error:" in text and "config.epochs: 1 -> 2" in text and "choose another --out" in text
+    assert "Traceback" not in result.output
+
+
+def _folder(root):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for index, cls in enumerate(("cat", "dog")):
+        (root / cls).mkdir(parents=True)
+        for i in range(12):
+            pixels = rng.integers(0, 100, size=(16, 16), dtype=np.uint8) + 120 * index
+            image = Image.fromarray(pixels)
+            (image.convert("RGB") if i == 0 else image).save(root / cls / f"{i}.png")
+    (root / "dog" / "Thumbs.db").write_bytes(b"\0")
+    (root / "emu").mkdir()
+    return root
+
+
+def test_image_folder_notes_and_empty_class(tmp_path):
+    root = _folder(tmp_path / "tree")
+    refused = runner.invoke(
+        app, ["train", "efficientnet-b0", "--data", str(root), "--epochs", "1", "--out", str(tmp_path / "a")]
+    )
+    assert refused.exit_code == 2
+    assert "tree/emu: class folder holds no images" in " ".join(refused.output.split())
+    (tmp_path / "tiny.yaml").write_text(TINY)
+    args = ["train", str(tmp_path / "tiny.yaml"), "--data", str(root), "--epochs", "1", "--batch-size", "8",
+            "--device", "cpu", "--resolution", "16", "--skip-empty-classes", "--out", str(tmp_path / "b")]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    notes = [" ".join(line.split()) for line in result.output.splitlines() if line.startswith("note:")]
+    assert notes == [
+        "note: skipped 1 empty class folder(s): emu",
+        "note: ignored 1 file(s) that are not images: Thumbs.db (--list-ignored lists them)",
+        "note: 22 grey image(s) among 24 converted to 3 channels (the folder mixes both)",
+    ]
+    assert load_spec(tmp_path / "b" / "arch.yaml").num_classes == 2
+    listed = runner.invoke(app, [*args[:-1], str(tmp_path / "c"), "--list-ignored"])
+    assert listed.exit_code == 0, listed.output
+    lines = [" ".join(line.split()) for line in listed.output.splitlines() if line.startswith("note: ignored")]
+    assert lines == [
+        "note: ignored 1 file(s) that are not images: Thumbs.db",
+        f"note: ignored {root / 'dog' / 'Thumbs.db'}",
+    ]

@@ -179,12 +179,35 @@ def test_bad_input(tiny_spec, data, tmp_path):
     with pytest.raises(SpecError, match="lr"):
         _run(tiny_spec, data, tmp_path / "e", lr=-1.0)
     _run(tiny_spec, data, tmp_path / "f", epochs=1, progressive=False)
-    with pytest.raises(TrainError, match="belongs to a different run \\(its config differs\\)"):
+    with pytest.raises(TrainError, match="belongs to a different run: config.lr: 0.005 -> 0.001; run the same"):
         _run(tiny_spec, data, tmp_path / "f", epochs=1, progressive=False, lr=1e-3)
     (tmp_path / "g").mkdir()
     (tmp_path / "g" / "checkpoint.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(TrainError, match="cannot read checkpoint"):
         _run(tiny_spec, data, tmp_path / "g")
+
+
+def test_progressive_with_one_epoch_names_epochs(tiny_spec, data, tmp_path):
+    # not "num_stages: must be at least 2", a setting the caller never made (issue 19)
+    with pytest.raises(TrainError, match="progressive learning needs at least 2 epochs .*got epochs=1"):
+        _run(tiny_spec, data, tmp_path / "run", epochs=1, progressive=True)
+    assert not (tmp_path / "run").exists()
+
+
+def test_resuming_a_different_run_names_each_changed_setting(tiny_spec, data, tmp_path):
+    _run(tiny_spec, data, tmp_path / "run", epochs=1, progressive=False)
+    with pytest.raises(TrainError) as more_epochs:  # a finished run asked for more epochs (issue 19)
+        _run(tiny_spec, data, tmp_path / "run", epochs=2, progressive=False)
+    message = str(more_epochs.value)
+    assert "config.epochs: 1 -> 2" in message and "a longer run starts afresh" in message
+    assert "config.lr" not in message and "spec" not in message  # only what changed
+    wider = tiny_spec.replace(stages=(tiny_spec.stages[0], tiny_spec.stages[1].model_copy(update={"kernel_size": 5})))
+    with pytest.raises(TrainError, match="spec.stages.1.kernel_size: 3 -> 5") as other_spec:
+        _run(tiny_spec.replace(stages=wider.stages), data, tmp_path / "run", epochs=1, progressive=False, seed=8)
+    assert "seed: 7 -> 8" in str(other_spec.value)
+    fewer = (data[0].subset(np.arange(300), "tiny-train"), data[1])
+    with pytest.raises(TrainError, match="data.train_images: 384 -> 300"):
+        _run(tiny_spec, fewer, tmp_path / "run", epochs=1, progressive=False)
 
 
 def test_progressive_proxy_for_the_search(tiny_spec, data):
