@@ -19,6 +19,7 @@ from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
 from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
 from nasgen.search._reader import Run, open_run
+from nasgen.search._insight import Importances, param_importances, trial_params, trial_times
 from nasgen.search._record import TrialRecord
 from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, write_outputs
 from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
@@ -36,6 +37,7 @@ __all__ = [
     "SAMPLERS",
     "WORST_VALUE",
     "Evaluation",
+    "Importances",
     "LeaderboardRow",
     "Limits",
     "Objective",
@@ -46,10 +48,13 @@ __all__ = [
     "SearchResult",
     "leaderboard",
     "open_run",
+    "param_importances",
     "recover_stale_trials",
     "search",
     "suggest_params",
     "suggestable_params",
+    "trial_params",
+    "trial_times",
     "write_outputs",
 ]
 

@@ -1,0 +1,233 @@
+"""The report of a run: figures for 1 trial, many, NSGA-II, a running study and a confirmation; the leaderboard and
+confirmation numbers in the HTML equal the CSV files; a self-contained page; bad input as one error line."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nasgen.cli import app
+from nasgen.errors import ReportError, SearchError
+from nasgen.report import FIGURES, write_report
+from nasgen.search import confirm, open_run
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+class Tables(HTMLParser):
+    """Rows of the page's tables by table id: ``{id: [(tr attributes, [cell texts])]}``; image sources."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[tuple[dict, list[str]]]] = {}
+        self.images: list[str] = []
+        self.links: list[str] = []
+        self._table = self._row = self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self._table = attrs.get("id")
+            self.tables[self._table] = []
+        elif tag == "tr" and self._table and "data-hash" in attrs:
+            self._row = (attrs, [])
+        elif tag == "td" and self._row is not None:
+            self._cell = ""
+        elif tag == "img":
+            self.images.append(attrs["src"])
+        for key in ("href", "src"):
+            if key in attrs and tag != "img":
+                self.links.append(attrs[key])
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell += data
+
+    def handle_endtag(self, tag):
+        if tag == "td" and self._cell is not None:
+            self._row[1].append(self._cell)
+            self._cell = None
+        elif tag == "tr" and self._row is not None:
+            self.tables[self._table].append(self._row)
+            self._row = None
+        elif tag == "table":
+            self._table = None
+
+
+def _parse(path: Path) -> Tables:
+    parser = Tables()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+def _check_png(path: Path) -> np.ndarray:
+    assert path.read_bytes()[:8] == PNG
+    pixels = matplotlib.image.imread(path)
+    assert pixels.shape[0] > 300 and pixels.shape[1] > 900  # 9 in at 110 dpi: readable at 100 % zoom
+    assert pixels[..., :3].std() > 0.05  # not blank
+    return pixels
+
+
+def test_search_writes_the_report_with_every_figure(run_dir):
+    # search() wrote it at its end; every figure beside it, and the same PNGs inline in the page
+    page = run_dir / "report.html"
+    assert page.is_file()
+    for stem, _ in FIGURES:
+        _check_png(run_dir / f"{stem}.png")
+    parsed = _parse(page)
+    inline = [base64.b64decode(src.split(",", 1)[1]) for src in parsed.images]
+    assert all(src.startswith("data:image/png;base64,") for src in parsed.images)
+    assert sorted(inline) == sorted((run_dir / f"{stem}.png").read_bytes() for stem, _ in FIGURES)
+
+
+def test_page_is_self_contained(run_dir):
+    text = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "<script" not in text and "@import" not in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert not re.search(r"url\(", text)
+    assert _parse(run_dir / "report.html").links == []
+
+
+def test_leaderboard_in_the_page_equals_leaderboard_csv(run_dir):
+    with (run_dir / "leaderboard.csv").open(encoding="utf-8") as handle:
+        expected = list(csv.DictReader(handle))
+    rows = _parse(run_dir / "report.html").tables["leaderboard-table"]
+    assert len(rows) == len(expected) >= 10
+    for (attrs, cells), row in zip(rows, expected):
+        assert attrs["data-rank"] == row["rank"] and cells[0] == row["rank"]
+        assert attrs["data-trial"] == row["trial"] and cells[1] == row["trial"]
+        assert int(attrs["data-macs"]) == int(row["macs"]) and int(attrs["data-params"]) == int(row["params"])
+        assert float(attrs["data-val-top1"]) == float(row["val_top1"])  # exactly: repr round-trips
+        assert cells[2] == f"{100 * float(row['val_top1']):.2f} %"
+        assert attrs["data-hash"] == row["hash"] and cells[-1] == row["display"]
+        assert cells[-3] == row["status"]
+
+
+def test_facts_and_baseline(run_dir):
+    run = open_run(run_dir)
+    text = (run_dir / "report.html").read_text(encoding="utf-8")
+    counts = run.state_counts()
+    assert counts.get("infeasible", 0) > 0  # the budget line has something to the right of it
+    shown = ", ".join(f"{n} {state}" for state, n in counts.items())
+    assert f"<dt>trials by state</dt><dd>{shown}</dd>" in text
+    assert "<dt>budget</dt><dd>1.0M MACs</dd>" in text
+    assert "none: scored by a stand-in objective" in text
+    assert "too few" not in text  # 30 trials: importances are estimated
+    assert any(r.enqueued == "tiny-baseline" for r in run.records())
+
+
+def test_one_trial(tmp_path, make_run):
+    out = make_run(tmp_path / "one", 1, budget=10**9)  # within budget whatever is sampled: one scored trial
+    result = write_report(out)
+    assert set(result.figures) == {"accuracy_vs_macs", "history", "stage_choices"}
+    for path in result.figures.values():
+        _check_png(path)
+    assert not (out / "importances.png").exists()
+    assert "too few scored trials to estimate importances (1; needs at least 8)" in result.notes["importances"]
+    assert "too few scored trials to estimate importances" in result.html.read_text(encoding="utf-8")
+
+
+def test_nsga2_multi_objective(tmp_path, make_run):
+    out = make_run(tmp_path / "nsga", 16, sampler="nsga2")
+    run = open_run(out)
+    assert run.n_objectives == 2
+    result = write_report(run, tmp_path / "elsewhere")
+    assert set(result.figures) == {stem for stem, _ in FIGURES}
+    text = result.html.read_text(encoding="utf-8")
+    assert "nsga2 (2 objective(s))" in text
+    assert len(_parse(result.html).tables["leaderboard-table"]) == len(run.leaderboard()[:20])
+
+
+def test_running_study_is_a_snapshot(tmp_path, make_run):
+    out = make_run(tmp_path / "live", 10)
+    run = open_run(out)
+    run.study.ask()  # a worker has started a trial and not finished it
+    result = write_report(out)
+    text = result.html.read_text(encoding="utf-8")
+    assert "snapshot of a running study (1 trial(s) running or waiting)" in text
+    assert "1 running" in text
+    _check_png(result.figures["history"])
+
+
+def test_confirmation_numbers_equal_confirm_csv(tmp_path, make_run):
+    out = make_run(tmp_path / "conf", 12)
+    verdict = confirm(out, top=2, seeds=3, objective=lambda spec, seed: 0.3 + 0.01 * seed + spec.resolution_px / 1e4)
+    with verdict.csv_path.open(encoding="utf-8") as handle:
+        expected = {row["hash"]: row for row in csv.DictReader(handle)}
+    parsed = _parse(out / "report.html")  # written by confirm() itself
+    rows = parsed.tables["confirm-table"]
+    assert len(rows) == len(expected) >= 2
+    for attrs, cells in rows:
+        row = expected[attrs["data-hash"]]
+        assert float(attrs["data-mean"]) == float(row["mean"]) and float(attrs["data-sd"]) == float(row["sd"])
+        assert cells[5] == f"{100 * float(row['mean']):.2f} %"
+        assert (cells[-1] == "recommended") == (row["recommended"] == "True")
+    recommended = next(h for h, row in expected.items() if row["recommended"] == "True")
+    board = {a["data-hash"]: cells for a, cells in parsed.tables["leaderboard-table"]}
+    if recommended in board:
+        assert "± " in board[recommended][3] and "(3 seeds)" in board[recommended][3]
+    assert "Recommended: " in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_failure_only_warns(tmp_path, monkeypatch, capsys, make_run):
+    import nasgen.report._api as api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no figures today")
+
+    monkeypatch.setattr(api, "write_report", broken)
+    out = make_run(tmp_path / "warn", 3)
+    assert (out / "leaderboard.csv").is_file() and (out / "best.yaml").is_file()
+    assert not (out / "report.html").exists()
+    assert "warning: report not written: RuntimeError: no figures today" in capsys.readouterr().err
+
+
+# -- bad input: one error line, exit 2 -------------------------------------------------------------------------
+def _cli(*args: str):
+    result = CliRunner().invoke(app, ["report", *args])
+    return result.exit_code, result.stderr
+
+
+def test_not_a_run(tmp_path):
+    code, err = _cli(str(tmp_path))
+    assert code == 2 and err.strip() == f"error: {str(tmp_path)!r} is not a search run directory (no study.db in it)"
+    with pytest.raises(SearchError):
+        write_report(tmp_path)
+
+
+def test_empty_study(tmp_path):
+    import optuna
+
+    optuna.create_study(study_name="empty", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    code, err = _cli(str(tmp_path))
+    assert code == 2
+    assert err.strip() == f"error: run {str(tmp_path)!r}: study 'empty' holds no trial yet; nothing to report"
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_unwritable_out(run_dir, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, err = _cli(str(run_dir), "-o", str(blocker / "sub"))
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: report: cannot create the folder {str(blocker / 'sub')!r}")
+    code, err = _cli(str(run_dir), "-o", str(blocker))
+    assert code == 2 and err.strip() == f"error: report: cannot write into {str(blocker)!r}: it is a file, not a folder"
+
+
+def test_storage_url_needs_out(run_dir, tmp_path):
+    url = f"sqlite:///{run_dir / 'study.db'}"
+    with pytest.raises(ReportError, match="pass -o DIR"):
+        write_report(url)
+    code, err = _cli(url, "-o", str(tmp_path / "rep"))
+    assert code == 0, err
+    assert (tmp_path / "rep" / "report.html").is_file()
+    assert "<dt>budget</dt><dd>1.0M MACs</dd>" in (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
