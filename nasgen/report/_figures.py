@@ -16,7 +16,7 @@ import re
 from collections import Counter
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
 
 from nasgen.report._data import ReportData
 
@@ -33,8 +33,7 @@ _STAGE_FIELDS = (("present", "kept"), ("kind", "block"), ("num_layers", "layers"
 def _score_axis(ax, data: ReportData) -> None:
     if data.percent:
         ax.set_ylabel("validation top-1 (%)")
-        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:.0f}" if abs(100 * v - round(100 * v))
-                                                   < 1e-6 else f"{100 * v:.1f}"))
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, symbol=""))  # decimals follow the tick step
     else:
         ax.set_ylabel("stand-in score")
 
@@ -204,7 +203,7 @@ def stage_choices(data: ReportData) -> Figure | None:
     panels = sorted(grid, key=lambda key: (key[0], order[key[1]]))
     ncols = min(4, len(panels))
     nrows = math.ceil(len(panels) / ncols)
-    fig = Figure(figsize=(WIDTH_IN, 0.5 + 1.9 * nrows), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(WIDTH_IN, 0.5 + 1.7 * nrows), dpi=DPI, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for k, ax in enumerate(ax for row in axes for ax in row):
         if k >= len(panels):
