@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
         result = write_report(run, out, study_name=study_name)
         console.print(f"written: {result.html} ({result.seconds:.1f} s)", highlight=False, soft_wrap=True)
-        for stem, path in result.figures.items():
+        for path in result.figures.values():
             console.print(f"  {path.name}", highlight=False, soft_wrap=True)
         for stem, why in result.notes.items():
             console.print(f"  no {stem}.png: {why}", highlight=False, soft_wrap=True)

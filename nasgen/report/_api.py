@@ -42,7 +42,9 @@ class ReportResult:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-def write_report(source: Run | str | Path, out: str | Path | None = None, *, study_name: str | None = None) -> ReportResult:
+def write_report(
+    source: Run | str | Path, out: str | Path | None = None, *, study_name: str | None = None
+) -> ReportResult:
     """Write the report of a search run: ``report.html`` (self-contained: figures inline as base64 PNG, inline CSS,
     no script, nothing fetched) and ``accuracy_vs_macs.png``, ``history.png``, ``importances.png`` (when estimated)
     and ``stage_choices.png`` beside it.

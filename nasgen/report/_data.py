@@ -181,7 +181,7 @@ def _from_attrs(meta: dict[str, Any], records: list[TrialRecord]) -> list[Confir
     by_hash = {r.hash: r for r in reversed(records) if r.hash}
     chosen = meta.get("recommendation")
     rows = []
-    for (digest, epochs), values in sorted(scores.items(), key=lambda kv: kv[0][1]):
+    for (digest, _epochs), values in sorted(scores.items(), key=lambda kv: kv[0][1]):
         record = by_hash.get(digest)
         if record is None:
             continue

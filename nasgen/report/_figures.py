@@ -16,7 +16,7 @@ import re
 from collections import Counter
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from nasgen.report._data import ReportData
 
@@ -31,11 +31,12 @@ _STAGE_FIELDS = (("present", "kept"), ("kind", "block"), ("num_layers", "layers"
 
 
 def _score_axis(ax, data: ReportData) -> None:
-    if data.percent:
-        ax.set_ylabel("validation top-1 (%)")
-        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, symbol=""))  # decimals follow the tick step
-    else:
-        ax.set_ylabel("stand-in score")
+    ax.set_ylabel("validation top-1 (%)" if data.percent else "stand-in score")
+
+
+def _y(data: ReportData, value: float | None) -> float:
+    """A score as drawn: accuracies in percent (so the ticks read 35, not 0.35), a stand-in score as it is."""
+    return math.nan if value is None else (100.0 * value if data.percent else value)
 
 
 def _macs_axis(ax) -> None:
@@ -53,16 +54,17 @@ def accuracy_vs_macs(data: ReportData) -> Figure:
         points = [r for r in scored if r.state == state]
         if points:
             color = _COLORS[state]
-            ax.scatter([r.macs for r in points], [r.val_top1 for r in points], s=22, marker=marker, alpha=0.75,
-                       facecolors=color if fill else "none", edgecolors=color, zorder=3,
+            ax.scatter([r.macs for r in points], [_y(data, r.val_top1) for r in points], s=22, marker=marker,
+                       alpha=0.75, facecolors=color if fill else "none", edgecolors=color, zorder=3,
                        label=f"trained architecture ({len(points)})" if state == "complete" else
                        f"partial: stopped by\nthe time limit ({len(points)})")
     front = data.pareto()
     if len(front) > 1:
-        ax.step([r.macs for r in front], [r.val_top1 for r in front], where="post", color=_COLORS["front"], lw=1.6,
-                zorder=2, label=f"Pareto front ({len(front)})")
+        ax.step([r.macs for r in front], [_y(data, r.val_top1) for r in front], where="post",
+                color=_COLORS["front"], lw=1.6, zorder=2, label=f"Pareto front ({len(front)})")
     elif front:
-        ax.scatter([front[0].macs], [front[0].val_top1], s=60, color=_COLORS["front"], zorder=2, label="Pareto front")
+        ax.scatter([front[0].macs], [_y(data, front[0].val_top1)], s=60, color=_COLORS["front"], zorder=2,
+                   label="Pareto front")
     _infeasible_rug(ax, data)
     _budget_line(ax, data)
     _baselines(ax, data)
@@ -105,15 +107,16 @@ def _baselines(ax, data: ReportData) -> None:
     for r in data.records:
         if r.enqueued and r.enqueued not in seen and r.scored and r.macs:
             seen.add(r.enqueued)
-            ax.scatter([r.macs], [r.val_top1], marker="D", s=70, color=_COLORS["baseline"], edgecolors="black",
-                       zorder=5, label="enqueued baseline" if len(seen) == 1 else None)
-            ax.annotate(r.enqueued, (r.macs, r.val_top1), xytext=(6, -12), textcoords="offset points", fontsize=8,
-                        color="#1a661a")
+            ax.scatter([r.macs], [_y(data, r.val_top1)], marker="D", s=70, color=_COLORS["baseline"],
+                       edgecolors="black", zorder=5, label="enqueued baseline" if len(seen) == 1 else None)
+            ax.annotate(r.enqueued, (r.macs, _y(data, r.val_top1)), xytext=(6, -12), textcoords="offset points",
+                        fontsize=8, color="#1a661a")
 
 
 def _confirmation(ax, data: ReportData) -> None:
     if data.confirm:
-        ax.errorbar([c.macs for c in data.confirm], [c.mean for c in data.confirm], yerr=[c.sd for c in data.confirm],
+        ax.errorbar([c.macs for c in data.confirm], [_y(data, c.mean) for c in data.confirm],
+                    yerr=[_y(data, c.sd) for c in data.confirm],
                     fmt="_", ms=12, color=_COLORS["confirm"], ecolor=_COLORS["confirm"], capsize=4, lw=1.2, zorder=6,
                     label=f"confirmation mean ± sd ({data.confirm[0].seeds} seeds)")
 
@@ -123,9 +126,9 @@ def _recommended(ax, data: ReportData) -> None:
     chosen = next((c for c in data.confirm if c.hash == digest), None)
     record = next((r for r in data.scored if r.hash == digest), None)
     if chosen is not None:
-        x, y = chosen.macs, chosen.mean
+        x, y = chosen.macs, _y(data, chosen.mean)
     elif record is not None:
-        x, y = record.macs, record.val_top1
+        x, y = record.macs, _y(data, record.val_top1)
     else:
         return
     which = "recommended (confirmation)" if chosen is not None else "best proxy score"
@@ -142,11 +145,11 @@ def history(data: ReportData) -> Figure:
         points = [r for r in scored if r.state == state]
         if points:
             color = _COLORS[state]
-            ax.scatter([r.number for r in points], [r.val_top1 for r in points], s=18, alpha=0.7, zorder=3,
+            ax.scatter([r.number for r in points], [_y(data, r.val_top1) for r in points], s=18, alpha=0.7, zorder=3,
                        facecolors=color if fill else "none", edgecolors=color, label=f"{state} ({len(points)})")
     best, xs, ys = -math.inf, [], []
     for r in sorted((r for r in scored if r.state == "complete"), key=lambda r: r.number):
-        best = max(best, r.val_top1 or -math.inf)
+        best = max(best, _y(data, r.val_top1))
         xs.append(r.number)
         ys.append(best)
     if xs:

@@ -21,7 +21,9 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bott
 .note{color:#555;font-size:13px}img{max-width:100%;height:auto;display:block;margin:8px 0}
 table{border-collapse:collapse;font-size:13px;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #e4e4e4;
 text-align:right;vertical-align:top}th{background:#f0f2f5;position:sticky;top:0}td.l,th.l{text-align:left}
-td.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;text-align:left;word-break:break-all}
+td{white-space:nowrap}td.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;text-align:left;
+white-space:normal;overflow-wrap:anywhere}.tag{display:inline-block;margin-left:4px;padding:0 5px;border-radius:3px;
+background:#e3f3e3;color:#1a661a;font-size:11px}
 tr.rec{background:#fff6d6}dl{display:grid;grid-template-columns:max-content auto;gap:4px 18px;margin:0}
 dt{color:#555}dd{margin:0}.cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
 .card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}.card b{display:block;font-size:20px}
@@ -117,6 +119,7 @@ def _leaderboard(data: ReportData) -> str:
             "res px", "proxy px", "epochs", "train s", "status", "hash", "stages"]
     rows = []
     recommended = data.recommended_hash
+    baselines = {rec.hash: rec.enqueued for rec in data.records if rec.enqueued and rec.hash}
     for r in data.rows:
         c = confirmed.get(r.hash)
         shown = "—" if c is None else f"{_pct(data, c.mean)} ± {_pct(data, c.sd)} ({c.seeds} seeds)"
@@ -126,7 +129,10 @@ def _leaderboard(data: ReportData) -> str:
         cells = [str(r.rank), str(r.trial), _pct(data, r.val_top1), shown, format_count(r.macs),
                  format_count(r.params), _opt(r.resolution_px), _opt(r.proxy_px), _opt(r.epochs),
                  f"{r.train_seconds:.1f}", r.status]
-        tds = "".join(f"<td>{_e(x)}</td>" for x in cells)
+        tds = [f"<td>{_e(x)}</td>" for x in cells]
+        if r.hash in baselines:  # an enqueued reference architecture (--enqueue efficientnet-b0)
+            tds[1] = f'<td>{r.trial}<span class="tag">{_e(baselines[r.hash])}</span></td>'
+        tds = "".join(tds)
         rows.append(f'<tr{cls} {attrs}>{tds}<td class="mono">{_e(r.hash[:12])}</td>'
                     f'<td class="mono">{_e(r.display)}</td></tr>')
     ths = "".join(f'<th{" class=l" if h in ("hash", "stages") else ""}>{_e(h)}</th>' for h in head)

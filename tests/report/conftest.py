@@ -35,10 +35,13 @@ class NoisyMacsScore:
         return count_cost(spec).macs / 2e6 + self.rng.gauss(0.0, 0.01)
 
 
-def make_run(out: Path, n_trials: int, *, sampler: str = "tpe", enqueue: tuple = (), budget: int = BUDGET) -> Path:
-    """A search of ``n_trials`` on the tiny space, scored by :class:`NoisyMacsScore`; returns the run directory."""
-    search(budget, space=tiny_space(), objective=NoisyMacsScore(), n_trials=n_trials, out=out, timeout=None,
-           sampler=sampler, enqueue=enqueue)
+def make_run(
+    out: Path, n_trials: int, *, sampler: str = "tpe", enqueue: tuple = (), budget: int = BUDGET, objective=None
+) -> Path:
+    """A search of ``n_trials`` on the tiny space, scored by :class:`NoisyMacsScore` unless ``objective`` is given;
+    returns the run directory."""
+    search(budget, space=tiny_space(), objective=objective or NoisyMacsScore(), n_trials=n_trials, out=out,
+           timeout=None, sampler=sampler, enqueue=enqueue)
     return out
 
 

@@ -101,9 +101,9 @@ def test_leaderboard_in_the_page_equals_leaderboard_csv(run_dir):
         expected = list(csv.DictReader(handle))
     rows = _parse(run_dir / "report.html").tables["leaderboard-table"]
     assert len(rows) == len(expected) >= 10
-    for (attrs, cells), row in zip(rows, expected):
+    for (attrs, cells), row in zip(rows, expected, strict=True):
         assert attrs["data-rank"] == row["rank"] and cells[0] == row["rank"]
-        assert attrs["data-trial"] == row["trial"] and cells[1] == row["trial"]
+        assert attrs["data-trial"] == row["trial"] and cells[1].removesuffix("tiny-baseline") == row["trial"]
         assert int(attrs["data-macs"]) == int(row["macs"]) and int(attrs["data-params"]) == int(row["params"])
         assert float(attrs["data-val-top1"]) == float(row["val_top1"])  # exactly: repr round-trips
         assert cells[2] == f"{100 * float(row['val_top1']):.2f} %"
@@ -121,7 +121,9 @@ def test_facts_and_baseline(run_dir):
     assert "<dt>budget</dt><dd>1.0M MACs</dd>" in text
     assert "none: scored by a stand-in objective" in text
     assert "too few" not in text  # 30 trials: importances are estimated
-    assert any(r.enqueued == "tiny-baseline" for r in run.records())
+    baseline = next(r for r in run.records() if r.enqueued == "tiny-baseline")
+    if baseline.scored:  # its leaderboard row is tagged with its name
+        assert f'<td>{baseline.number}<span class="tag">tiny-baseline</span></td>' in text
 
 
 def test_one_trial(tmp_path, make_run):
@@ -231,3 +233,28 @@ def test_storage_url_needs_out(run_dir, tmp_path):
     assert code == 0, err
     assert (tmp_path / "rep" / "report.html").is_file()
     assert "<dt>budget</dt><dd>1.0M MACs</dd>" in (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+
+
+
+def test_history_shows_trials_without_a_score(tmp_path, make_run):
+    from nasgen.report._data import gather
+    from nasgen.report._figures import history
+
+    calls = []
+
+    def flaky(spec):  # the third architecture trained raises: a failed trial with its reason
+        calls.append(spec)
+        if len(calls) == 3:
+            raise ValueError("stand-in failure")
+        return 0.2 + spec.resolution_px / 1000
+
+    out = make_run(tmp_path / "flaky", 8, objective=flaky)
+    run = open_run(out)
+    run.study.ask()  # and one still running
+    data = gather(run)
+    assert data.counts["failed"] == 1 and data.counts["running"] == 1
+    labels = history(data).axes[0].get_legend_handles_labels()[1]
+    assert "failed (1; no score)" in labels and "running (1; no score)" in labels
+    assert f"complete ({len(data.scored)})" in labels and "best so far (complete)" in labels
+    infeasible = data.counts.get("infeasible", 0)
+    assert (f"infeasible ({infeasible}; no score)" in labels) == (infeasible > 0)
