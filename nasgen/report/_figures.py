@@ -186,7 +186,7 @@ def importances(data: ReportData) -> Figure | None:
         ax.text(100 * v, y, f" {100 * v:.1f}", va="center", fontsize=8)
     ax.set_xlabel("importance for validation top-1 (%; all dimensions sum to 100)")
     ax.set_xlim(0, max(100 * v for _, v in shown) * 1.15)
-    more = f"; {len(values) - len(shown)} more below 1 %" if len(values) > len(shown) else ""
+    more = f"; {len(values) - len(shown)} smaller not shown" if len(values) > len(shown) else ""
     evaluator = data.importances.evaluator.replace("ImportanceEvaluator", "").replace("PedAnova", "PED-ANOVA")
     ax.set_title(f"Parameter importances (Optuna {evaluator}, {data.importances.n_trials} scored trials{more})",
                  fontsize=10)
