@@ -18,6 +18,7 @@ body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#
 main{max-width:1060px;margin:0 auto;padding:24px 28px 48px;background:#fff}
 h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .sub{color:#555;margin:0 0 16px}.verdict{background:#eef5ff;border-left:4px solid #1f77b4;padding:10px 14px}
+.warn{background:#fff1e6;border-left-color:#d62728}
 .note{color:#555;font-size:13px}img{max-width:100%;height:auto;display:block;margin:8px 0}
 table{border-collapse:collapse;font-size:13px;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #e4e4e4;
 text-align:right;vertical-align:top}th{background:#f0f2f5;position:sticky;top:0}td.l,th.l{text-align:left}
@@ -96,7 +97,21 @@ def _headline(data: ReportData) -> str:
                 "top with seeds before calling a winner.")
     else:
         text = "No trial has a score yet."
-    return f'<p class="verdict">{_e(text)}</p>'
+    chance = _near_chance(data)
+    return f'<p class="verdict">{_e(text)}</p>' + (f'<p class="verdict warn">{_e(chance)}</p>' if chance else "")
+
+
+def _near_chance(data: ReportData) -> str | None:
+    """A warning when the best proxy score is within 5 points of chance (1 / classes): the ranking is noise."""
+    if not data.rows or not data.percent or data.rows[0].proxy_px is None:
+        return None
+    record = next((r for r in data.records if r.spec_yaml), None)
+    classes = None if record is None else record.spec().num_classes
+    if not classes or classes < 2 or data.rows[0].val_top1 > 1 / classes + 0.05:
+        return None
+    return (f"The best proxy score, {_pct(data, data.rows[0].val_top1)}, is within 5 points of chance "
+            f"({_pct(data, 1 / classes)} for {classes} classes): this ranking is likely noise. More proxy epochs "
+            "or images per epoch (nasgen search --epochs, --images-per-epoch) give the scores room to differ.")
 
 
 def _cards(data: ReportData) -> str:

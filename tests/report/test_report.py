@@ -293,3 +293,22 @@ def test_thousand_trials(run_dir, tmp_path):
     assert '<div class="card"><b>1000</b>trials</div>' in text
     assert len(_parse(result.html).tables["leaderboard-table"]) == len(run.leaderboard()[:20])
     assert result.seconds < 60  # ≤ 10 s is the target on an idle 2-core CPU (benchmarks/report_render.py)
+
+
+def test_proxy_run_at_chance_is_called_noise(tmp_path, monkeypatch):
+    # a proxy-scored run (evaluate_proxy replaced by a fake at 10 % = chance on the 10 Fashion-MNIST classes)
+    import nasgen.train
+    from nasgen.search import search
+    from nasgen.train import TrainResult
+
+    def at_chance(spec, data, config, *, seed, on_epoch=None):
+        return TrainResult(val_top1=0.1, val_loss=2.3, epochs=config.epochs, train_seconds=0.1,
+                           images_per_second=1.0, device="cpu", model=None)
+
+    monkeypatch.setattr(nasgen.train, "evaluate_proxy", at_chance)
+    monkeypatch.setattr(nasgen.train, "estimate_proxy_seconds", lambda *args, **kwargs: None)
+    search("400M", space="efficientnet-v1", n_trials=2, epochs=1, out=tmp_path, timeout=None,
+           pruner="none")
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "is within 5 points of chance (10.00 % for 10 classes): this ranking is likely noise" in text
+    assert "<dt>proxy recipe</dt><dd>epochs 1, " in text and "<dt>data</dt><dd>embedded</dd>" in text
