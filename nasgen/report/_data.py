@@ -15,12 +15,14 @@ from typing import Any
 from nasgen.errors import ReportError
 from nasgen.search import (
     CONFIRM_FIELDS,
+    FamilyMember,
     Importances,
     LeaderboardRow,
     Run,
     TrialRecord,
     leaderboard,
     param_importances,
+    scaled_family,
     trial_params,
     trial_times,
 )
@@ -78,6 +80,7 @@ class ReportData:
     importances: Importances
     counts: dict[str, int]
     meta: dict[str, Any] = field(default_factory=dict)
+    family: list[FamilyMember] = field(default_factory=list)
 
     @property
     def budget_macs(self) -> int | None:
@@ -143,6 +146,7 @@ def gather(run: Run, out: Path | None = None) -> ReportData:
         importances=param_importances(run),
         counts=run.state_counts(),
         meta={k: v for k, v in meta.items() if not k.startswith("confirm:")},
+        family=scaled_family(run),
     )
 
 

@@ -50,7 +50,7 @@ def render(data: ReportData, figures: dict[str, tuple[str, bytes]], seconds: flo
     if "importances" not in figures:
         parts.append("<h2>Parameter importances</h2>")
         parts.append(f'<p class="note">{_e(data.importances.note)}</p>')
-    parts += [_leaderboard(data), _confirm_table(data), _facts(data, seconds), "</main></body></html>"]
+    parts += [_leaderboard(data), _confirm_table(data), _family(data), _facts(data, seconds), "</main></body></html>"]
     return "\n".join(p for p in parts if p)
 
 
@@ -174,6 +174,28 @@ def _confirm_table(data: ReportData) -> str:
             "top-1 over seeds under the longer recipe; a tie is not significantly below the best mean (one-sided "
             f'Welch t-test at 5 %).</p><table id="confirm-table"><thead><tr>{ths}</tr></thead>'
             f"<tbody>{''.join(rows)}</tbody></table>")
+
+
+def _family(data: ReportData) -> str:
+    if not data.family:
+        return ""
+    head = ["member", "φ", "resolution px", "params", "MACs", "MACs / baseline", "predicted (α·β²·γ²)^φ"]
+    rows = []
+    for m in data.family:
+        cells = [f"{m.phi:g}", m.resolution_px, format_count(m.params), format_count(m.macs),
+                 _ratio(m.measured_cost_ratio), _ratio(m.predicted_cost_ratio)]
+        rows.append(f'<tr data-phi="{m.phi!r}" data-macs="{m.macs}"><td class="l">{_e(m.name)}</td>'
+                    + "".join(f"<td>{_e(x)}</td>" for x in cells) + "</tr>")
+    ths = "".join(f'<th{" class=l" if h == "member" else ""}>{_e(h)}</th>' for h in head)
+    note = ("The recommended architecture (best.yaml) compound-scaled into scaled/ (EfficientNet §3.3, the "
+            "compound-scaling plugin's coefficients): the measured MACs ratio to it against the first-order "
+            "prediction; channel rounding and whole layers move the measurement off it.")
+    return (f'<h2 id="family">Scaled family</h2><p class="note">{_e(note)}</p><table id="family-table">'
+            f"<thead><tr>{ths}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _ratio(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}×"
 
 
 def _facts(data: ReportData, seconds: float | None) -> str:

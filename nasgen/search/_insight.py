@@ -1,5 +1,6 @@
-"""What a report needs from a run beyond its :class:`TrialRecord` s: sampled parameters, trial times and
-Optuna's parameter importances — here so that ``nasgen.report`` reads a run without importing Optuna.
+"""What a report needs from a run beyond its :class:`TrialRecord` s: sampled parameters, trial times,
+Optuna's parameter importances and the scaled family — here so that ``nasgen.report`` reads a run through
+``nasgen.search`` alone (no Optuna, cost or plugin imports of its own).
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from typing import Any
 from nasgen.search._reader import Run
 from nasgen.search._record import TrialRecord
 
-__all__ = ["MIN_IMPORTANCE_TRIALS", "Importances", "param_importances", "trial_params", "trial_times"]
+__all__ = [
+    "MIN_IMPORTANCE_TRIALS", "FamilyMember", "Importances", "param_importances", "scaled_family", "trial_params",
+    "trial_times",
+]
 
 MIN_IMPORTANCE_TRIALS = 8
 """Scored trials below which importances are not estimated: fANOVA's forest on fewer points is noise."""
@@ -112,3 +116,63 @@ def _only(study: Any, trials: list[Any]) -> Any:
         optuna.logging.set_verbosity(verbosity)
     copy.add_trials(trials)
     return copy
+
+
+@dataclass(frozen=True)
+class FamilyMember:
+    """One compound-scaled member written by ``search(..., scale_phi=...)`` (``scaled/<name>-phi<φ>.yaml``).
+
+    Attributes:
+        name: The member's name (``<study>-phi<φ>``).
+        phi: φ (EfficientNet §3.3).
+        resolution_px: Its input resolution (px).
+        params: Trainable parameters.
+        macs: Conv + linear MACs at ``resolution_px``, batch 1.
+        measured_cost_ratio: ``macs`` over the scaled baseline's (``best.yaml``) MACs; None without it.
+        predicted_cost_ratio: ``(α·β²·γ²)^φ`` with the plugin's default coefficients (what the search used);
+            None when the compound-scaling plugin is not available.
+    """
+
+    name: str
+    phi: float
+    resolution_px: int
+    params: int
+    macs: int
+    measured_cost_ratio: float | None
+    predicted_cost_ratio: float | None
+
+
+def scaled_family(run: Run) -> list[FamilyMember]:
+    """The scaled family in the run directory, by φ; empty when there is none (or no run directory)."""
+    import re
+    import sys
+
+    from nasgen.cost import count_cost
+    from nasgen.spec import load_spec
+
+    if run.out is None or not (run.out / "scaled").is_dir():
+        return []
+    base_file = run.out / "best.yaml"
+    base_macs = count_cost(load_spec(base_file)).macs if base_file.is_file() else None
+    predict = None
+    try:
+        from nasgen.hooks import load_plugins
+
+        load_plugins()
+        predict = getattr(sys.modules.get("nasgen_scaling"), "predicted_cost_ratio", None)
+    except Exception:  # noqa: BLE001 -- a broken plugin only leaves the prediction out
+        predict = None
+    members = []
+    for path in (run.out / "scaled").glob("*.yaml"):
+        match = re.search(r"-phi(\d+(?:\.\d+)?)$", path.stem)
+        if match is None:
+            continue
+        spec = load_spec(path)
+        cost = count_cost(spec)
+        phi = float(match[1])
+        members.append(FamilyMember(
+            name=spec.name or path.stem, phi=phi, resolution_px=spec.resolution_px, params=cost.params,
+            macs=cost.macs, measured_cost_ratio=None if not base_macs else cost.macs / base_macs,
+            predicted_cost_ratio=None if predict is None else float(predict(phi)),
+        ))
+    return sorted(members, key=lambda m: m.phi)

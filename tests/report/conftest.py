@@ -36,12 +36,13 @@ class NoisyMacsScore:
 
 
 def make_run(
-    out: Path, n_trials: int, *, sampler: str = "tpe", enqueue: tuple = (), budget: int = BUDGET, objective=None
+    out: Path, n_trials: int, *, sampler: str = "tpe", enqueue: tuple = (), budget: int = BUDGET, objective=None,
+    **options,
 ) -> Path:
     """A search of ``n_trials`` on the tiny space, scored by :class:`NoisyMacsScore` unless ``objective`` is given;
     returns the run directory."""
     search(budget, space=tiny_space(), objective=objective or NoisyMacsScore(), n_trials=n_trials, out=out,
-           timeout=None, sampler=sampler, enqueue=enqueue)
+           timeout=None, sampler=sampler, enqueue=enqueue, **options)
     return out
 
 

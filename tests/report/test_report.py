@@ -312,3 +312,24 @@ def test_proxy_run_at_chance_is_called_noise(tmp_path, monkeypatch):
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "is within 5 points of chance (10.00 % for 10 classes): this ranking is likely noise" in text
     assert "<dt>proxy recipe</dt><dd>epochs 1, " in text and "<dt>data</dt><dd>embedded</dd>" in text
+
+
+def test_scaled_family_card(tmp_path, make_run):
+    from nasgen.cost import count_cost
+    from nasgen.spec import load_spec
+    from nasgen.units import format_count
+
+    out = make_run(tmp_path / "family", 6, scale_phi=(0, 1, 2))
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert 'id="family-table"' in text
+    base = count_cost(load_spec(out / "best.yaml")).macs
+    for phi in (0, 1, 2):
+        [path] = (out / "scaled").glob(f"*-phi{phi}.yaml")
+        cost = count_cost(load_spec(path))
+        predicted = (1.2 * 1.1**2 * 1.15**2) ** phi  # EfficientNet §3.3: α·β²·γ² ≈ 2 per unit of φ
+        row = re.search(rf'<tr data-phi="{float(phi)!r}" data-macs="(\d+)">(.*?)</tr>', text)
+        assert row is not None and int(row[1]) == cost.macs
+        cells = re.findall(r"<td[^>]*>(.*?)</td>", row[2])
+        assert cells[1:] == [str(phi), str(load_spec(path).resolution_px), format_count(cost.params),
+                             format_count(cost.macs), f"{cost.macs / base:.2f}×", f"{predicted:.2f}×"]
+    assert cells[0].endswith("-phi2")
