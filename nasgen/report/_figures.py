@@ -1,10 +1,11 @@
 """The report's figures, drawn with matplotlib's Agg backend.
 
-Agg renders to PNG in memory with no display, no browser and no network, so the same code runs on a headless
-server, in CI and at the end of a search; the PNGs are embedded in ``report.html`` as base64 and written beside
-it. (Plotly's static export needs Kaleido and a bundled Chromium, and its interactive HTML pulls a 3 MB script;
-matplotlib is one wheel and was already installed.) Every figure is built on its own ``Figure`` object, never
-``pyplot``, so nothing touches global state and no figure is left open.
+Why Agg: it renders to PNG in memory with no display, no browser and no network, so the same code runs on a
+headless server, in CI and at the end of a search (``search()`` and ``confirm()`` write the report), and the PNGs
+embed in ``report.html`` as base64 and sit beside it as files. Plotly was the alternative: its static images need
+Kaleido (and a Chrome install since Kaleido 1.0), and its interactive HTML either fetches plotly.js from a CDN or
+inlines ~3.5 MB of script; matplotlib is one wheel with no runtime service. Every figure is built on its own
+``Figure`` object, never ``pyplot``: no global figure state, nothing left open, safe in a long-running search.
 
 Each function returns a :class:`matplotlib.figure.Figure` or None when there is nothing to draw.
 """
