@@ -174,7 +174,7 @@ def history(data: ReportData) -> Figure:
 
 
 def importances(data: ReportData) -> Figure | None:
-    """Horizontal bars of Optuna's parameter importances (fANOVA) for validation top-1; None when not estimated."""
+    """Horizontal bars of Optuna's parameter importances (PED-ANOVA) for validation top-1; None when not estimated."""
     values = data.importances.values
     if not values:
         return None

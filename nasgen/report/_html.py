@@ -59,9 +59,8 @@ _FIGURE_NOTES = {
     "(costed, never trained) at their MACs; the dashed line is the budget; the ring marks the recommendation.",
     "history": "Score per trial in sampling order; the orange step is the best complete score so far; trials without "
     "a score (infeasible, pruned, failed, interrupted, running) are marked along the bottom.",
-    "importances": "How much each dimension decides validation top-1 over the scored trials (Optuna's evaluator named "
-    "in the title: fANOVA when scikit-learn is installed, else PED-ANOVA, which asks what the top 10 % share); with "
-    "few trials this is a rough guide.",
+    "importances": "How much each dimension decides whether an architecture reaches the top 10 % by validation top-1 "
+    "(Optuna's PED-ANOVA evaluator over the scored trials); with few trials this is a rough guide.",
     "stage_choices": "Per stage, the share of each choice among all sampled trials (grey) and among the top 10 % by "
     "score (blue); a choice the top favours much more than the sampler did is one that mattered.",
 }

@@ -333,3 +333,22 @@ def test_scaled_family_card(tmp_path, make_run):
         assert cells[1:] == [str(phi), str(load_spec(path).resolution_px), format_count(cost.params),
                              format_count(cost.macs), f"{cost.macs / base:.2f}×", f"{predicted:.2f}×"]
     assert cells[0].endswith("-phi2")
+
+
+
+def test_importances_find_a_planted_signal(tmp_path, make_run):
+    # the score depends on the first stage's kernel alone (plus noise): that dimension must come first
+    import random
+
+    from nasgen.search import param_importances
+
+    rng = random.Random(1)
+    out = make_run(tmp_path / "planted", 40, sampler="random", budget=10**9,
+                   objective=lambda spec: 0.5 + 0.3 * (spec.stages[0].kernel_size == 5) + rng.gauss(0.0, 0.01))
+    run = open_run(out)
+    importances = param_importances(run)
+    assert importances.evaluator == "PedAnovaImportanceEvaluator" and importances.note == ""
+    assert sum(importances.values.values()) == pytest.approx(1.0)
+    first, second = list(importances.values.items())[:2]
+    assert first[0] == "stages.0.kernel_size" and first[1] > 1.5 * second[1], importances.values
+    assert importances.n_trials == len([r for r in run.records() if r.scored and r.state == "complete"])
