@@ -22,8 +22,9 @@ h1{font-size:26px;margin:0 0 4px}h2{font-size:19px;margin:32px 0 8px;border-bott
 .note{color:#555;font-size:13px}img{max-width:100%;height:auto;display:block;margin:8px 0}
 table{border-collapse:collapse;font-size:13px;width:100%}th,td{padding:4px 8px;border-bottom:1px solid #e4e4e4;
 text-align:right;vertical-align:top}th{background:#f0f2f5;position:sticky;top:0}td.l,th.l{text-align:left}
-td{white-space:nowrap}td.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;text-align:left;
-white-space:normal;overflow-wrap:anywhere}.tag{display:inline-block;margin-left:4px;padding:0 5px;border-radius:3px;
+td{white-space:nowrap}td.mono,td.hash{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px;
+text-align:left}td.mono{white-space:normal;color:#333;padding-top:0}tr.sub td{border-bottom:1px solid #ccc}
+tr.main td{border-bottom:none}.tag{display:inline-block;margin-left:4px;padding:0 5px;border-radius:3px;
 background:#e3f3e3;color:#1a661a;font-size:11px}
 tr.rec{background:#fff6d6}dl{display:grid;grid-template-columns:max-content auto;gap:4px 18px;margin:0}
 dt{color:#555}dd{margin:0}.cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
@@ -129,17 +130,17 @@ def _leaderboard(data: ReportData) -> str:
     if not data.rows:
         return "<h2>Leaderboard</h2><p>No scored, feasible trial yet.</p>"
     confirmed = {c.hash: c for c in data.confirm}
-    head = ["rank", "trial", "val top-1" if data.percent else "score", "confirmation mean ± sd", "MACs", "params",
+    head = ["rank", "trial", "val top-1" if data.percent else "score", "confirmed mean ± sd", "MACs", "params",
             "res px", "proxy px", "epochs", "train s", "status", "hash", "stages"]
     rows = []
     recommended = data.recommended_hash
     baselines = {rec.hash: rec.enqueued for rec in data.records if rec.enqueued and rec.hash}
     for r in data.rows:
         c = confirmed.get(r.hash)
-        shown = "—" if c is None else f"{_pct(data, c.mean)} ± {_pct(data, c.sd)} ({c.seeds} seeds)"
+        shown = "—" if c is None else f"{_pct(data, c.mean)} ± {_pct(data, c.sd)}"
         attrs = (f'data-rank="{r.rank}" data-trial="{r.trial}" data-macs="{r.macs}" data-params="{r.params}" '
                  f'data-val-top1="{r.val_top1!r}" data-hash="{_e(r.hash)}"')
-        cls = ' class="rec"' if r.hash == recommended else ""
+        cls = ' class="main rec"' if r.hash == recommended else ' class="main"'
         cells = [str(r.rank), str(r.trial), _pct(data, r.val_top1), shown, format_count(r.macs),
                  format_count(r.params), _opt(r.resolution_px), _opt(r.proxy_px), _opt(r.epochs),
                  f"{r.train_seconds:.1f}", r.status]
@@ -147,9 +148,10 @@ def _leaderboard(data: ReportData) -> str:
         if r.hash in baselines:  # an enqueued reference architecture (--enqueue efficientnet-b0)
             tds[1] = f'<td>{r.trial}<span class="tag">{_e(baselines[r.hash])}</span></td>'
         tds = "".join(tds)
-        rows.append(f'<tr{cls} {attrs}>{tds}<td class="mono">{_e(r.hash[:12])}</td>'
-                    f'<td class="mono">{_e(r.display)}</td></tr>')
-    ths = "".join(f'<th{" class=l" if h in ("hash", "stages") else ""}>{_e(h)}</th>' for h in head)
+        sub = "sub rec" if r.hash == recommended else "sub"
+        rows.append(f'<tr{cls} {attrs}>{tds}<td class="hash">{_e(r.hash[:12])}</td></tr>'  # stages: a row of their own
+                    f'<tr class="{sub}"><td></td><td class="mono" colspan="{len(head) - 1}">{_e(r.display)}</td></tr>')
+    ths = "".join(f'<th{" class=l" if h == "hash" else ""}>{_e(h)}</th>' for h in head[:-1])
     note = (f"The {len(data.rows)} best distinct scored architectures, the rows of leaderboard.csv; MACs are conv + "
             "linear multiply-accumulates at the architecture's own resolution, batch 1 (FLOPs = 2 × MACs).")
     return (f'<h2 id="leaderboard">Leaderboard</h2><p class="note">{_e(note)}</p>'

@@ -23,7 +23,8 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 class Tables(HTMLParser):
-    """Rows of the page's tables by table id: ``{id: [(tr attributes, [cell texts])]}``; image sources."""
+    """Rows of the page's tables by table id: ``{id: [(tr attributes, [cell texts])]}`` (a ``sub`` row's cells
+    continue the row above); image sources."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,6 +40,8 @@ class Tables(HTMLParser):
             self.tables[self._table] = []
         elif tag == "tr" and self._table and "data-hash" in attrs:
             self._row = (attrs, [])
+        elif tag == "tr" and self._table and "sub" in attrs.get("class", "").split():
+            self._row = self.tables[self._table].pop()  # a row's continuation (the stages): its cells go on
         elif tag == "td" and self._row is not None:
             self._cell = ""
         elif tag == "img":
@@ -108,7 +111,7 @@ def test_leaderboard_in_the_page_equals_leaderboard_csv(run_dir):
         assert float(attrs["data-val-top1"]) == float(row["val_top1"])  # exactly: repr round-trips
         assert cells[2] == f"{100 * float(row['val_top1']):.2f} %"
         assert attrs["data-hash"] == row["hash"] and cells[-1] == row["display"]
-        assert cells[-3] == row["status"]
+        assert cells[-4] == row["status"] and cells[-3] == row["hash"][:12] and cells[-2] == ""
 
 
 def test_facts_and_baseline(run_dir):
@@ -174,8 +177,9 @@ def test_confirmation_numbers_equal_confirm_csv(tmp_path, make_run):
         assert (cells[-1] == "recommended") == (row["recommended"] == "True")
     recommended = next(h for h, row in expected.items() if row["recommended"] == "True")
     board = {a["data-hash"]: cells for a, cells in parsed.tables["leaderboard-table"]}
-    if recommended in board:
-        assert "± " in board[recommended][3] and "(3 seeds)" in board[recommended][3]
+    assert recommended in board  # no baselines here: the confirmed are the leaderboard's top 2
+    row = expected[recommended]
+    assert board[recommended][3] == f"{100 * float(row['mean']):.2f} % ± {100 * float(row['sd']):.2f} %"
     assert "Recommended: " in (out / "report.html").read_text(encoding="utf-8")
 
 
