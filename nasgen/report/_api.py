@@ -70,6 +70,8 @@ def write_report(
     if folder is None:
         raise ReportError(f"report: run {run.location!r} was opened from a storage URL; pass -o DIR for the report")
     _check_writable(folder)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     from nasgen.report._data import gather
     from nasgen.report._figures import accuracy_vs_macs, history, importances, stage_choices
     from nasgen.report._html import render
@@ -85,6 +87,7 @@ def write_report(
             result.notes[stem] = data.importances.note if stem == "importances" else "no per-stage dimension"
             _remove_stale(folder / f"{stem}.png")
             continue
+        FigureCanvasAgg(figure)  # Agg explicitly, whatever matplotlib's default backend is (see _figures)
         buffer = BytesIO()
         figure.savefig(buffer, format="png")
         pngs[stem] = (caption, buffer.getvalue())

@@ -83,10 +83,18 @@ def accuracy_vs_macs(data: ReportData) -> Figure:
 
 
 def _macs_limits(ax, data: ReportData) -> None:
-    """x from 0 to past the largest MACs of any sample or the budget (the rug's points do not autoscale)."""
-    largest = max([r.macs or 0 for r in data.records] + [data.budget_macs or 0])
+    """x from 0 to past the largest MACs of any sample, and the budget when it is near (the rug's points do not
+    autoscale); a budget far beyond every sample would squeeze them all into the left edge."""
+    largest = max(r.macs or 0 for r in data.records)
+    if _budget_shown(data):
+        largest = max(largest, data.budget_macs or 0)
     if largest > 0:
         ax.set_xlim(0, 1.04 * largest)
+
+
+def _budget_shown(data: ReportData) -> bool:
+    largest = max(r.macs or 0 for r in data.records)
+    return bool(data.budget_macs) and (largest == 0 or data.budget_macs <= 2 * largest)
 
 
 def _infeasible_rug(ax, data: ReportData) -> None:
@@ -98,9 +106,12 @@ def _infeasible_rug(ax, data: ReportData) -> None:
 
 
 def _budget_line(ax, data: ReportData) -> None:
-    if data.budget_macs:
-        ax.axvline(data.budget_macs, color="#d62728", ls="--", lw=1.2, zorder=1,
-                   label=f"budget {data.budget_macs / 1e6:g}M MACs")
+    if not data.budget_macs:
+        return
+    label = f"budget {data.budget_macs / 1e6:g}M MACs"
+    if not _budget_shown(data):  # far right of every sample: named in the legend, not drawn
+        label += "\n(beyond the axis: every sample\nis under half of it)"
+    ax.axvline(data.budget_macs, color="#d62728", ls="--", lw=1.2, zorder=1, label=label)
 
 
 def _baselines(ax, data: ReportData) -> None:
@@ -166,6 +177,7 @@ def history(data: ReportData) -> Figure:
                        label=f"{state} ({len(numbers)}; no score)")
     ax.set_xlabel("trial number")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlim(-0.5, max(1, max(r.number for r in data.records)) + 0.5)
     _score_axis(ax, data)
     ax.grid(alpha=0.3)
     ax.set_title("Optimization history")
@@ -251,6 +263,7 @@ def _choice_bars(ax, data: ReportData, label: str, top: set[int]) -> None:
     ax.bar([x + 0.2 for x in xs], [100 * best[k] / n_top for k in keys], width=0.4, color=_COLORS["complete"],
            label=f"top 10 % by score ({len(top)} trial(s))")
     ax.set_xticks(list(xs), [_short(k) for k in keys], fontsize=8)
+    ax.set_xlim(-0.7, max(len(keys), 2) - 0.3)  # the same bar width in every panel, one choice or four
     ax.set_ylim(0, 105)
     ax.tick_params(axis="y", labelsize=7)
 
