@@ -138,6 +138,13 @@ def test_one_trial(tmp_path, make_run):
     assert not (out / "importances.png").exists()
     assert "too few scored trials to estimate importances (1; needs at least 8)" in result.notes["importances"]
     assert "too few scored trials to estimate importances" in result.html.read_text(encoding="utf-8")
+    from nasgen.report._data import gather
+    from nasgen.report._figures import accuracy_vs_macs
+
+    ax = accuracy_vs_macs(gather(open_run(out))).axes[0]  # 1000M budget, a ~1M-MAC trial: not drawn at the edge
+    labels = ax.get_legend_handles_labels()[1]
+    assert "budget 1000M MACs\n(beyond the axis: every sample\nis under half of it)" in labels
+    assert ax.get_xlim()[1] < 1e8
 
 
 def test_nsga2_multi_objective(tmp_path, make_run):
@@ -233,8 +240,11 @@ def test_storage_url_needs_out(run_dir, tmp_path):
     url = f"sqlite:///{run_dir / 'study.db'}"
     with pytest.raises(ReportError, match="pass -o DIR"):
         write_report(url)
-    code, err = _cli(url, "-o", str(tmp_path / "rep"))
-    assert code == 0, err
+    done = CliRunner().invoke(app, ["report", url, "-o", str(tmp_path / "rep")])
+    assert done.exit_code == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"written: {tmp_path / 'rep' / 'report.html'} (")
+    assert [line.strip() for line in lines[1:]] == [f"{stem}.png" for stem, _ in FIGURES]
     assert (tmp_path / "rep" / "report.html").is_file()
     assert "<dt>budget</dt><dd>1.0M MACs</dd>" in (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
 
