@@ -71,6 +71,7 @@ _LAZY = {
     "confirm": "nasgen.search",
     "Run": "nasgen.search",
     "TrialRecord": "nasgen.search",
+    "write_report": "nasgen.report",  # report.html + figures of a run (matplotlib on first use)
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
     "train": "nasgen.train",

@@ -15,6 +15,7 @@ __all__ = [
     "ExportError",
     "NasgenError",
     "PluginError",
+    "ReportError",
     "SearchError",
     "SpecError",
     "TrainError",
@@ -109,3 +110,7 @@ class TrainError(NasgenError):
 
 class ExportError(NasgenError):
     """An export cannot be written (output directory not empty, unknown trial, missing extra)."""
+
+
+class ReportError(NasgenError):
+    """A report cannot be made: an empty study, or an output folder that cannot be written."""

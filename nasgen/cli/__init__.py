@@ -39,7 +39,7 @@ def _root(
 
 # module name under nasgen.cli -> each defines ``register(app)``
 _COMMANDS = (
-    "schema", "spaces", "validate", "profile", "search", "confirm", "train", "scale", "plugins", "export"
+    "schema", "spaces", "validate", "profile", "search", "confirm", "report", "train", "scale", "plugins", "export"
 )
 
 

@@ -25,6 +25,14 @@ from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
 from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
 from nasgen.search._reader import Run, open_run
+from nasgen.search._insight import (
+    FamilyMember,
+    Importances,
+    param_importances,
+    scaled_family,
+    trial_params,
+    trial_times,
+)
 from nasgen.search._record import TrialRecord
 from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, write_outputs
 from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
@@ -43,6 +51,8 @@ __all__ = [
     "SAMPLERS",
     "WORST_VALUE",
     "Evaluation",
+    "FamilyMember",
+    "Importances",
     "LeaderboardRow",
     "Limits",
     "Objective",
@@ -53,10 +63,14 @@ __all__ = [
     "SearchResult",
     "leaderboard",
     "open_run",
+    "param_importances",
     "recover_stale_trials",
+    "scaled_family",
     "search",
     "suggest_params",
     "suggestable_params",
+    "trial_params",
+    "trial_times",
     "write_outputs",
 ]
 

@@ -237,6 +237,11 @@ def search(
     phis = list(scale_phi)
     if phis and result.best_spec is not None:
         result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
+    if result.confirmation is None:  # confirm() writes it otherwise; a report failure is only a warning
+        from nasgen.report import report_quietly  # deferred: the report reads this run through open_run's Run
+        from nasgen.search._reader import Run
+
+        report_quietly(Run(result.study, str(out_dir), out_dir), console=console)
     return result
 
 

@@ -146,6 +146,9 @@ def confirm(
     run.study.set_user_attr("confirm_noise_sd", verdict.noise_sd)
     run.study.set_user_attr("recommendation", verdict.recommended.record.hash)
     verdict.csv_path = _write(folder, run, verdict)
+    from nasgen.report import report_quietly  # deferred: the report reads the run; a failure is only a warning
+
+    report_quietly(run, folder, console=console)
     return verdict
 
 
