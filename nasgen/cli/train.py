@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
     def train(
         arch: str = typer.Argument(..., help="Built-in architecture name or YAML/JSON file (e.g. a search's best.yaml)."),
         data: Optional[str] = typer.Option(
-            None, "--data", help="'embedded' (default), 'fashion-mnist', an IDX folder, ImageFolder tree or .npz."
+            None, "--data",
+            help="'embedded' (default), 'fashion-mnist', an IDX folder, .npz, or an ImageFolder tree / path,label "
+            ".csv list (streamed at its real resolution by --loader-workers processes).",
         ),
         epochs: int = typer.Option(..., "--epochs", min=1, help="Total epochs."),
         progressive: bool = typer.Option(
@@ -59,6 +61,12 @@ def register(app: typer.Typer) -> None:
             None, "--resolution", metavar="PX", help="Final training/evaluation resolution in px (default: the arch's)."
         ),
         device: Optional[str] = typer.Option(None, "--device", help="'cpu', 'cuda', 'cuda:1' (default: CUDA if available)."),
+        loader_workers: Optional[int] = typer.Option(
+            None, "--loader-workers", min=0, help="Decode processes for a streamed folder/list (default: cores - 1, 1-8)."
+        ),
+        skip_bad_images: bool = typer.Option(
+            False, "--skip-bad-images", help="Leave out files that cannot be decoded and list them (default: fail)."
+        ),
     ) -> None:
         """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
         end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
@@ -86,7 +94,12 @@ def register(app: typer.Typer) -> None:
             resolution_px=resolution,
             device=device,
             progress=True,
+            loader_workers=loader_workers,
+            skip_bad_images=skip_bad_images,
         )
+        if result.skipped_images:
+            listed = "\n  ".join(f"{path}: {reason}" for path, reason in sorted(result.skipped_images.items()))
+            console.print(f"skipped {len(result.skipped_images)} bad image(s):\n  {listed}", highlight=False)
         console.print(
             f"val top-1 {result.val_top1:.4f} after {result.epochs} epochs "
             f"({result.train_seconds:.1f} s); weights: {result.weights_path}",
