@@ -196,6 +196,9 @@ def search(
         "data": None if dataset is None else str(data or "embedded"),
         "proxy": proxy_text,
     }
+    streamed = _streamed_images(dataset, proxy_images)
+    if streamed is not None:  # a resumed study must train its proxies on the same subset
+        meta["proxy_images"] = streamed
     with RunLock(out_dir), _quiet_optuna():
         study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
         check_study_meta(study, meta)
@@ -221,7 +224,8 @@ def search(
 
         scorer = None if objective is None else (lambda spec, seed: objective(spec))
         result.confirmation = run_confirm(
-            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, data=data, objective=scorer,
+            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, objective=scorer,
+            data=evaluator.dataset if streamed is not None else data,  # the search's own proxy cache
             console=console,
         )
         result.best_spec = result.confirmation.recommended.record.spec()
@@ -285,6 +289,16 @@ def _load_space(space: Any) -> tuple[Any, str]:
     if isinstance(space, (str, Path)):
         return load_space(space), space_name(space)
     return space, str(getattr(space, "name", None) or "custom")
+
+
+def _streamed_images(dataset: Any, proxy_images: int | None) -> int | None:
+    """The proxy subset size when ``dataset`` is streamed (a folder or list), else ``None``."""
+    from nasgen.data._cache import DEFAULT_PROXY_IMAGES
+    from nasgen.data._files import ImageFiles
+
+    if not isinstance(dataset, ImageFiles):
+        return None
+    return DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
 
 
 def _load_data(data: Any, seed: int) -> Any:

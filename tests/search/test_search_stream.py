@@ -1,4 +1,4 @@
-"""A search on a streamed ImageFolder: the proxy cache is built once and shared by every trial."""
+"""A search on a streamed ImageFolder: the proxy cache is built once and shared by every trial and the confirmation."""
 
 from __future__ import annotations
 
@@ -34,10 +34,12 @@ def test_proxy_cache_is_built_once_and_shared_by_two_trials(space, tmp_path, mon
     root = make_tree(tmp_path / "tree", n_per_class=30)
     result = search(
         "10M", space=space, data=str(root), n_trials=2, seed=0, out=tmp_path / "run", proxy=PROXY, pruner="none",
-        proxy_images=40, loader_workers=0, timeout=None,
+        proxy_images=40, loader_workers=0, timeout=None, confirm=1, confirm_seeds=2,
     )  # fmt: skip
     assert builds == [(40, 32, 32, 3)]  # one decode of 40 images at the proxy's 32 px, RGB
-    assert len(seen) == 2 and seen[0] is seen[1]  # both trials train on the same cached dataset object
+    # two trials, then the confirmation's two seeds: all on the same cached dataset object
+    assert len(seen) == 4 and all(data is seen[0] for data in seen)
+    assert result.study.user_attrs["proxy_images"] == 40
     assert seen[0].images.shape == (40, 32, 32, 3) and np.bincount(seen[0].labels).tolist() == [20, 20]
     assert any(note.startswith("proxy data: 40 of 60 images, class-balanced, decoded once") for note in result.notes)
     assert all(t.user_attrs.get("epochs") == 1 for t in result.study.trials)
