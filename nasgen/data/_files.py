@@ -171,8 +171,10 @@ def read_file_list(path: str | Path) -> ImageFiles:
 
 def is_streamable(source: object) -> bool:
     """True when ``source`` names an ImageFolder tree or a ``path,label`` list (not IDX, ``.npz`` or a name)."""
-    if source is None or isinstance(source, (ImageFiles,)) or not isinstance(source, (str, os.PathLike)):
-        return isinstance(source, ImageFiles)
+    if isinstance(source, ImageFiles):
+        return True
+    if not isinstance(source, (str, os.PathLike)) or str(source) in ("embedded", "fashion-mnist"):
+        return False  # the named sources are small and stay in memory
     path = Path(source).expanduser()
     if path.is_file():
         return path.suffix.lower() in LIST_SUFFIXES
