@@ -1,8 +1,10 @@
 """Image datasets read lazily: a list of files and labels (an ImageFolder tree or a ``path,label`` list).
 
 Nothing is decoded here; :mod:`nasgen.data._stream` decodes in DataLoader workers at the resolution asked for,
-and :mod:`nasgen.data._cache` decodes a class-balanced subset once for the proxy. Memory is ~100 bytes per file
-whatever the image sizes. Torch-free.
+and :mod:`nasgen.data._cache` decodes a class-balanced subset once for the proxy. Paths are held as one
+fixed-width UTF-8 bytes array (no Python object per file, so forked DataLoader workers share its pages instead
+of copying them on every reference-count change): memory is the longest path's length per file, whatever the
+image sizes. Torch-free.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class ImageFiles:
     """Image files and their labels, decoded on demand.
 
     Attributes:
-        paths: File paths ``(N,)`` (numpy array of ``str``).
+        paths: File paths ``(N,)``, UTF-8 encoded (numpy ``bytes_`` array); :meth:`path` gives one as ``str``.
         labels: int64 class indices ``(N,)``.
         classes: Class names in label order.
         name: Where the list came from (the folder or list file), for logs and run records.
@@ -64,6 +66,10 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def path(self, index: int) -> str:
+        """The path of file ``index``."""
+        return os.fsdecode(self.paths[index])
+
     @property
     def num_classes(self) -> int:
         """Number of classes."""
@@ -86,10 +92,15 @@ class ImageFiles:
         for path, label in zip(self.paths, self.labels):
             try:
                 stat = os.stat(path)
-                digest.update(f"{path}\0{label}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+                digest.update(path + f"\0{label}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
             except OSError:
-                digest.update(f"{path}\0{label}\0missing\n".encode())
+                digest.update(path + f"\0{label}\0missing\n".encode())
         return digest.hexdigest()[:16]
+
+
+def _encode(paths: list[str]) -> np.ndarray:
+    """Paths as a fixed-width bytes array (file-system encoding, undecodable names kept byte for byte)."""
+    return np.array([os.fsencode(p) for p in paths], dtype=np.bytes_)
 
 
 def _mode_of(paths: np.ndarray, labels: np.ndarray) -> str:
@@ -99,7 +110,7 @@ def _mode_of(paths: np.ndarray, labels: np.ndarray) -> str:
 
     for index in stratified_order(labels, 0)[:MODE_SAMPLE]:
         try:
-            if image_mode_of(paths[index]) == "RGB":
+            if image_mode_of(os.fsdecode(paths[index])) == "RGB":
                 return "RGB"
         except OSError:
             continue
@@ -133,7 +144,7 @@ def scan_image_folder(root: str | Path) -> ImageFiles:
     if not per_class:
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>.jpg …)")
     classes = [name for name, _ in per_class]
-    paths = np.array([path for _, files in per_class for path in files], dtype=object).astype(str)
+    paths = _encode([path for _, files in per_class for path in files])
     labels = np.concatenate([np.full(len(files), label, dtype=np.int64) for label, (_, files) in enumerate(per_class)])
     return ImageFiles(paths, labels, classes, str(root), _mode_of(paths, labels))
 
@@ -163,7 +174,7 @@ def read_file_list(path: str | Path) -> ImageFiles:
     classes = [str(i) for i in range(max(map(int, names)) + 1)] if numeric and names else sorted(set(names))
     index = {name: i for i, name in enumerate(classes)}
     labels = np.array([int(n) if numeric else index[n] for n in names], dtype=np.int64)
-    paths = np.array([str((path.parent / row[0].strip()).resolve()) for row in rows], dtype=str)
+    paths = _encode([str((path.parent / row[0].strip()).resolve()) for row in rows])
     if len(paths) == 0:
         raise DataError(f"{path}: the list holds no images")
     return ImageFiles(paths, labels, classes, str(path), _mode_of(paths, labels))

@@ -91,7 +91,7 @@ class StreamingImages(Dataset):
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[Any, int, int, str | None]:
-        image, reason = decode_image(self.paths[index], self.mode, draft_px=self.draft_px)
+        image, reason = decode_image(os.fsdecode(self.paths[index]), self.mode, draft_px=self.draft_px)
         if image is None:
             return None, int(self.labels[index]), int(index), reason
         return self.transform(image), int(self.labels[index]), int(index), None
@@ -117,7 +117,7 @@ class _Collate:
 
     def __call__(self, items: list[tuple[Any, int, int, str | None]]) -> StreamBatch:
         good = [item for item in items if item[0] is not None]
-        bad = [(str(self.paths[i]), reason) for image, _, i, reason in items if image is None]
+        bad = [(os.fsdecode(self.paths[i]), reason) for image, _, i, reason in items if image is None]
         if good:
             images = torch.stack([item[0] for item in good])
         else:

@@ -139,7 +139,8 @@ def test_csv_list(tmp_path):
     (tmp_path / "list.csv").write_text("\n".join(lines) + "\n")
     files = open_image_files(tmp_path / "list.csv")
     assert files.classes == ["a", "b"] and files.labels.tolist() == [0] * 4 + [1] * 4
-    assert files.paths[5] == str((root / "b" / "1.png").resolve())
+    assert files.path(5) == str((root / "b" / "1.png").resolve())
+    assert files.paths.dtype.kind == "S"  # one bytes array, no Python object per file
     (tmp_path / "bad.csv").write_text("t/a/0.png\n")
     with pytest.raises(DataError, match=r"bad\.csv: row 1 must be 'path,label'"):
         read_file_list(tmp_path / "bad.csv")
