@@ -38,6 +38,15 @@ def test_cmyk_jpeg_decodes_to_rgb(tmp_path):
     assert rgb[0] > 230 and rgb[1] < 25 and rgb[2] < 25
 
 
+
+def test_jpeg_draft_decodes_at_reduced_scale_keeping_the_target(tmp_path):
+    Image.new("CMYK", (400, 300), (0, 255, 255, 0)).save(tmp_path / "big.jpg", quality=95)
+    image, reason = decode_image(tmp_path / "big.jpg", "RGB", draft_px=100)
+    # 1/2 scale keeps the shorter side (150) ≥ 100; 1/4 would not
+    assert reason is None and image.size == (200, 150)
+    assert np.asarray(image).reshape(-1, 3).mean(axis=0).round().tolist() == [255, 0, 0]
+
+
 def test_16_bit_grey_is_scaled_not_clipped(tmp_path):
     ramp = np.array([[0, 257 * 64, 257 * 128, 65535]], dtype=np.uint16).repeat(4, axis=0)
     Image.fromarray(ramp).save(tmp_path / "g16.png")
