@@ -10,7 +10,7 @@ import re
 
 from nasgen.errors import BudgetError
 
-__all__ = ["format_bytes", "format_count", "parse_bytes", "parse_count", "parse_macs"]
+__all__ = ["format_bytes", "format_count", "parse_bytes", "parse_count", "parse_duration_ms", "parse_macs"]
 
 _SUFFIX = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _PATTERN = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?\s*([kKmMgGtT]?)\s*$")
@@ -74,3 +74,31 @@ def format_bytes(value: int | float, precision: int = 1) -> str:
         if abs(value) >= scale:
             return f"{value / scale:.{precision}f} {suffix}"
     return f"{int(value)} B"
+
+
+_DURATION_UNITS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def parse_duration_ms(text: str | float, *, what: str = "duration") -> float:
+    """Parse a time with its unit, ``"5ms"``, ``"0.3s"``, ``"800us"``, into milliseconds.
+
+    A bare number is refused: ``5`` could be seconds or milliseconds.
+
+    Raises:
+        BudgetError: No unit, an unknown unit, a number that is not positive and finite.
+    """
+    import math
+
+    from nasgen.errors import BudgetError
+
+    raw = str(text).strip()
+    unit = next((u for u in sorted(_DURATION_UNITS, key=len, reverse=True) if raw.endswith(u)), None)
+    if unit is None:
+        raise BudgetError(f"{what}: give a unit (ms, s or us), e.g. 5ms, got {text!r}")
+    try:
+        value = float(raw[: -len(unit)].strip())
+    except ValueError:
+        raise BudgetError(f"{what}: expected a number and a unit, e.g. 5ms, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise BudgetError(f"{what}: must be a positive time, e.g. 5ms, got {text!r}")
+    return value * _DURATION_UNITS[unit]

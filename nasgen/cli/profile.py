@@ -87,6 +87,47 @@ def _measure(spec: Any, report: Any) -> Any:
     return measure_cost(build_model(spec), report.resolution_px, spec.in_channels)
 
 
+def _latency(spec: Any, report: Any, device: str, batch: int, resolution: int | None) -> dict[str, Any]:
+    from nasgen.cost import LatencyTable, device_key, measure_latency, predict_latency
+    from nasgen.errors import SpecError
+
+    if batch < 1:
+        raise SpecError(f"must be a positive integer, got {batch}", path="--step-batch", value=batch)
+    key = device_key(device)
+    table = LatencyTable(key)
+    step_px = resolution or report.resolution_px
+    infer = predict_latency(spec, table, mode="infer", batch=1, resolution_px=report.resolution_px)
+    train = predict_latency(spec, table, mode="train", batch=batch, resolution_px=step_px)
+    return {
+        "latency_predicted_ms": infer.total_ms,
+        "latency_measured_ms": measure_latency(spec, resolution_px=report.resolution_px, device=device),
+        "step_time_predicted_ms": train.total_ms,
+        "step_time_measured_ms": measure_latency(spec, mode="train", batch=batch, resolution_px=step_px,
+                                                 device=device),
+        "latency_calibration": infer.factor,
+        "step_calibration": train.factor,
+        "step_batch": batch,
+        "step_resolution_px": step_px,
+        "device": key["device_name"],
+        "threads": key["threads"],
+        "latency_table": str(table.path),
+    }
+
+
+def _print_latency(times: dict[str, Any]) -> None:
+    def line(name: str, predicted: float, measured: float, factor: float) -> None:
+        error = 100 * (predicted - measured) / measured if measured else float("nan")
+        calibrated = "" if factor == 1.0 else f", calibration x{factor:.2f}"
+        console.print(f"{name} predicted {predicted:.2f} ms, measured {measured:.2f} ms ({error:+.0f} %{calibrated})",
+                      highlight=False)
+
+    console.print(f"device       {times['device']}, {times['threads']} threads", highlight=False)
+    line("latency      batch 1:", times["latency_predicted_ms"], times["latency_measured_ms"],
+         times["latency_calibration"])
+    line(f"train step   batch {times['step_batch']} at {times['step_resolution_px']} px:",
+         times["step_time_predicted_ms"], times["step_time_measured_ms"], times["step_calibration"])
+
+
 def register(app: typer.Typer) -> None:
     @app.command("profile", help=_HELP)
     @user_errors
@@ -97,6 +138,14 @@ def register(app: typer.Typer) -> None:
         dtype_bytes: int = typer.Option(4, "--dtype-bytes", help="bytes per activation element (2 for fp16)"),
         as_json: bool = typer.Option(False, "--json", help="print one JSON object instead of the table"),
         measure: bool = typer.Option(False, "--measure", help="also measure the built model with thop (imports torch)"),
+        latency: bool = typer.Option(
+            False, "--latency", help="predicted (per-block table) and measured latency at batch 1 and training step time"
+        ),
+        device: str = typer.Option("cpu", "--device", help="device of --latency: cpu or cuda[:N]"),
+        step_batch: int = typer.Option(128, "--step-batch", help="batch of the training step (--latency)"),
+        step_resolution: int = typer.Option(
+            None, "--step-resolution", help="resolution of the training step in px [default: the spec's]"
+        ),
     ) -> None:
         """Print params, MACs (conv + linear, batch 1), FLOPs (2 x MACs), activation memory and a stage table."""
         from nasgen.cost import count_cost, graph_hash
@@ -107,10 +156,16 @@ def register(app: typer.Typer) -> None:
         structure = graph_hash(spec, report.resolution_px)
         measured = _measure(spec, report) if measure else None
         agrees = measured is None or (measured.macs, measured.params) == (report.macs, report.params)
+        times = _latency(spec, report, device, step_batch, step_resolution) if latency else None
         if as_json:
-            typer.echo(json.dumps(_payload(spec, report, structure, measured)))
+            payload = _payload(spec, report, structure, measured)
+            if times is not None:
+                payload.update(times)
+            typer.echo(json.dumps(payload))
         else:
             _print_report(spec, report, structure)
+            if times is not None:
+                _print_latency(times)
             if measured is not None:
                 verdict = "agrees" if agrees else "[bold red]DISAGREES[/] with the analytic count"
                 console.print(f"thop check   {measured.macs:,} MACs, {measured.params:,} params: {verdict}",

@@ -28,24 +28,21 @@ class _DefaultToApply(TyperGroup):
 
 
 def scaling_plugin() -> ModuleType:
-    """The ``nasgen_scaling`` module, loaded through the plugin system.
+    """The compound-scaling plugin's interface, reached through its ``nasgen_api`` hook.
 
     Raises:
         PluginError: The built-in compound-scaling plugin failed to load (with the reason).
     """
-    import sys
-
     from nasgen.errors import PluginError
     from nasgen.hooks import load_plugins
 
     registry = load_plugins()
-    module = sys.modules.get("nasgen_scaling")
-    if module is None or "scale" not in registry.transforms:
+    if "compound_scaling" not in registry.apis or "scale" not in registry.transforms:
         reasons = "; ".join(f.message for f in registry.failures if f.module.startswith("nasgen_scaling")) or (
             "its entry point 'compound_scaling' is not installed"
         )
         raise PluginError(f"the compound-scaling plugin is not available: {reasons}")
-    return module
+    return registry.api("compound_scaling")
 
 
 def _summary(spec: Any, base_macs: int, predicted: float | None) -> str:

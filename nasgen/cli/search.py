@@ -94,6 +94,18 @@ def register(app: typer.Typer) -> None:
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
         ),
+        objective: str = typer.Option(
+            "accuracy",
+            help="accuracy (proxy top-1), mnasnet (ACC*(C/T)^-0.07, C = MACs, or latency with --max-latency; "
+            "EfficientNet §4) or v2 (A*S^-0.07*P^-0.05, S = predicted step time, P = params, both / B0's; "
+            "EfficientNetV2 §3.3).",
+        ),
+        max_latency: Optional[str] = typer.Option(
+            None, help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
+        ),
+        max_step_time: Optional[str] = typer.Option(
+            None, help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms."
+        ),
         measure_noise: int = typer.Option(
             0, help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise."
         ),
@@ -143,6 +155,9 @@ def register(app: typer.Typer) -> None:
                 scale_phi=_phis(scale_phi),
                 confirm=confirm,
                 measure_noise=measure_noise,
+                reward=objective,
+                max_latency=max_latency,
+                max_step_time=max_step_time,
                 console=err_console,
                 proxy_images=proxy_images,
                 loader_workers=loader_workers,

@@ -27,10 +27,28 @@ from nasgen.cost._rules import CostRule, cost_rule, register_cost_rule, register
 from nasgen.cost._trace import Layer, LayerTrace, conv_output_size
 
 # torch-side names, imported on first use so that ``import nasgen.cost`` stays torch-free
-_LAZY = {"measure_cost": "nasgen.cost._thop", "MeasuredCost": "nasgen.cost._thop"}
+_LAZY = {
+    "measure_cost": "nasgen.cost._thop",
+    "MeasuredCost": "nasgen.cost._thop",
+    # measured latency and training step time (lookup tables; torch on first use)
+    "LatencyTable": "nasgen.cost._latency",
+    "LatencyPrediction": "nasgen.cost._latency",
+    "calibrate": "nasgen.cost._latency",
+    "device_key": "nasgen.cost._latency",
+    "measure_latency": "nasgen.cost._latency",
+    "parts_of": "nasgen.cost._latency",
+    "predict_latency": "nasgen.cost._latency",
+}
 
 __all__ = [
     "CostReport",
+    "LatencyPrediction",
+    "LatencyTable",
+    "calibrate",
+    "device_key",
+    "measure_latency",
+    "parts_of",
+    "predict_latency",
     "CostRule",
     "Layer",
     "LayerTrace",

@@ -114,7 +114,8 @@ def fused_mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:
     # expansion 1 that conv maps straight to the output channels and there is no projection.
     block_in, c_in = trace.current, trace.shape[0]
     expanded = stage.expand_ratio != 1
-    trace.conv("conv_exp", hidden_channels(c_in, stage.expand_ratio) if expanded else stage.out_channels, stage.kernel_size, stride)
+    width = hidden_channels(c_in, stage.expand_ratio) if expanded else stage.out_channels
+    trace.conv("conv_exp", width, stage.kernel_size, stride)
     trace.bn("bn1")
     trace.act("act1")
     squeeze = se_channels(c_in, stage.se_ratio)

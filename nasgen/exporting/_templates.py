@@ -175,4 +175,5 @@ ACTIVATION_CODE = {
     "hardswish": "nn.Hardswish(inplace=True)",
     "gelu": "nn.GELU()",
 }
-"""Spec ``activation`` → its constructor, named beside ``model.py``'s ``ACTIVATION`` (as ``nasgen.nn.ACTIVATION_LAYERS``)."""
+"""Spec ``activation`` → its constructor, named beside ``model.py``'s ``ACTIVATION`` (as
+``nasgen.nn.ACTIVATION_LAYERS``)."""

@@ -26,7 +26,6 @@ from nasgen.hooks._manager import (
     PluginRegistry,
     build_registry,
     get_plugin_manager,
-    import_builtin,
     load_plugins,
 )
 from nasgen.hooks._specs import PROJECT, BlockKind, NasgenHookSpecs, Transform, hookimpl, hookspec
@@ -45,7 +44,6 @@ __all__ = [
     "get_plugin_manager",
     "hookimpl",
     "hookspec",
-    "import_builtin",
     "load_plugins",
     "scale",
     "scale_family",
@@ -73,12 +71,12 @@ def trial_end(trial_number: int, spec: object, result: object) -> None:
     load_plugins().trial_end(trial_number, spec, result)
 
 
-# The compound-scaling plugin's functions, re-exported so that ``nasgen.scale`` and the search's
-# ``--scale-phi`` reach them whether nasgen is installed or run from a checkout.
+# The compound-scaling plugin's functions, reached through its ``nasgen_api`` hook (interface
+# ``compound_scaling``), so that ``nasgen.scale`` and the search's ``--scale-phi`` never import the plugin.
 _SCALING = ("scale", "scale_preset", "scale_family")
 
 
 def __getattr__(name: str) -> object:
     if name in _SCALING:
-        return getattr(import_builtin("nasgen_scaling"), name)
+        return getattr(load_plugins().api("compound_scaling"), name)
     raise AttributeError(f"module 'nasgen.hooks' has no attribute {name!r}")

@@ -25,6 +25,7 @@ class Provided:
     block_kinds: dict[str, BlockKind] = field(default_factory=dict)
     search_spaces: dict[str, Any] = field(default_factory=dict)
     callbacks: list[str] = field(default_factory=list)
+    apis: dict[str, Any] = field(default_factory=dict)
 
     def tables(self) -> tuple[dict[str, Any], dict[str, BlockKind], dict[str, Any]]:
         """The three named tables, in the order transforms, block kinds, search spaces."""
@@ -84,7 +85,12 @@ def _search_spaces(value: Any) -> dict[str, Any]:
     return dict(table)
 
 
+def _apis(value: Any) -> dict[str, Any]:
+    return dict(_check_names(value, "nasgen_api"))
+
+
 _PROVIDERS = (
+    ("nasgen_api", "apis", _apis),
     ("nasgen_transforms", "transforms", _transforms),
     ("nasgen_block_kinds", "block_kinds", _block_kinds),
     ("nasgen_search_spaces", "search_spaces", _search_spaces),

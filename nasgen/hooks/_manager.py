@@ -8,15 +8,13 @@ others still load. Two plugins providing the same name is a :class:`~nasgen.erro
 from __future__ import annotations
 
 import importlib
-import importlib.util
-import sys
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -34,13 +32,13 @@ __all__ = [
     "PluginRegistry",
     "build_registry",
     "get_plugin_manager",
-    "import_builtin",
     "load_plugins",
 ]
 
 BUILTIN_PLUGINS = {"compound_scaling": "nasgen_scaling.plugin"}
 """Plugins shipped in nasgen's wheel (entry-point name → module). They are registered by entry point like
-any other; from a source checkout that is not installed, they are imported from ``plugins/`` instead."""
+any other; when no entry point declares one (a checkout run with ``plugins/`` on ``PYTHONPATH`` but never
+installed), it is imported by name. nasgen reaches them only through their hooks."""
 
 
 class PluginLoadWarning(UserWarning):
@@ -94,6 +92,7 @@ class PluginRegistry:
         transforms: Transform name → ``(function, plugin name)``.
         block_kinds: Stage kind → ``(BlockKind, plugin name)``.
         search_spaces: Space name → ``(path or SearchSpace, plugin name)``.
+        apis: Interface name → ``(object, plugin name)`` (the ``nasgen_api`` hook).
     """
 
     manager: pluggy.PluginManager
@@ -102,6 +101,19 @@ class PluginRegistry:
     transforms: Mapping[str, tuple[Transform, str]] = field(default_factory=dict)
     block_kinds: Mapping[str, tuple[BlockKind, str]] = field(default_factory=dict)
     search_spaces: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    apis: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+
+    def api(self, name: str) -> Any:
+        """The interface ``name`` a plugin offers through ``nasgen_api``.
+
+        Raises:
+            PluginError: No loaded plugin offers it; the message gives the load failures, if any.
+        """
+        try:
+            return self.apis[name][0]
+        except KeyError:
+            failures = "; ".join(f.message for f in self.failures) or "no loaded plugin offers it"
+            raise PluginError(f"plugin interface {name!r} is not available: {failures}") from None
 
     def transform(self, name: str) -> Transform:
         """The transform called ``name``.
@@ -188,41 +200,6 @@ def _describe_source(entry: EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else "in-process"
 
 
-def _from_source_tree(module_name: str) -> Any:
-    # nasgen run from a checkout that was never installed: the built-in plugin packages sit in
-    # ``plugins/`` beside ``nasgen/`` and have no entry-point metadata; import them from there.
-    package = module_name.split(".")[0]
-    folder = Path(__file__).resolve().parents[2] / "plugins" / package
-    if package not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            package, folder / "__init__.py", submodule_search_locations=[str(folder)]
-        )
-        if spec is None or spec.loader is None or not folder.is_dir():
-            raise ModuleNotFoundError(f"built-in plugin package {package!r} is neither installed nor in {folder}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[package] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[package]
-            raise
-    return importlib.import_module(module_name)
-
-
-def import_builtin(module_name: str) -> ModuleType:
-    """Import a module of a plugin shipped with nasgen (``nasgen_scaling``), installed or from a source checkout.
-
-    Raises:
-        ModuleNotFoundError: It is neither installed nor in the checkout's ``plugins/`` folder.
-    """
-    try:
-        return importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name is None or module_name.split(".")[0] != exc.name.split(".")[0]:
-            raise
-        return _from_source_tree(module_name)
-
-
 def _candidates(selected: Iterable[EntryPoint] | None, builtins: bool) -> list[_Candidate]:
     found = list(entry_points(group=PROJECT)) if selected is None else list(selected)
     out: list[_Candidate] = []
@@ -235,7 +212,7 @@ def _candidates(selected: Iterable[EntryPoint] | None, builtins: bool) -> list[_
     declared = {value for _, value in seen}
     for name, value in BUILTIN_PLUGINS.items() if builtins else ():
         if value not in declared:
-            out.append(_Candidate(name, value, "source tree", lambda value=value: import_builtin(value)))
+            out.append(_Candidate(name, value, "source tree", lambda value=value: importlib.import_module(value)))
     return out
 
 
@@ -293,13 +270,14 @@ def build_registry(
         manager.unregister(name=name)
         _fail(failures, candidate, error)
     transforms, kinds, spaces = _merge(provided)
+    apis = _merge_apis(provided)
     infos = tuple(
         PluginInfo(name, candidate.value, candidate.source, getattr(plugin, "__file__", None),
                    MappingProxyType(provided[name].summary()))
         for name, (candidate, plugin) in loaded.items()
     )
     registry = PluginRegistry(manager, infos, tuple(failures), MappingProxyType(transforms),
-                              MappingProxyType(kinds), MappingProxyType(spaces))
+                              MappingProxyType(kinds), MappingProxyType(spaces), MappingProxyType(apis))
     if register_kinds:
         _register_block_kinds(registry)
     return registry
@@ -315,6 +293,17 @@ def _merge(provided: dict[str, Provided]) -> tuple[dict, dict, dict]:
                                       f"and by plugin {plugin!r}")
                 target[name] = (value, plugin)
     _check_builtin_names(merged[1], merged[2])
+    return merged
+
+
+def _merge_apis(provided: dict[str, Provided]) -> dict[str, tuple[Any, str]]:
+    merged: dict[str, tuple[Any, str]] = {}
+    for plugin, items in provided.items():
+        for name, value in items.apis.items():
+            if name in merged:
+                raise PluginError(f"plugin interface {name!r} is provided twice: by plugin {merged[name][1]!r} "
+                                  f"and by plugin {plugin!r}")
+            merged[name] = (value, plugin)
     return merged
 
 

@@ -46,6 +46,18 @@ class NasgenHookSpecs:
         """
 
     @hookspec
+    def nasgen_api(self) -> dict[str, Any]:
+        """Named programming interfaces this plugin offers to nasgen's CLI and top-level names.
+
+        This is how nasgen reaches a plugin's functions beyond transforms (the compound-scaling plugin offers
+        ``compound_scaling``, its module, which ``nasgen scale`` and ``nasgen.scale_family`` use) without
+        importing the plugin itself.
+
+        Returns:
+            Mapping of a unique interface name to an object (a module or a namespace).
+        """
+
+    @hookspec
     def nasgen_block_kinds(self) -> list[BlockKind]:
         """Extra block kinds, one :class:`~nasgen.spec.BlockKind` descriptor each: stage options, builder, cost
         rule, ``model.py`` source, timm prefix (builder, cost rule and source may be import strings, so a

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from nasgen.nn._layers import (
     SqueezeExcite,
+    build_flat,
     check_block_args,
     depthwise_conv_small_map,
     make_activation,
@@ -56,9 +57,7 @@ class MBConv(nn.Module):
             outside ``[0, 1]`` or an unknown activation; the path names the argument.
     """
 
-    small_map_max_pixels = 4
-    """Largest map (H·W, px²) on which CPU training uses :func:`depthwise_conv_small_map`; above it oneDNN's
-    kernel is faster."""
+    small_map_max_pixels = 4  # largest H·W (px²) where CPU training uses depthwise_conv_small_map
 
     def __init__(
         self,
@@ -132,14 +131,7 @@ class MBConv(nn.Module):
 
 def build_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
     """The block builder of ``mbconv`` stages (see :mod:`nasgen.nn._registry` for the signature)."""
-    return MBConv(
-        kwargs.pop("in_channels"),
-        stage.out_channels,
-        kernel_size=stage.kernel_size,
-        expand_ratio=stage.expand_ratio,
-        se_ratio=stage.se_ratio,
-        **kwargs,
-    )
+    return build_flat(MBConv, stage, **kwargs)
 
 
 class FusedMBConv(nn.Module):
@@ -215,14 +207,7 @@ class FusedMBConv(nn.Module):
 
 def build_fused_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
     """The block builder of ``fused_mbconv`` stages (see :mod:`nasgen.nn._registry` for the signature)."""
-    return FusedMBConv(
-        kwargs.pop("in_channels"),
-        stage.out_channels,
-        kernel_size=stage.kernel_size,
-        expand_ratio=stage.expand_ratio,
-        se_ratio=stage.se_ratio,
-        **kwargs,
-    )
+    return build_flat(FusedMBConv, stage, **kwargs)
 
 
 SMALL_MAP_MAX_PIXELS = MBConv.small_map_max_pixels

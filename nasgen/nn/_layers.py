@@ -16,7 +16,7 @@ TorchScript-able and exports to ONNX.
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import Callable, Dict, Mapping, Tuple
+from typing import Any, Callable, Dict, Mapping, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,7 @@ __all__ = [
     "DropPath",
     "SqueezeExcite",
     "activation_factories",
+    "build_flat",
     "check_block_args",
     "check_kernel_stride",
     "check_positive",
@@ -52,6 +53,7 @@ MODEL_CODE_SHARED = (
     "DropPath",
     "check_block_args",
     "residual_parts",
+    "build_flat",
     "init_weights",
 )
 """Names of this module copied into every ``model.py``, in order (block kinds add their own ``source``)."""
@@ -244,6 +246,22 @@ def residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_r
     has_skip = stride == 1 and in_channels == out_channels
     drop = DropPath(drop_path_rate)  # validates the rate even where the block has no skip
     return has_skip, drop if has_skip and drop_path_rate > 0.0 else nn.Identity()
+
+
+def build_flat(block: Callable[..., nn.Module], stage: Any, **kwargs: Any) -> nn.Module:
+    """One block of a class with MBConv's flat keyword arguments, from a stage and the builder keywords.
+
+    ``block(in_channels, stage.out_channels, kernel_size=, expand_ratio=, se_ratio=, stride=, drop_path_rate=,
+    activation=, bn_eps=, bn_momentum=)``: what the ``mbconv`` and ``fused_mbconv`` builders share.
+    """
+    return block(
+        kwargs.pop("in_channels"),
+        stage.out_channels,
+        kernel_size=stage.kernel_size,
+        expand_ratio=stage.expand_ratio,
+        se_ratio=stage.se_ratio,
+        **kwargs,
+    )
 
 
 def init_weights(model: nn.Module) -> None:

@@ -14,7 +14,6 @@ probability and the rest come from the :class:`~nasgen.spec.ArchSpec`. The modul
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
 
 from torch import nn
 

@@ -37,7 +37,7 @@ from nasgen.search._study import (
     recover_stale_trials,
 )
 from nasgen.spec import ArchSpec
-from nasgen.units import format_count, parse_bytes, parse_count, parse_macs
+from nasgen.units import format_count, parse_bytes, parse_count, parse_duration_ms, parse_macs
 
 __all__ = ["DEFAULT_N_TRIALS", "DEFAULT_TIMEOUT_S", "SearchResult", "search"]
 
@@ -111,6 +111,9 @@ def search(
     confirm: int = 0,
     confirm_seeds: int = 3,
     measure_noise: int = 0,
+    reward: str = "accuracy",
+    max_latency: str | float | None = None,
+    max_step_time: str | float | None = None,
     console: Console | None = None,
     proxy_images: int | None = None,
     loader_workers: int | None = None,
@@ -150,6 +153,11 @@ def search(
         confirm: After the search, confirm its top ``confirm`` architectures and every enqueued baseline with
             ``confirm_seeds`` seeds under 2× the proxy's epochs (``nasgen.search.confirm``); 0 = no confirmation.
         confirm_seeds: Seeds per architecture of the confirmation (≥ 2).
+        reward: The objective: ``"accuracy"`` (proxy top-1), ``"mnasnet"`` (ACC·(C/T)^−0.07, EfficientNet §4 /
+            MnasNet §3) or ``"v2"`` (A·S^−0.07·P^−0.05, EfficientNetV2 §3.3); see ``nasgen.search._hardware``.
+        max_latency: Predicted inference latency limit at batch 1 on this device (``"5ms"``), checked before
+            training like the budget (per-block lookup tables, ``nasgen.cost.predict_latency``).
+        max_step_time: Predicted training step limit at the proxy's batch and resolution (``"300ms"``).
         measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
             once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
@@ -172,6 +180,9 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
+    latency_ms = None if max_latency is None else parse_duration_ms(max_latency, what="max-latency")
+    step_ms = None if max_step_time is None else parse_duration_ms(max_step_time, what="max-step-time")
+    _check_reward(reward)
     if confirm:
         from nasgen.search._confirm import _check_counts
 
@@ -199,6 +210,8 @@ def search(
     streamed = _streamed_images(dataset, proxy_images)
     if streamed is not None:  # a resumed study must train its proxies on the same subset
         meta["proxy_images"] = streamed
+    if reward != "accuracy" or latency_ms is not None or step_ms is not None:
+        meta.update(objective=reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
     with RunLock(out_dir), _quiet_optuna():
         study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
         check_study_meta(study, meta)
@@ -213,6 +226,8 @@ def search(
             seed=seed,
             out=out_dir,
         )
+        adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
+        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console)
         _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
         if measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, seed, measure_noise, console)
@@ -255,6 +270,45 @@ def _measure_noise(study: optuna.Study, evaluator: Evaluator, seed: int, extra: 
     study.set_user_attr("proxy_noise_trial", first.number)
     study.set_user_attr("proxy_noise_seeds", len(scores))
     study.set_user_attr("proxy_noise_scores", scores)
+
+
+def _check_reward(reward: str) -> None:
+    from nasgen.search._hardware import OBJECTIVES
+
+    if reward not in OBJECTIVES:
+        raise SearchError(f"objective: expected one of {', '.join(OBJECTIVES)}, got {reward!r}")
+
+
+def _hardware(
+    reward: str,
+    limits: Limits,
+    latency_ms: float | None,
+    step_ms: float | None,
+    evaluator: Evaluator,
+    objective: Objective,
+    freeze_kwargs: Mapping[str, Any],
+    console: Any,
+) -> Any:
+    """The search's :class:`HardwareCost`, or None when only MACs and accuracy matter (the ``v2`` reference is
+    B0 with the classes and channels the search's architectures have)."""
+    from nasgen.search._hardware import HardwareCost
+
+    if reward == "accuracy" and latency_ms is None and step_ms is None:
+        return None
+    from nasgen.spec import load_spec
+
+    config = getattr(evaluator, "config", None)
+    reference = load_spec("efficientnet-b0").replace(**freeze_kwargs)
+    return HardwareCost(
+        reward,
+        budget_macs=limits.budget_macs,
+        max_latency_ms=latency_ms,
+        max_step_ms=step_ms,
+        proxy_batch=int(getattr(config, "batch_size", 128)),
+        proxy_px=lambda spec: objective.evaluator_px(spec) or spec.resolution_px,
+        reference=reference,
+        console=console,
+    )
 
 
 def proxy_epochs(evaluator: Evaluator) -> int:

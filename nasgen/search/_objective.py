@@ -33,9 +33,11 @@ from nasgen.search._record import (
     record_error,
     record_evaluation,
     record_feasible,
+    record_hardware,
     record_infeasible,
     record_interrupted,
     record_partial,
+    record_reward,
     record_spec,
     reusable,
 )
@@ -96,6 +98,8 @@ class Objective:
         on_start: Called with ``(trial number, spec)`` before evaluation (progress display, hooks).
 
     Attributes:
+        hardware: A :class:`~nasgen.search._hardware.HardwareCost` for latency / step-time limits and the
+            ``mnasnet`` / ``v2`` rewards, or None (MACs and accuracy only).
         deadline: ``time.monotonic()`` after which a training trial is pruned at its next epoch end
             (single-objective only; never after its last epoch, whose result is complete), so a search ends
             near its timeout even when one trial is long.
@@ -123,6 +127,7 @@ class Objective:
         self.out = out
         self.on_start = on_start
         self.deadline: float | None = None
+        self.hardware: Any = None
         self.estimated = False
         self.not_started: str | None = None
         self.last_epoch = int(getattr(getattr(evaluator, "config", None), "epochs", 1)) - 1
@@ -132,11 +137,18 @@ class Objective:
         spec = self.space.freeze(params, **self.freeze_kwargs)
         cost = count_cost(spec)
         record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec))
+        violations = self.limits.violations(cost)
+        reason = self.limits.reason(cost)
+        hardware: dict[str, float] = {}
+        if self.hardware is not None and not reason:  # measured costs only for what MACs already allow
+            hardware = self.hardware.predict(spec)
+            record_hardware(trial, hardware)
+            violations.update(self.hardware.violations(hardware))
+            reason = self.hardware.reason(hardware)
         if self.on_start is not None:
             self.on_start(trial.number, spec)
-        violations = self.limits.violations(cost)
         if any(value > 0 for value in violations.values()):
-            record_infeasible(trial, self.limits.reason(cost))
+            record_infeasible(trial, reason)
             return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
         record_feasible(trial)
         reused = reusable(_records(trial), spec.content_hash())
@@ -150,7 +162,12 @@ class Objective:
             evaluation = self._evaluate(trial, spec)
             record_evaluation(trial, evaluation)
             self._save_weights(trial, evaluation)
-        return self._finish(trial, violations, evaluation.val_top1, cost)
+        value = evaluation.val_top1
+        if self.hardware is not None and self.hardware.objective != "accuracy":
+            reward = self.hardware.reward(value, macs=cost.macs, params=cost.params, values=hardware)
+            record_reward(trial, reward.value, reward.parts)
+            value = reward.value
+        return self._finish(trial, violations, value, cost)
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:
         """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""
@@ -174,7 +191,7 @@ class Objective:
             # constraints first (it is ranked by violation exactly as before), and Optuna's plots and
             # optuna-dashboard are not stretched by an infinite value. NSGA-II keeps COMPLETE (its population
             # holds complete trials only).
-            raise optuna.TrialPruned(self.limits.reason(cost))
+            raise optuna.TrialPruned(trial.user_attrs.get("infeasible", ""))
         return (value, float(cost.macs)) if self.multi_objective else value
 
     def _check_time(self, trial: optuna.Trial, spec: ArchSpec) -> None:

@@ -50,6 +50,9 @@ class LeaderboardRow:
         proxy_px: The resolution the proxy trained at (px; empty for a stand-in score).
         status: ``complete``, or ``partial`` when the time limit stopped the trial after ``epochs`` epochs.
         epochs: Proxy epochs trained.
+        reward: The objective's value under ``mnasnet`` / ``v2`` (rows are ranked by it), else empty.
+        latency_ms: Predicted latency at batch 1 (ms), when a latency limit or reward asked for it.
+        step_ms: Predicted training step time at the proxy's batch and resolution (ms), when asked for.
     """
 
     rank: int
@@ -64,6 +67,9 @@ class LeaderboardRow:
     proxy_px: int | None = None
     status: str = "complete"
     epochs: int | None = None
+    reward: float | None = None
+    latency_ms: float | None = None
+    step_ms: float | None = None
 
 
 LEADERBOARD_FIELDS = tuple(LeaderboardRow.__dataclass_fields__)
@@ -83,6 +89,9 @@ def _row(rank: int, record: TrialRecord) -> LeaderboardRow:
         proxy_px=record.proxy_px,
         status=record.state,
         epochs=record.epochs,
+        reward=record.reward,
+        latency_ms=record.latency_ms,
+        step_ms=record.step_ms,
     )
 
 
@@ -151,12 +160,20 @@ def summary_title(study: optuna.Study, budget_macs: int) -> str:
 def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: int, top_k: int = 10) -> Table:
     """A rich table of the top ``top_k`` rows, titled with the trial counts by outcome."""
     table = Table(title=summary_title(study, budget_macs), title_justify="left")
-    for header in ("rank", "trial", "val top-1", "MACs", "params", "proxy px", "train s", "hash", "stages"):
+    extra = [name for name, present in (("reward", any(r.reward is not None for r in rows)),
+                                        ("latency", any(r.latency_ms is not None for r in rows)),
+                                        ("step", any(r.step_ms is not None for r in rows))) if present]
+    headers = ("rank", "trial", *extra, "val top-1", "MACs", "params", "proxy px", "train s", "hash", "stages")
+    for header in headers:
         table.add_column(header, justify="right" if header not in ("hash", "stages") else "left")
     for row in rows[:top_k]:
+        cells = {"reward": f"{row.reward:.4f}" if row.reward is not None else "—",
+                 "latency": f"{row.latency_ms:.2f} ms" if row.latency_ms is not None else "—",
+                 "step": f"{row.step_ms:.0f} ms" if row.step_ms is not None else "—"}
         table.add_row(
             str(row.rank),
             str(row.trial),
+            *(cells[name] for name in extra),
             _percent(row.val_top1) + (" (partial)" if row.status == "partial" else ""),
             format_count(row.macs),
             format_count(row.params),

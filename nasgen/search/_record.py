@@ -77,6 +77,10 @@ class TrialRecord:
         constraints: Optuna constraint values ``{name: cost/limit − 1}`` (> 0 = violated).
         values: Optuna objective values (None unless the trial is COMPLETE).
         trial_state: Optuna's state name (``COMPLETE``, ``PRUNED``, ``FAIL``, ``RUNNING``, ``WAITING``).
+        latency_ms: Predicted inference latency at batch 1 on the search's device (ms), when asked for.
+        step_ms: Predicted training step time at the proxy's batch and resolution (ms), when asked for.
+        reward: The objective's value (``mnasnet`` / ``v2`` rewards); None under plain accuracy.
+        reward_parts: The reward's factors (``accuracy``, ``macs_ratio`` …).
     """
 
     number: int
@@ -102,6 +106,10 @@ class TrialRecord:
     constraints: Mapping[str, float] | None = None
     values: tuple[float, ...] | None = None
     trial_state: str = ""
+    latency_ms: float | None = None
+    step_ms: float | None = None
+    reward: float | None = None
+    reward_parts: Mapping[str, float] | None = None
 
     @classmethod
     def from_trial(cls, trial: FrozenTrial) -> TrialRecord:
@@ -138,6 +146,10 @@ class TrialRecord:
             constraints=dict(trial.constraints) if trial.constraints else None,
             values=None if trial.values is None else tuple(float(v) for v in trial.values),
             trial_state=trial.state.name,
+            latency_ms=None if attrs.get("latency_ms") is None else float(attrs["latency_ms"]),
+            step_ms=None if attrs.get("step_ms") is None else float(attrs["step_ms"]),
+            reward=None if attrs.get("reward") is None else float(attrs["reward"]),
+            reward_parts=attrs.get("reward_parts"),
         )
 
     @property
@@ -169,8 +181,10 @@ class TrialRecord:
 
 
 def rank_key(record: TrialRecord) -> tuple[int, float, int, int]:
-    """Leaderboard order: complete before partial, then higher val top-1, fewer MACs, earlier trial."""
-    score = record.val_top1 if record.val_top1 is not None and not math.isnan(record.val_top1) else -math.inf
+    """Leaderboard order: complete before partial, then the higher reward (the val top-1 under the plain
+    accuracy objective), fewer MACs, earlier trial."""
+    value = record.reward if record.reward is not None else record.val_top1
+    score = value if value is not None and not math.isnan(value) else -math.inf
     return (int(record.partial), -score, record.macs or 0, record.number)
 
 
@@ -260,6 +274,19 @@ def record_evaluation(trial: optuna.Trial, evaluation: Any, *, reused_from: int 
     trial.set_user_attr(_EPOCHS, int(evaluation.epochs))
     trial.set_user_attr(_SECONDS, float(evaluation.train_seconds))
     trial.set_user_attr(_DEVICE, str(evaluation.device))
+
+
+def record_hardware(trial: optuna.Trial, values: Mapping[str, float]) -> None:
+    """Record predicted ``latency_ms`` / ``step_ms`` on ``trial``."""
+    for key in ("latency_ms", "step_ms"):
+        if key in values:
+            trial.set_user_attr(key, float(values[key]))
+
+
+def record_reward(trial: optuna.Trial, value: float, parts: Mapping[str, float]) -> None:
+    """Record the objective's reward and its parts on ``trial``."""
+    trial.set_user_attr("reward", float(value))
+    trial.set_user_attr("reward_parts", {k: float(v) for k, v in parts.items()})
 
 
 def record_partial(trial: optuna.Trial, *, epoch: int, val_top1: float, reason: str) -> None:

@@ -31,7 +31,7 @@ BLOCK_KINDS: tuple[str, ...] = (
     MBConvSpec.model_fields["kind"].default,
     FusedMBConvSpec.model_fields["kind"].default,
 )
-"""Stage kinds a space may choose among (the ``kind`` tags of :data:`nasgen.spec.BlockSpec`)."""
+"""The built-in stage kinds; a space may choose among every registered kind (:func:`nasgen.spec.block_kinds`)."""
 
 _CONFIG = ConfigDict(frozen=True, extra="forbid", strict=True, arbitrary_types_allowed=True)
 
@@ -116,7 +116,7 @@ class StageSpace(SpecModel):
     """Dimensions of one stage; labels ``stages.{i}.{field}`` with ``i`` the stage's index in the space.
 
     Attributes:
-        kind: ``"mbconv"``, ``"fused_mbconv"`` or a choice of both.
+        kind: A registered block kind (``"mbconv"``, ``"fused_mbconv"`` or a plugin's) or a choice of them.
         num_layers: Blocks in the stage.
         kernel_size: Kernel size (3, 5 or 7).
         stride: Stride of the first block (1 or 2).

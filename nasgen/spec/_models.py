@@ -212,9 +212,8 @@ class CustomStageSpec(_StageBase, _KindFirst):
     """A stage of a block kind added by a plugin (``nasgen_block_kinds`` hook).
 
     It carries the shared stage fields, which generic transforms such as compound scaling rewrite, and
-    the kind's own ``options``, validated by the options model the plugin registered. The plugin also
-    registers the block builder (:func:`nasgen.nn.register_block`) and the cost rule
-    (:func:`nasgen.cost.register_cost_rule`) for the kind.
+    the kind's own ``options``, validated by the options model of the kind's :class:`BlockKind`, which
+    also names the block builder, the cost rule and the ``model.py`` source.
     """
 
     options: dict[str, OptionValue] = Field(default_factory=dict, description="options of the plugin block kind")

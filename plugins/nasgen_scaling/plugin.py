@@ -3,10 +3,19 @@
 
 from __future__ import annotations
 
+from types import ModuleType
+
+import nasgen_scaling
 from nasgen.hooks import Transform, hookimpl
 from nasgen_scaling._scale import scale, scale_preset
 
-__all__ = ["nasgen_transforms"]
+__all__ = ["nasgen_api", "nasgen_transforms"]
+
+
+@hookimpl
+def nasgen_api() -> dict[str, ModuleType]:
+    """``compound_scaling``: the package's public functions, used by ``nasgen scale`` and ``nasgen.scale_family``."""
+    return {"compound_scaling": nasgen_scaling}
 
 
 @hookimpl

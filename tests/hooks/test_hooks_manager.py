@@ -214,3 +214,33 @@ def test_hooks_import_no_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).parents[2])
     assert out.stdout.strip() == "False"
+
+
+_API = """
+@hookimpl
+def nasgen_api():
+    return {{"{name}": {value}}}
+"""
+
+
+def test_plugin_interfaces_are_reached_through_the_hook(make_plugin) -> None:
+    registry = _registry(make_plugin("one", _API.format(name="answers", value="{'x': 42}")))
+    assert registry.api("answers") == {"x": 42} and registry.apis["answers"][1] == "one"
+    with pytest.raises(PluginError, match="plugin interface 'nope' is not available"):
+        registry.api("nope")
+    with pytest.raises(PluginError, match="plugin interface 'answers' is provided twice: by plugin 'one' and by "
+                                          "plugin 'two'"):
+        _registry(make_plugin("one", _API.format(name="answers", value="1")),
+                  make_plugin("two", _API.format(name="answers", value="2")))
+
+
+def test_the_scaling_plugin_is_reached_through_its_interface() -> None:
+    import nasgen
+    import nasgen.hooks
+
+    scaling = load_plugins().api("compound_scaling")
+    assert load_plugins().apis["compound_scaling"][1] == "compound_scaling"
+    assert nasgen.hooks.scale_family is scaling.scale_family and nasgen.scale is scaling.scale
+    assert [s.name for s in nasgen.scale_family("efficientnet-b0", [1, 2])] == ["efficientnet-b0-phi1",
+                                                                                "efficientnet-b0-phi2"]
+    assert nasgen.scale_preset("efficientnet-b0", "b1").resolution_px == 240

@@ -1,0 +1,116 @@
+"""Latency lookup tables: parts, cache round trip and key, prediction = sum of parts, the CLI's keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from nasgen.cli import app
+from nasgen.cost import LatencyTable, device_key, measure_latency, parts_of, predict_latency
+from nasgen.errors import SpecError
+from nasgen.spec import load_spec, spec_from_dict
+
+TINY = {
+    "name": "tiny",
+    "in_channels": 1,
+    "resolution_px": 32,
+    "stem": {"out_channels": 8, "kernel_size": 3, "stride": 2},
+    "stages": [
+        {"kind": "mbconv", "num_layers": 2, "kernel_size": 3, "stride": 1, "expand_ratio": 2, "out_channels": 8},
+        {"kind": "fused_mbconv", "num_layers": 2, "kernel_size": 3, "stride": 2, "expand_ratio": 2,
+         "out_channels": 16, "se_ratio": 0.25},
+    ],
+    "head_channels": 32,
+    "num_classes": 10,
+}
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASGEN_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_parts_of_b0_follow_the_network():
+    parts = parts_of(load_spec("efficientnet-b0"))
+    assert [p.name for p in parts[:3]] == ["stem", "stages.0.0", "stages.1.0"] and parts[-1].name == "head"
+    assert len(parts) == 1 + 16 + 1
+    sizes = {p.name: (p.in_channels, p.size_px, p.stride) for p in parts}
+    assert sizes["stem"] == (3, 224, 1) and sizes["stages.0.0"] == (32, 112, 1)
+    assert sizes["stages.1.0"] == (16, 112, 2) and sizes["stages.6.0"] == (192, 7, 1) and sizes["head"] == (320, 7, 1)
+    keys = {p.name: p.key for p in parts}
+    assert keys["stages.5.1"] == keys["stages.5.2"] == keys["stages.5.3"]  # same shape: one table entry
+    assert keys["stages.5.0"] != keys["stages.5.1"]  # stride and input differ
+    assert len({p.key for p in parts}) == 14
+
+
+def test_table_round_trip_and_key(cache):
+    spec = spec_from_dict(TINY)
+    table = LatencyTable(device_key("cpu"))
+    first = predict_latency(spec, table)
+    assert first.measured_now == len({p.key for p in parts_of(spec)}) == 5  # stem, 3 distinct blocks, head
+    assert table.path.is_file() and table.path.parent == cache / "latency"
+    again = LatencyTable(device_key("cpu"))
+    assert again.entries == table.entries
+    second = predict_latency(spec, again)
+    assert second.measured_now == 0 and second.total_ms == first.total_ms
+    # prediction = the sum of its parts (times the calibration factor, 1 until calibrated)
+    assert first.total_ms == pytest.approx(sum(ms for _, ms in first.parts)) and first.factor == 1.0
+    again.entries["factor|infer|b1"] = 1.5
+    assert predict_latency(spec, again).total_ms == pytest.approx(1.5 * first.parts_ms)
+    # another thread count is another table
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1 if threads != 1 else 2)
+        other = LatencyTable(device_key("cpu"))
+    finally:
+        torch.set_num_threads(threads)
+    assert other.path != table.path and other.entries == {}
+
+
+def test_training_mode_and_measurement():
+    spec = spec_from_dict(TINY)
+    table = LatencyTable(device_key("cpu"))
+    step = predict_latency(spec, table, mode="train", batch=8, resolution_px=32)
+    assert step.mode == "train" and step.batch == 8 and step.total_ms > 0
+    assert all(key.startswith(("infer|", "train|b8|")) for key in table.entries)
+    assert measure_latency(spec, mode="train", batch=8) > 0 and measure_latency(spec) > 0
+
+
+@pytest.mark.parametrize("kwargs, message", [({"mode": "fit"}, "expected one of infer, train"),
+                                             ({"batch": 0}, "must be a positive integer")])
+def test_bad_requests(kwargs, message):
+    with pytest.raises(SpecError, match=message):
+        predict_latency(spec_from_dict(TINY), LatencyTable(device_key("cpu")), **kwargs)
+
+
+def test_cuda_without_cuda_is_a_spec_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(SpecError, match="'cuda' asked for, but this machine has no CUDA device"):
+        device_key("cuda")
+
+
+def test_profile_latency_json_keys(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    from nasgen.spec import save_spec
+
+    save_spec(spec_from_dict(TINY), path)
+    result = CliRunner().invoke(app, ["profile", str(path), "--latency", "--json", "--step-batch", "4"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    for key in ("latency_predicted_ms", "latency_measured_ms", "step_time_predicted_ms", "step_time_measured_ms"):
+        assert data[key] > 0
+    assert data["step_batch"] == 4 and data["step_resolution_px"] == 32 and data["threads"] >= 1
+    assert data["macs"] > 0  # the cost figures are still there
+
+
+def test_profile_cuda_without_cuda_is_one_error_line():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    result = CliRunner().invoke(app, ["profile", "efficientnet-b0", "--latency", "--device", "cuda"])
+    assert result.exit_code == 2 and result.output.strip().count("\n") == 0
+    assert "no CUDA device" in result.output
