@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
             0, help="Then confirm the top K (and enqueued baselines) with 3 seeds at 2x the proxy's epochs; 0 = no."
         ),
         proxy_images: Optional[int] = typer.Option(
-            None, min=2, help="Folder/list data: class-balanced images the proxy trains on, decoded once (default 12000)."
+            None, min=2, help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000)."
         ),
         loader_workers: Optional[int] = typer.Option(
             None, min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."

@@ -131,7 +131,8 @@ def proxy_cache(
 def _dataset(files: ImageFiles, images: np.ndarray, order: np.ndarray, kept: np.ndarray, px: int) -> ImageDataset:
     if not kept.all():
         images = images[kept]
-    return ImageDataset(images, files.labels[order[kept]], list(files.classes), f"{files.name}[proxy {kept.sum()}@{px}px]")
+    name = f"{files.name}[proxy {kept.sum()}@{px}px]"
+    return ImageDataset(images, files.labels[order[kept]], list(files.classes), name)
 
 
 def _on_disk(files: ImageFiles, order: np.ndarray, shape: tuple[int, ...], cache_dir: Path,

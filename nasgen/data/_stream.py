@@ -60,18 +60,16 @@ def train_transform(resolution_px: int) -> Any:
     """Random-resized crop to ``resolution_px`` (bilinear, antialiased) + horizontal flip → uint8 ``(C, R, R)``."""
     from torchvision.transforms import v2
 
-    return v2.Compose(
-        [v2.RandomResizedCrop(resolution_px, scale=RRC_SCALE, antialias=True), v2.RandomHorizontalFlip(), v2.PILToTensor()]
-    )
+    crop = v2.RandomResizedCrop(resolution_px, scale=RRC_SCALE, antialias=True)
+    return v2.Compose([crop, v2.RandomHorizontalFlip(), v2.PILToTensor()])
 
 
 def eval_transform(resolution_px: int, crop_pct: float = CROP_PCT) -> Any:
     """Resize the shorter side to ``floor(R / crop_pct)`` px, centre-crop ``R × R`` → uint8 ``(C, R, R)``."""
     from torchvision.transforms import v2
 
-    return v2.Compose(
-        [v2.Resize(math.floor(resolution_px / crop_pct), antialias=True), v2.CenterCrop(resolution_px), v2.PILToTensor()]
-    )
+    resize = v2.Resize(math.floor(resolution_px / crop_pct), antialias=True)
+    return v2.Compose([resize, v2.CenterCrop(resolution_px), v2.PILToTensor()])
 
 
 class StreamingImages(Dataset):

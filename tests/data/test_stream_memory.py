@@ -31,7 +31,8 @@ def _tree(root: Path, n_per_class: int) -> Path:
 def test_rss_is_flat_over_an_epoch(tmp_path):
     # 320 files of 320×256 RGB: 78 MB decoded, ~25 MB per quarter of the epoch if images were kept
     files = scan_image_folder(_tree(tmp_path / "t", 160))
-    loader = make_loader(files, 64, train=True, batch_size=16, workers=0, order=np.random.default_rng(0).permutation(320))
+    order = np.random.default_rng(0).permutation(320)
+    loader = make_loader(files, 64, train=True, batch_size=16, workers=0, order=order)
     rss, seen = [], 0
     for batch in loader:
         seen += len(batch.labels)
