@@ -75,15 +75,20 @@ def eval_transform(resolution_px: int, crop_pct: float = CROP_PCT) -> Any:
 class StreamingImages(Dataset):
     """A map-style torch dataset over :class:`ImageFiles`; item ``i`` → ``(image | None, label, i, reason | None)``.
 
+    The random transform of item ``i`` draws from torch's RNG seeded with ``(seed, i)`` inside a forked RNG
+    state, so an image's augmentation depends on the seed and the file only — not on how many workers there
+    are, which worker decodes it, or the caller's RNG (left untouched when decoding in the main process).
+
     Args:
         files: The files.
         transform: PIL image → uint8 tensor ``(C, R, R)``.
         draft_px: JPEGs may be decoded at a reduced scale keeping the shorter side ≥ this (px).
+        seed: Seed of the augmentation (e.g. per epoch).
     """
 
-    def __init__(self, files: ImageFiles, transform: Any, draft_px: int | None = None) -> None:
+    def __init__(self, files: ImageFiles, transform: Any, draft_px: int | None = None, seed: int = 0) -> None:
         self.paths, self.labels, self.mode = files.paths, files.labels, files.mode
-        self.transform, self.draft_px = transform, draft_px
+        self.transform, self.draft_px, self.seed = transform, draft_px, seed
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -92,7 +97,9 @@ class StreamingImages(Dataset):
         image, reason = decode_image(os.fsdecode(self.paths[index]), self.mode, draft_px=self.draft_px)
         if image is None:
             return None, int(self.labels[index]), int(index), reason
-        return self.transform(image), int(self.labels[index]), int(index), None
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self.seed * 1_000_003 + int(index)) % (2**63))
+            return self.transform(image), int(self.labels[index]), int(index), None
 
 
 @dataclass
@@ -172,7 +179,8 @@ def make_loader(
         batch_size: Images per batch (fewer when files are bad and skipped).
         workers: Decode processes; 0 decodes in this process; ``None`` = :func:`default_loader_workers`.
         order: File indices in the order to read them (a subset is allowed).
-        seed: Seeds the workers' augmentation RNG (worker ``w`` gets ``seed``-derived ``base_seed + w``).
+        seed: Seeds the augmentation: file ``i`` is transformed with the RNG seeded by ``(seed, i)``, so the result
+            does not depend on ``workers``.
         pin_memory: Pin batches for fast host-to-GPU copies.
         transform: Replaces the default transform (e.g. the proxy cache's plain resize).
         draft_px: See :class:`StreamingImages`; default: eval keeps ``floor(R / crop_pct)``, train keeps the
@@ -185,7 +193,7 @@ def make_loader(
     workers = default_loader_workers() if workers is None else workers
     sampler = [int(i) for i in (range(len(files)) if order is None else order)]
     return DataLoader(
-        StreamingImages(files, transform, draft_px),
+        StreamingImages(files, transform, draft_px, seed),
         batch_size=batch_size,
         sampler=sampler,
         num_workers=workers,

@@ -34,7 +34,7 @@ class StreamTrainer(Trainer):
         train: Training files.
         val: Validation files (a fixed class-balanced subset of ``config.val_images`` is used).
         config: The recipe.
-        seed: As for :class:`Trainer`; also seeds each epoch's augmentation (worker RNGs).
+        seed: As for :class:`Trainer`; also seeds each epoch's augmentation (per file, whatever the workers).
         device: See :func:`~nasgen.train.resolve_device`.
         stage_settings: ``epoch → EpochSettings`` (progressive sizes per stage).
         loader_workers: Decode processes (``None`` = cores − 1, 1…8; 0 = decode in this process).

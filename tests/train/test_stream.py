@@ -132,8 +132,9 @@ def test_skip_bad_images_counts_and_lists_them(tmp_path):
     assert np.isfinite(result.val_loss)
 
 
-def test_seeded_augmentation_is_deterministic(tree, tmp_path):
-    one = _train(tree, tmp_path / "x", epochs=1)
-    two = _train(tree, tmp_path / "y", epochs=1)
+def test_same_run_whatever_the_number_of_loader_workers(tree, tmp_path):
+    one = _train(tree, tmp_path / "x", epochs=1, loader_workers=1)
+    two = _train(tree, tmp_path / "y", epochs=1, loader_workers=0)
     assert one.metrics[0]["train_loss"] == two.metrics[0]["train_loss"]
+    assert one.val_loss == two.val_loss
     assert torch.isfinite(torch.tensor(one.val_loss))
