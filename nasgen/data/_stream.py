@@ -97,9 +97,15 @@ class StreamingImages(Dataset):
         image, reason = decode_image(os.fsdecode(self.paths[index]), self.mode, draft_px=self.draft_px)
         if image is None:
             return None, int(self.labels[index]), int(index), reason
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self.seed * 1_000_003 + int(index)) % (2**63))
+        # torch.manual_seed / fork_rng cost ~0.5 ms (they visit every backend); the CPU generator alone ~20 µs
+        generator = torch.default_generator
+        state = generator.get_state()
+        # torch's Mersenne Twister keeps 32 bits of a seed: mix (seed, file) into them (int hashes are not salted)
+        generator.manual_seed(hash((self.seed, int(index))) & 0xFFFFFFFF)
+        try:
             return self.transform(image), int(self.labels[index]), int(index), None
+        finally:
+            generator.set_state(state)
 
 
 @dataclass
