@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
         budget: str = typer.Option(..., help="MACs budget (conv + linear MACs, batch 1): 400M, 1.5G or 400000000."),
         space: str = typer.Option("efficientnet-v1", help="Built-in search space name or a space YAML file."),
         data: Optional[str] = typer.Option(
-            None, help="embedded (default), fashion-mnist, or a path: ImageFolder tree, IDX folder or .npz."
+            None,
+            help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
+            ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
         ),
         n_trials: int = typer.Option(20, help="Finished trials (evaluated, infeasible, reused or pruned) to reach."),
         timeout: Optional[float] = typer.Option(
@@ -112,6 +114,15 @@ def register(app: typer.Typer) -> None:
         confirm: int = typer.Option(
             0, help="Then confirm the top K (and enqueued baselines) with 3 seeds at 2x the proxy's epochs; 0 = no."
         ),
+        proxy_images: Optional[int] = typer.Option(
+            None, min=2, help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000)."
+        ),
+        loader_workers: Optional[int] = typer.Option(
+            None, min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
+        ),
+        skip_bad_images: bool = typer.Option(
+            False, help="Folder/list data: leave out files that cannot be decoded and list them (default: fail)."
+        ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
 
@@ -151,6 +162,9 @@ def register(app: typer.Typer) -> None:
                 max_latency=max_latency,
                 max_step_time=max_step_time,
                 console=err_console,
+                proxy_images=proxy_images,
+                loader_workers=loader_workers,
+                skip_bad_images=skip_bad_images,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")

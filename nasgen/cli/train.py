@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
     def train(
         arch: str = typer.Argument(..., help="Built-in architecture name or YAML/JSON file (e.g. a search's best.yaml)."),
         data: Optional[str] = typer.Option(
-            None, "--data", help="'embedded' (default), 'fashion-mnist', an IDX folder, ImageFolder tree or .npz."
+            None, "--data",
+            help="'embedded' (default), 'fashion-mnist', an IDX folder, .npz, or an ImageFolder tree / path,label "
+            ".csv list (streamed at its real resolution by --loader-workers processes).",
         ),
         epochs: int = typer.Option(..., "--epochs", min=1, help="Total epochs."),
         progressive: bool = typer.Option(
@@ -65,12 +67,19 @@ def register(app: typer.Typer) -> None:
         list_ignored: bool = typer.Option(
             False, "--list-ignored", help="ImageFolder: print every file that was ignored because it is not an image."
         ),
+        loader_workers: Optional[int] = typer.Option(
+            None, "--loader-workers", min=0, help="Decode processes for a streamed folder/list (default: cores - 1, 1-8)."
+        ),
+        skip_bad_images: bool = typer.Option(
+            False, "--skip-bad-images", help="Leave out files that cannot be decoded and list them (default: fail)."
+        ),
     ) -> None:
         """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
         end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
         from rich.markup import escape
 
         from nasgen.data import load_dataset
+        from nasgen.data._files import is_streamable
         from nasgen.spec import load_spec
         from nasgen.train import train as run_training
 
@@ -82,13 +91,16 @@ def register(app: typer.Typer) -> None:
                 "or more); give --epochs 2 or more, or drop --progressive"
             )
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
-        dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
-        for note in dataset.report.notes:  # conversions and ignored files, said once (issue 19)
-            if note.startswith("ignored ") and not list_ignored:
-                note += " (--list-ignored lists them)"
-            err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
-        for path in dataset.report.ignored_files if list_ignored else ():
-            err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
+        if is_streamable(data):  # a folder or a path,label list: streamed at its real resolution (issue 14)
+            dataset = data
+        else:
+            dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
+            for note in dataset.report.notes:  # conversions and ignored files, said once (issue 19)
+                if note.startswith("ignored ") and not list_ignored:
+                    note += " (--list-ignored lists them)"
+                err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+            for path in dataset.report.ignored_files if list_ignored else ():
+                err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
         result = run_training(
             arch,
             dataset,
@@ -107,7 +119,12 @@ def register(app: typer.Typer) -> None:
             resolution_px=resolution,
             device=device,
             progress=True,
+            loader_workers=loader_workers,
+            skip_bad_images=skip_bad_images,
         )
+        if result.skipped_images:
+            listed = "\n  ".join(f"{path}: {reason}" for path, reason in sorted(result.skipped_images.items()))
+            console.print(f"skipped {len(result.skipped_images)} bad image(s):\n  {listed}", highlight=False)
         console.print(
             f"val top-1 {result.val_top1:.4f} after {result.epochs} epochs "
             f"({result.train_seconds:.1f} s); weights: {result.weights_path}",

@@ -1,7 +1,10 @@
 """Datasets for proxy and full training: the embedded Fashion-MNIST subset, IDX, ImageFolder, ``.npz``.
 
 Images live in memory as uint8 numpy arrays ``(N, H, W, C)``; :mod:`nasgen.data._tensors` turns them into
-torch tensors resized once per resolution (imported lazily, so loading data does not import torch).
+torch tensors resized once per resolution (imported lazily, so loading data does not import torch). A user's
+ImageFolder tree or ``path,label`` list is instead an :class:`ImageFiles` (``open_image_files``), streamed at its
+real resolution by DataLoader workers (``nasgen.data._stream``) or decoded once into the proxy's cache
+(``proxy_cache``); see ``docs/streaming.md``.
 
 Example:
     >>> from nasgen.data import load_dataset, split
@@ -11,16 +14,22 @@ Example:
     (10000, 2000, (28, 28, 1))
 """
 
+from nasgen.data._cache import ProxyCache, proxy_cache
 from nasgen.data._config import DataConfig, read_safetensors_metadata
 from nasgen.data._dataset import DataReport, ImageDataset, split, stratified_order
+from nasgen.data._files import ImageFiles, open_image_files
 from nasgen.data._sources import embedded_path, load_dataset
 
 __all__ = [
     "DataConfig",
     "DataReport",
     "ImageDataset",
+    "ImageFiles",
+    "ProxyCache",
     "embedded_path",
     "load_dataset",
+    "open_image_files",
+    "proxy_cache",
     "read_safetensors_metadata",
     "split",
     "stratified_order",

@@ -49,7 +49,15 @@ def labels_of(dataset: ImageDataset) -> torch.Tensor:
 
 
 def channel_stats(dataset: ImageDataset) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel mean and standard deviation of the images, on the 0–1 scale."""
+    """Per-channel mean and standard deviation of the images, on the 0–1 scale.
+
+    A streamed dataset (:class:`~nasgen.data._files.ImageFiles`) is estimated on a class-balanced sample
+    (:func:`~nasgen.data._stream.stream_channel_stats`) instead of decoding every file.
+    """
+    if not isinstance(dataset, ImageDataset):
+        from nasgen.data._stream import stream_channel_stats
+
+        return stream_channel_stats(dataset)
     pixels = dataset.images.reshape(-1, dataset.in_channels).astype(np.float64) / 255.0
     std = np.maximum(pixels.std(axis=0), 1e-3)
     return tuple(float(m) for m in pixels.mean(axis=0)), tuple(float(s) for s in std)

@@ -116,6 +116,9 @@ def search(
     max_latency: str | float | None = None,
     max_step_time: str | float | None = None,
     console: Console | None = None,
+    proxy_images: int | None = None,
+    loader_workers: int | None = None,
+    skip_bad_images: bool = False,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
 
@@ -160,6 +163,12 @@ def search(
         measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
             once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
+        proxy_images: An ImageFolder tree or ``path,label`` list as ``data``: the proxy trains on this many
+            files (class-balanced), decoded once into a uint8 cache at the largest proxy resolution of the space
+            and shared by every trial (default ``nasgen.data._cache.DEFAULT_PROXY_IMAGES`` = 12,000, the size
+            of the embedded proxy's data; a cache above 2 GiB is memory-mapped from the run directory).
+        loader_workers: Decode processes for building that cache (``None`` = cores − 1, 1…8).
+        skip_bad_images: Leave undecodable files out of the cache (listed in the notes) instead of failing.
 
     Returns:
         The :class:`SearchResult`.
@@ -187,9 +196,11 @@ def search(
     dataset = None if objective is not None and data is None else _load_data(data, seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
     notes = _check_reachable(space_obj, limits, freeze_kwargs)
-    evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights)
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
+    data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": proxy_images,
+                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images}  # fmt: skip
+    evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights, data_options, notes)
     meta = {
         "budget_macs": limits.budget_macs,
         "space": space_label,
@@ -201,6 +212,9 @@ def search(
         "data": None if dataset is None else str(data or "embedded"),
         "proxy": proxy_text,
     }
+    streamed = _streamed_images(dataset, proxy_images)
+    if streamed is not None:  # a resumed study must train its proxies on the same subset
+        meta["proxy_images"] = streamed
     if reward != "accuracy" or latency_ms is not None or step_ms is not None:
         meta.update(objective=reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
     with RunLock(out_dir), _quiet_optuna():
@@ -230,7 +244,8 @@ def search(
 
         scorer = None if objective is None else (lambda spec, seed: objective(spec))
         result.confirmation = run_confirm(
-            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, data=data, objective=scorer,
+            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, objective=scorer,
+            data=evaluator.dataset if streamed is not None else data,  # the search's own proxy cache
             console=console,
         )
         result.best_spec = result.confirmation.recommended.record.spec()
@@ -340,10 +355,20 @@ def _load_space(space: Any) -> tuple[Any, str]:
     return space, str(getattr(space, "name", None) or "custom")
 
 
-def _load_data(data: Any, seed: int) -> Any:
-    from nasgen.data import load_dataset
+def _streamed_images(dataset: Any, proxy_images: int | None) -> int | None:
+    """The proxy subset size when ``dataset`` is streamed (a folder or list), else ``None``."""
+    from nasgen.data._cache import DEFAULT_PROXY_IMAGES
+    from nasgen.data._files import ImageFiles
 
-    return load_dataset(data, seed=seed)
+    if not isinstance(dataset, ImageFiles):
+        return None
+    return DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
+
+
+def _load_data(data: Any, seed: int) -> Any:
+    from nasgen.search._data import load_search_data
+
+    return load_search_data(data, seed)
 
 
 def _check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]) -> list[str]:
@@ -392,6 +417,8 @@ def _evaluator(
     epochs: int | None,
     seed: int,
     save_weights: bool,
+    data_options: Mapping[str, Any],
+    notes: list[str],
 ) -> tuple[Evaluator, str | None]:
     if objective is not None:
         return ScorerEvaluator(objective), None
@@ -401,6 +428,11 @@ def _evaluator(
     if epochs is not None:
         config = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, float(epochs)))
     text = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    from nasgen.search._data import search_data
+
+    options = dict(data_options)
+    dataset, data_notes = search_data(dataset, options.pop("space"), config, **options)
+    notes.extend(data_notes)
     return ProxyEvaluator(dataset, config, seed=seed, keep_weights=save_weights), text
 
 

@@ -188,14 +188,12 @@ def _scorer(run: Run, objective: Scorer | None, epochs: int | None, data: Any) -
             f"study {run.name!r} was scored by a stand-in objective, not proxy training: pass objective= "
             "(Python) to confirm it"
         )
-    from nasgen.data import load_dataset
     from nasgen.train import TrainConfig
 
     config = TrainConfig.model_validate(json.loads(proxy))
     epochs = epochs or 2 * config.epochs
     recipe = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, float(epochs)))
-    source = data if data is not None else _data_source(run.meta.get("data"))
-    dataset = load_dataset(source, seed=0)
+    dataset = _confirm_data(run, data, config)
 
     def train(spec: ArchSpec, seed: int) -> float:
         import nasgen.train
@@ -203,6 +201,25 @@ def _scorer(run: Run, objective: Scorer | None, epochs: int | None, data: Any) -
         return float(nasgen.train.evaluate_proxy(spec, dataset, recipe, seed=seed).val_top1)
 
     return train, epochs
+
+
+def _confirm_data(run: Run, data: Any, config: Any) -> Any:
+    """The data the search's proxies trained on: a dataset as given; a folder or list → the study's proxy cache
+    (same subset size, the file in the run directory when it was memory-mapped); else ``load_dataset``."""
+    from nasgen.data import ImageDataset
+    from nasgen.data._files import ImageFiles
+    from nasgen.search._data import load_search_data, search_data
+
+    if isinstance(data, ImageDataset):
+        return data
+    dataset = load_search_data(data if data is not None else _data_source(run.meta.get("data")), 0)
+    if isinstance(dataset, ImageFiles):
+        from nasgen.search._api import _load_space
+
+        space, _ = _load_space(run.meta.get("space"))
+        dataset, _ = search_data(dataset, space, config, out_dir=run.out, proxy_images=run.meta.get("proxy_images"),
+                                 loader_workers=None, skip_bad_images=False)  # fmt: skip
+    return dataset
 
 
 def _data_source(recorded: Any) -> Any:

@@ -19,10 +19,13 @@ from typing import Any
 import torch
 
 from nasgen.data import ImageDataset, load_dataset, split
+from nasgen.data._files import ImageFiles, is_streamable, open_image_files
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
 from nasgen.train._config import TrainConfig
+from nasgen.train._progress_bar import _Progress
+from nasgen.train._stream import StreamTrainer
 from nasgen.train._trainer import Trainer
 from nasgen.train.progressive import ProgressiveSchedule, load_schedule, progressive_settings
 
@@ -49,6 +52,7 @@ class FullTrainResult:
         resumed_from: Epochs already done when this call started (0 for a fresh run).
         train_seconds: Wall time of all epochs, summed over resumed sessions (s).
         metrics: The rows of ``metrics.csv``.
+        skipped_images: ``{path: reason}`` of files left out as undecodable (``skip_bad_images=True``).
     """
 
     out: Path
@@ -59,6 +63,7 @@ class FullTrainResult:
     resumed_from: int
     train_seconds: float
     metrics: list[dict[str, float]] = field(default_factory=list)
+    skipped_images: dict[str, str] = field(default_factory=dict)
 
     @property
     def weights_path(self) -> Path:
@@ -110,6 +115,10 @@ class _FullTrainer(Trainer):
         return self.ema.module if self.ema is not None else self.model
 
 
+class _FullStreamTrainer(_FullTrainer, StreamTrainer):
+    """:class:`_FullTrainer` on streamed files (:class:`~nasgen.train._stream.StreamTrainer`)."""
+
+
 def _resolve_schedule(
     progressive: bool | str | Path | ProgressiveSchedule, spec: ArchSpec, resolution_px: int | None, epochs: int
 ) -> tuple[ProgressiveSchedule | None, int]:
@@ -136,9 +145,12 @@ def _resolve_schedule(
     return schedule, resolution
 
 
-def _split_data(data: Any, seed: int) -> tuple[ImageDataset, ImageDataset]:
+def _split_data(data: Any, seed: int) -> tuple[ImageDataset | ImageFiles, ImageDataset | ImageFiles]:
     if isinstance(data, tuple):
         return data
+    if is_streamable(data):  # an ImageFolder tree or a path,label list: streamed at its real resolution
+        files = data if isinstance(data, ImageFiles) else open_image_files(data)
+        return split(files, None, seed=seed)
     dataset = data if isinstance(data, ImageDataset) else load_dataset(data, seed=seed)
     return split(dataset, None, seed=seed)
 
@@ -196,6 +208,8 @@ def train(
     device: str | torch.device | None = None,
     progress: bool = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    loader_workers: int | None = None,
+    skip_bad_images: bool = False,
 ) -> FullTrainResult:
     """Train an architecture fully, with a checkpoint each epoch; resume when ``out`` holds one.
 
@@ -203,7 +217,10 @@ def train(
         arch: Built-in name, YAML/JSON path or :class:`ArchSpec`; classes, input channels and resolution are
             adapted to the data (``arch.yaml`` records the result).
         data: ``load_dataset`` source (``None`` = embedded subset, ``"fashion-mnist"``, a path), a dataset
-            (split with its shipped split, else 20% by ``seed``) or a ``(train, val)`` pair.
+            (split with its shipped split, else 20% by ``seed``) or a ``(train, val)`` pair. An ImageFolder tree
+            or a ``path,label`` list (``.csv``/``.txt``/``.tsv``) is streamed: decoded by ``loader_workers``
+            processes at each epoch's size (random-resized crop + flip; evaluation resize + centre crop),
+            memory bounded whatever its size; small data (embedded, IDX, ``.npz``) stays in memory.
         epochs: Total epochs of the run.
         out: Run directory (created; a checkpoint in it is resumed).
         progressive: ``False``; ``True`` for V2-S's schedule rescaled to the resolution
@@ -227,6 +244,9 @@ def train(
         progress: Show a rich progress bar per epoch (loss, accuracy, images/s).
         on_epoch: Called with each epoch's metrics row after its checkpoint is written; its exceptions
             propagate (the checkpoint stays, so the run can be resumed).
+        loader_workers: Decode processes for streamed data (``None`` = cores − 1, between 1 and 8).
+        skip_bad_images: Streamed data: leave out files that cannot be decoded and list them in the result
+            (default: fail with the first bad path).
 
     Returns:
         The :class:`FullTrainResult`.
@@ -235,7 +255,7 @@ def train(
         SpecError: Bad architecture, recipe value or schedule file.
         TrainError: A resolution the architecture cannot take, more schedule stages than epochs, a checkpoint
             of a different run in ``out``, or a diverged loss.
-        DataError: The data cannot be loaded.
+        DataError: The data cannot be loaded, or a streamed file cannot be decoded (without ``skip_bad_images``).
     """
     from nasgen.nn import build_model
     from nasgen.train._trainer import resolve_device
@@ -262,10 +282,13 @@ def train(
         torch.manual_seed(seed)
         model = build_model(spec)
     stage_settings = progressive_settings(schedule, epochs) if schedule is not None else None
+    streamed = {}
+    if isinstance(train_set, ImageFiles):
+        streamed = {"loader_workers": loader_workers, "skip_bad_images": skip_bad_images}
     with _Progress(progress, epochs) as bar:
-        trainer = _FullTrainer(
+        trainer = (_FullStreamTrainer if streamed else _FullTrainer)(
             model, train_set, val_set, config, seed=seed, device=device, stage_settings=stage_settings,
-            on_step=bar.step,
+            on_step=bar.step, **streamed,
         )  # fmt: skip
         rows: list[dict[str, float]] = []
         seconds_before = 0.0
@@ -298,7 +321,7 @@ def train(
     return FullTrainResult(
         out=out, spec=spec, val_top1=float(final["val_top1"]), val_loss=float(final["val_loss"]), epochs=len(rows),
         resumed_from=resumed_from, train_seconds=seconds_before + time.perf_counter() - session_start,
-        metrics=rows,
+        metrics=rows, skipped_images=dict(trainer.bad_images.skipped) if streamed else {},
     )  # fmt: skip
 
 
@@ -312,67 +335,3 @@ def _metrics_row(trainer: _FullTrainer, schedule: ProgressiveSchedule | None, ep
         "images_per_s": trainer.last_epoch_stats["images_per_s"], "seconds": record["seconds"],
     }  # fmt: skip
 
-
-class _Progress:
-    """A rich progress bar per epoch (loss, accuracy, images/s), or nothing when disabled."""
-
-    def __init__(self, enabled: bool, epochs: int) -> None:
-        self.enabled, self.epochs = enabled, epochs
-        self.progress: Any = None
-        self.task: Any = None
-        self.trainer: Any = None
-        self.schedule: ProgressiveSchedule | None = None
-        self.totals = [0, 0.0, 0]
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}  {task.fields[ips]:.0f} img/s"),
-                TimeElapsedColumn(),
-            )  # fmt: skip
-            self.progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
-
-    def begin(self, trainer: _FullTrainer, schedule: ProgressiveSchedule | None) -> None:
-        self.trainer, self.schedule = trainer, schedule
-        if trainer.start_epoch > 0 and self.progress is not None:
-            self.progress.console.print(f"resuming after epoch {trainer.start_epoch}/{self.epochs}")
-        self._new_task(trainer.start_epoch)
-
-    def _new_task(self, epoch: int) -> None:
-        if self.progress is None or epoch >= self.epochs:
-            return
-        size = self.trainer.stage_settings(epoch).resolution_px or self.trainer.config.resolution_px
-        stage = f" stage {self.schedule.for_epoch(epoch, self.epochs).stage + 1}" if self.schedule else ""
-        self.totals, self.started = [0, 0.0, 0], time.perf_counter()
-        self.task = self.progress.add_task(
-            f"epoch {epoch + 1}/{self.epochs}{stage} {size}px", total=self.trainer.n_train, loss=0.0, acc=0.0, ips=0.0
-        )
-
-    def step(self, n: int, loss: float, correct: int) -> None:
-        if self.progress is None:
-            return
-        seen, loss_sum, right = self.totals
-        self.totals = [seen + n, loss_sum + loss * n, right + correct]
-        elapsed = max(time.perf_counter() - self.started, 1e-9)
-        self.progress.update(
-            self.task, advance=n, loss=self.totals[1] / self.totals[0], acc=self.totals[2] / self.totals[0],
-            ips=self.totals[0] / elapsed,
-        )  # fmt: skip
-
-    def epoch_done(self, row: dict[str, float]) -> None:
-        if self.progress is None:
-            return
-        self.progress.console.print(
-            f"epoch {row['epoch']}/{self.epochs}: train loss {row['train_loss']:.4f} acc {row['train_top1']:.4f}, "
-            f"val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.4f}, {row['images_per_s']:.0f} img/s, "
-            f"{row['seconds']:.1f} s"
-        )
-        self._new_task(int(row["epoch"]))

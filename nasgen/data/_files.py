@@ -1,0 +1,208 @@
+"""Image datasets read lazily: a list of files and labels (an ImageFolder tree or a ``path,label`` list).
+
+Nothing is decoded here; :mod:`nasgen.data._stream` decodes in DataLoader workers at the resolution asked for,
+and :mod:`nasgen.data._cache` decodes a class-balanced subset once for the proxy. Paths are held as one
+fixed-width UTF-8 bytes array (no Python object per file, so forked DataLoader workers share its pages instead
+of copying them on every reference-count change): memory is the longest path's length per file, whatever the
+image sizes. Torch-free.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nasgen.data._dataset import stratified_order
+from nasgen.errors import DataError
+
+__all__ = ["LIST_SUFFIXES", "ImageFiles", "is_streamable", "open_image_files", "read_file_list", "scan_image_folder"]
+
+#: Extensions of files read as images in an ImageFolder tree (any other file is ignored).
+STREAM_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+#: Extensions of a ``path,label`` list file.
+LIST_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Headers read to decide between one grey channel and RGB (class-balanced sample).
+MODE_SAMPLE = 256
+
+
+@dataclass(frozen=True, eq=False)
+class ImageFiles:
+    """Image files and their labels, decoded on demand.
+
+    Attributes:
+        paths: File paths ``(N,)``, UTF-8 encoded (numpy ``bytes_`` array); :meth:`path` gives one as ``str``.
+        labels: int64 class indices ``(N,)``.
+        classes: Class names in label order.
+        name: Where the list came from (the folder or list file), for logs and run records.
+        mode: ``"L"`` (1 channel) when every sampled header is grey, else ``"RGB"``; every image is decoded to it.
+        val_index: Indices of a shipped validation split, or ``None``.
+
+    Raises:
+        DataError: No files, labels out of range, or fewer than two classes present.
+    """
+
+    paths: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+    name: str
+    mode: str = "RGB"
+    val_index: np.ndarray | None = field(default=None, repr=False)
+    _stats: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.paths) == 0:
+            raise DataError(f"{self.name}: no images")
+        if self.labels.shape != (len(self.paths),):
+            raise DataError(f"{self.name}: {len(self.paths)} files but labels of shape {self.labels.shape}")
+        if self.labels.min() < 0 or self.labels.max() >= len(self.classes):
+            raise DataError(f"{self.name}: labels must lie in [0, {len(self.classes)})")
+        if len(np.unique(self.labels)) < 2:
+            raise DataError(f"{self.name}: only one class ({self.classes[int(self.labels[0])]!r}); need at least two")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def path(self, index: int) -> str:
+        """The path of file ``index``."""
+        return os.fsdecode(self.paths[index])
+
+    @property
+    def num_classes(self) -> int:
+        """Number of classes."""
+        return len(self.classes)
+
+    @property
+    def in_channels(self) -> int:
+        """1 for grey data, 3 for colour."""
+        return 1 if self.mode == "L" else 3
+
+    def subset(self, index: np.ndarray, name: str | None = None) -> ImageFiles:
+        """The files at ``index`` (a shipped validation split does not carry over)."""
+        return ImageFiles(self.paths[index], self.labels[index], list(self.classes), name or self.name, self.mode)
+
+    def content_key(self) -> str:
+        """A hash of the paths, labels, sizes and modification times (what a cache built from it depends on)."""
+        import hashlib
+
+        digest = hashlib.sha256(self.mode.encode())
+        for path, label in zip(self.paths, self.labels):
+            try:
+                stat = os.stat(path)
+                digest.update(path + f"\0{label}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(path + f"\0{label}\0missing\n".encode())
+        return digest.hexdigest()[:16]
+
+
+def _encode(paths: list[str]) -> np.ndarray:
+    """Paths as a fixed-width bytes array (file-system encoding, undecodable names kept byte for byte)."""
+    return np.array([os.fsencode(p) for p in paths], dtype=np.bytes_)
+
+
+def _mode_of(paths: np.ndarray, labels: np.ndarray) -> str:
+    """``"L"`` if every header in a class-balanced sample is grey, else ``"RGB"``; unreadable files are skipped
+    here (they are reported when decoded)."""
+    from nasgen.data._decode import image_mode_of
+
+    for index in stratified_order(labels, 0)[:MODE_SAMPLE]:
+        try:
+            if image_mode_of(os.fsdecode(paths[index])) == "RGB":
+                return "RGB"
+        except OSError:
+            continue
+    return "L"
+
+
+def scan_image_folder(root: str | Path) -> ImageFiles:
+    """List ``ROOT/<class>/**/<image>`` without decoding anything (headers of ≤ 256 files are read for the mode).
+
+    Hidden files and folders and files without an image extension are ignored; classes are the sorted
+    non-hidden sub-folders that hold at least one image.
+
+    Raises:
+        DataError: ``root`` is not a folder, or holds no images or fewer than two classes.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a folder")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    per_class: list[tuple[str, list[str]]] = []
+    for folder in folders:
+        files = sorted(
+            str(Path(dirpath) / name)
+            for dirpath, dirnames, names in os.walk(folder)
+            for name in names
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in STREAM_SUFFIXES
+            and not any(part.startswith(".") for part in Path(dirpath).relative_to(folder).parts)
+        )  # fmt: skip
+        if files:
+            per_class.append((folder.name, files))
+    if not per_class:
+        raise DataError(f"{root}: no images (expected ROOT/<class>/<image>.jpg …)")
+    classes = [name for name, _ in per_class]
+    paths = _encode([path for _, files in per_class for path in files])
+    labels = np.concatenate([np.full(len(files), label, dtype=np.int64) for label, (_, files) in enumerate(per_class)])
+    return ImageFiles(paths, labels, classes, str(root), _mode_of(paths, labels))
+
+
+def read_file_list(path: str | Path) -> ImageFiles:
+    """Read a ``path,label`` list (CSV; ``.tsv`` tab-separated); relative paths are relative to the list's folder.
+
+    Labels are class names (sorted to give indices) or integers 0…K−1; a header row ``path,label`` is skipped.
+
+    Raises:
+        DataError: The file cannot be read, a row does not have two fields, or fewer than two classes.
+    """
+    path = Path(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle, delimiter=delimiter) if row and not row[0].startswith("#")]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the list ({exc})") from exc
+    if rows and [c.strip().lower() for c in rows[0]] == ["path", "label"]:
+        rows = rows[1:]
+    for number, row in enumerate(rows, start=1):
+        if len(row) != 2:
+            raise DataError(f"{path}: row {number} must be 'path,label', got {delimiter.join(row)!r}")
+    names = [row[1].strip() for row in rows]
+    numeric = all(name.isdigit() for name in names)
+    classes = [str(i) for i in range(max(map(int, names)) + 1)] if numeric and names else sorted(set(names))
+    index = {name: i for i, name in enumerate(classes)}
+    labels = np.array([int(n) if numeric else index[n] for n in names], dtype=np.int64)
+    paths = _encode([str((path.parent / row[0].strip()).resolve()) for row in rows])
+    if len(paths) == 0:
+        raise DataError(f"{path}: the list holds no images")
+    return ImageFiles(paths, labels, classes, str(path), _mode_of(paths, labels))
+
+
+def is_streamable(source: object) -> bool:
+    """True when ``source`` names an ImageFolder tree or a ``path,label`` list (not IDX, ``.npz`` or a name)."""
+    if isinstance(source, ImageFiles):
+        return True
+    if not isinstance(source, (str, os.PathLike)) or str(source) in ("embedded", "fashion-mnist"):
+        return False  # the named sources are small and stay in memory
+    path = Path(source).expanduser()
+    if path.is_file():
+        return path.suffix.lower() in LIST_SUFFIXES
+    if path.is_dir():
+        return not any("-ubyte" in p.name for p in path.iterdir())
+    return False
+
+
+def open_image_files(source: str | os.PathLike[str]) -> ImageFiles:
+    """An :class:`ImageFiles` for a folder tree or a list file.
+
+    Raises:
+        DataError: The path does not exist or is neither a folder nor a ``.csv``/``.txt``/``.tsv`` list.
+    """
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return scan_image_folder(path)
+    if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
+        return read_file_list(path)
+    raise DataError(f"{path}: expected an ImageFolder tree or a 'path,label' list ({', '.join(LIST_SUFFIXES)})")

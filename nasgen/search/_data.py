@@ -1,0 +1,65 @@
+"""The search's data: small data in memory as loaded; a streamed folder or list becomes the proxy's cache.
+
+A folder of photos is not decoded per trial: :func:`search_data` builds (once per study) the class-balanced
+uint8 cache of ``proxy_images`` files at the largest resolution any proxy of the space asks for
+(:func:`nasgen.data._cache.proxy_cache`), and every trial trains on it through the in-memory fast path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+__all__ = ["load_search_data", "proxy_cache_resolution", "search_data"]
+
+
+def load_search_data(data: Any, seed: int) -> Any:
+    """``ImageFiles`` for an ImageFolder tree or ``path,label`` list (nothing decoded), else ``load_dataset``."""
+    from nasgen.data import load_dataset
+    from nasgen.data._files import ImageFiles, is_streamable, open_image_files
+
+    if isinstance(data, ImageFiles):
+        return data
+    if is_streamable(data):
+        return open_image_files(data)
+    return load_dataset(data, seed=seed)
+
+
+def proxy_cache_resolution(space: Any, config: Any) -> int:
+    """The largest proxy resolution (px) of any architecture of ``space`` under ``config``."""
+    from nasgen.train import proxy_resolution
+
+    largest = max(space.resolution_px.values())
+    return proxy_resolution(largest, config)
+
+
+def search_data(
+    dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None, loader_workers: int | None,
+    skip_bad_images: bool,
+) -> tuple[Any, list[str]]:
+    """The dataset every trial trains on, and notes for the user (what the proxy cache holds and cost).
+
+    Raises:
+        DataError: A file of the subset cannot be decoded (unless skipping), or too few images.
+    """
+    from nasgen.data._cache import DEFAULT_PROXY_IMAGES, proxy_cache
+    from nasgen.data._files import ImageFiles
+
+    if not isinstance(dataset, ImageFiles):
+        return dataset, []
+    px = proxy_cache_resolution(space, config)
+    n_images = DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
+    cache = proxy_cache(
+        dataset, px, n_images=n_images, cache_dir=out_dir, workers=loader_workers, skip_bad_images=skip_bad_images
+    )
+    where = f"memory-mapped {cache.path}" if cache.path is not None else "in memory"
+    how = "reused" if cache.reused else f"decoded once in {cache.seconds:.1f} s"
+    default = " (the default --proxy-images)" if proxy_images is None else ""
+    notes = [
+        f"proxy data: {len(cache.dataset)} of {len(dataset)} images{default}, class-balanced, {how} at {px} px, "
+        f"{where}"
+    ]
+    if cache.skipped:
+        listed = "; ".join(f"{path} ({reason})" for path, reason in sorted(cache.skipped.items()))
+        notes.append(f"skipped {len(cache.skipped)} bad image(s): {listed}")
+    return cache.dataset, notes
