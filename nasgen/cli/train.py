@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from nasgen.data import load_dataset
-        from nasgen.data._files import is_streamable
+        from nasgen.data._files import is_streamable, open_image_files
         from nasgen.spec import load_spec
         from nasgen.train import train as run_training
 
@@ -92,15 +92,16 @@ def register(app: typer.Typer) -> None:
             )
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
         if is_streamable(data):  # a folder or a path,label list: streamed at its real resolution (issue 14)
-            dataset = data
+            dataset = open_image_files(data, skip_empty_classes=skip_empty_classes)
         else:
             dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
-            for note in dataset.report.notes:  # conversions and ignored files, said once (issue 19)
-                if note.startswith("ignored ") and not list_ignored:
-                    note += " (--list-ignored lists them)"
-                err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
-            for path in dataset.report.ignored_files if list_ignored else ():
-                err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
+        report = dataset.report
+        for note in report.notes if report is not None else ():  # conversions and omissions, said once (issue 19)
+            if note.startswith("ignored ") and not list_ignored:
+                note += " (--list-ignored lists them)"
+            err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
+        for path in report.ignored_files if report is not None and list_ignored else ():
+            err_console.print(f"note: ignored {escape(path)}", highlight=False, soft_wrap=True)
         result = run_training(
             arch,
             dataset,

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 
 from nasgen.data._dataset import stratified_order
@@ -40,6 +42,7 @@ class ImageFiles:
         name: Where the list came from (the folder or list file), for logs and run records.
         mode: ``"L"`` (1 channel) when every sampled header is grey, else ``"RGB"``; every image is decoded to it.
         val_index: Indices of a shipped validation split, or ``None``.
+        report: What the scan ignored, skipped or will convert (:class:`~nasgen.data.DataReport`), or None.
 
     Raises:
         DataError: No files, labels out of range, or fewer than two classes present.
@@ -51,6 +54,7 @@ class ImageFiles:
     name: str
     mode: str = "RGB"
     val_index: np.ndarray | None = field(default=None, repr=False)
+    report: Any = field(default=None, repr=False, compare=False)
     _stats: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -117,36 +121,77 @@ def _mode_of(paths: np.ndarray, labels: np.ndarray) -> str:
     return "L"
 
 
-def scan_image_folder(root: str | Path) -> ImageFiles:
+def scan_image_folder(root: str | Path, *, skip_empty_classes: bool = False) -> ImageFiles:
     """List ``ROOT/<class>/**/<image>`` without decoding anything (headers of ≤ 256 files are read for the mode).
 
-    Hidden files and folders and files without an image extension are ignored; classes are the sorted
-    non-hidden sub-folders that hold at least one image.
+    Hidden files and folders are ignored; other files without an image extension are counted and listed in the
+    :class:`~nasgen.data.DataReport` (``files.report``), as the in-memory loader does (issue 19): an empty class
+    folder is refused unless ``skip_empty_classes``, and what was skipped or will be converted is said once in
+    ``report.notes``.
 
     Raises:
-        DataError: ``root`` is not a folder, or holds no images or fewer than two classes.
+        DataError: ``root`` is not a folder, holds no images, fewer than two classes, or an empty class folder
+            (without ``skip_empty_classes``).
     """
+    from nasgen.data._dataset import DataReport
+
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    ignored = [str(p) for p in sorted(root.iterdir()) if p.is_file() and not p.name.startswith(".")]
     per_class: list[tuple[str, list[str]]] = []
     for folder in folders:
-        files = sorted(
+        names = sorted(
             str(Path(dirpath) / name)
             for dirpath, dirnames, names in os.walk(folder)
             for name in names
-            if not name.startswith(".") and os.path.splitext(name)[1].lower() in STREAM_SUFFIXES
+            if not name.startswith(".")
             and not any(part.startswith(".") for part in Path(dirpath).relative_to(folder).parts)
         )  # fmt: skip
-        if files:
-            per_class.append((folder.name, files))
-    if not per_class:
+        files = [n for n in names if os.path.splitext(n)[1].lower() in STREAM_SUFFIXES]
+        ignored += [n for n in names if os.path.splitext(n)[1].lower() not in STREAM_SUFFIXES]
+        per_class.append((folder.name, files))
+    if not any(files for _, files in per_class):
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>.jpg …)")
+    empty = [name for name, files in per_class if not files]
+    if empty and not skip_empty_classes:
+        shown = ", ".join(str(root / name) for name in empty[:3]) + (" …" if len(empty) > 3 else "")
+        raise DataError(
+            f"{shown}: class folder holds no images (suffixes {', '.join(STREAM_SUFFIXES)}); it would be a class "
+            "with 0 images. Remove it, or skip empty classes (--skip-empty-classes, skip_empty_classes=True)"
+        )
+    per_class = [(name, files) for name, files in per_class if files]
     classes = [name for name, _ in per_class]
     paths = _encode([path for _, files in per_class for path in files])
     labels = np.concatenate([np.full(len(files), label, dtype=np.int64) for label, (_, files) in enumerate(per_class)])
-    return ImageFiles(paths, labels, classes, str(root), _mode_of(paths, labels))
+    mode, grey, sampled = _modes(paths, labels)
+    notes = []
+    if empty:
+        notes.append(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}")
+    if ignored:
+        listed = ", ".join(Path(p).name for p in ignored[:3]) + (", …" if len(ignored) > 3 else "")
+        notes.append(f"ignored {len(ignored)} file(s) that are not images: {listed}")
+    if mode == "RGB" and grey:
+        among = f"{sampled}" if sampled == len(paths) else f"{sampled} sampled"
+        notes.append(f"{grey} grey image(s) among {among} converted to 3 channels (the folder mixes both)")
+    report = DataReport(tuple(ignored), tuple(empty), tuple(notes))
+    return ImageFiles(paths, labels, classes, str(root), mode, report=report)
+
+
+def _modes(paths: np.ndarray, labels: np.ndarray) -> tuple[str, int, int]:
+    """The decode mode (``"L"`` when every sampled header is grey) and the grey / sampled header counts."""
+    from nasgen.data._decode import image_mode_of
+
+    grey = sampled = 0
+    for index in stratified_order(labels, 0)[:MODE_SAMPLE]:
+        try:
+            mode = image_mode_of(os.fsdecode(paths[index]))
+        except OSError:
+            continue
+        sampled += 1
+        grey += mode != "RGB"
+    return ("RGB" if grey < sampled else "L"), grey, sampled
 
 
 def read_file_list(path: str | Path) -> ImageFiles:
@@ -194,15 +239,15 @@ def is_streamable(source: object) -> bool:
     return False
 
 
-def open_image_files(source: str | os.PathLike[str]) -> ImageFiles:
-    """An :class:`ImageFiles` for a folder tree or a list file.
+def open_image_files(source: str | os.PathLike[str], *, skip_empty_classes: bool = False) -> ImageFiles:
+    """An :class:`ImageFiles` for a folder tree (see :func:`scan_image_folder`) or a list file.
 
     Raises:
         DataError: The path does not exist or is neither a folder nor a ``.csv``/``.txt``/``.tsv`` list.
     """
     path = Path(source).expanduser()
     if path.is_dir():
-        return scan_image_folder(path)
+        return scan_image_folder(path, skip_empty_classes=skip_empty_classes)
     if path.is_file() and path.suffix.lower() in LIST_SUFFIXES:
         return read_file_list(path)
     raise DataError(f"{path}: expected an ImageFolder tree or a 'path,label' list ({', '.join(LIST_SUFFIXES)})")

@@ -127,8 +127,13 @@ def test_folder_scan_ignores_stray_and_hidden_files_and_empty_classes(tmp_path):
     (root / "a" / ".hidden.png").write_bytes(b"")
     (root / ".git").mkdir()
     (root / "empty").mkdir()
-    files = scan_image_folder(root)
+    with pytest.raises(DataError, match="empty: class folder holds no images"):  # refused, as in memory (issue 19)
+        scan_image_folder(root)
+    files = scan_image_folder(root, skip_empty_classes=True)
     assert files.classes == ["a", "b"] and len(files) == 8 and files.labels.tolist() == [0] * 4 + [1] * 4
+    assert files.report.skipped_classes == ("empty",) and files.report.ignored_files == (str(root / "a" / "README.md"),)
+    assert files.report.notes[:2] == ("skipped 1 empty class folder(s): empty",
+                                      "ignored 1 file(s) that are not images: README.md")
 
 
 def test_grey_folder_is_one_channel(tmp_path):
