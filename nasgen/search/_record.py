@@ -47,6 +47,7 @@ _FEASIBLE, _INFEASIBLE = "feasible", "infeasible"
 _SCORE, _EPOCHS, _SECONDS, _DEVICE = "val_top1", "epochs", "train_seconds", "device"
 _PROXY_PX, _PARTIAL, _STOPPED, _ERROR = "proxy_px", "partial", "stopped", "error"
 _REUSED, _ENQUEUED, _RETRY, _INTERRUPTED = "reused_from", "enqueued", "retry_of", "interrupted"
+_HOST, _PID, _DUPLICATE = "host", "pid", "duplicate_of"
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,8 @@ def _reason_of(trial: FrozenTrial) -> str:
     for key in (_INFEASIBLE, _ERROR, _STOPPED):
         if attrs.get(key):
             return str(attrs[key])
+    if attrs.get(_DUPLICATE) is not None:
+        return f"architecture already running in trial {attrs[_DUPLICATE]} (another worker); not trained twice"
     if trial.state == TrialState.FAIL:
         return str(trial.system_attrs.get("fail_reason", ""))
     return ""
@@ -318,3 +321,61 @@ def enqueued_labels(trials: list[FrozenTrial]) -> set[str]:
 def enqueue_attrs(label: str) -> dict[str, Any]:
     """User attributes of an enqueued known architecture."""
     return {_ENQUEUED: label}
+
+
+# -- scale-out (workers sharing one study) -------------------------------------------------------------------
+def record_worker(trial: optuna.Trial, host: str, pid: int) -> None:
+    """Record which process runs ``trial`` (so a restarted worker on ``host`` can tell it was killed)."""
+    trial.set_user_attr(_HOST, host)
+    trial.set_user_attr(_PID, int(pid))
+
+
+def worker_of(trial: FrozenTrial) -> tuple[str | None, int | None]:
+    """``(host, pid)`` of the process that ran ``trial`` (None where unrecorded)."""
+    return trial.user_attrs.get(_HOST), _int(trial.user_attrs.get(_PID))
+
+
+def running_twin(trials: list[FrozenTrial], number: int, content_hash: str) -> int | None:
+    """The lowest-numbered other RUNNING trial of the architecture ``content_hash`` below ``number``, if any.
+
+    Of several workers that sampled the same architecture at once, the lowest trial number trains it and the
+    others step aside (each sees the lower one; the lowest sees none), whatever order they check in.
+    """
+    twins = [
+        t.number
+        for t in trials
+        if t.state == TrialState.RUNNING and t.number < number and t.user_attrs.get(_HASH) == content_hash
+    ]
+    return min(twins, default=None)
+
+
+def record_duplicate(trial: optuna.Trial, of: int) -> None:
+    """Mark ``trial`` as the same architecture as the running trial ``of`` (it is not trained)."""
+    trial.set_user_attr(_DUPLICATE, int(of))
+
+
+def mark_failed_with_reason(storage: Any, trial_id: int, reason: str, *, fail: bool) -> bool:
+    """Record ``reason`` as the error of the RUNNING trial ``trial_id`` and, with ``fail``, fail it.
+
+    The reason must be written while the trial still runs (a finished trial's attributes are read-only).
+
+    Returns:
+        False when the trial had already finished (another process failed it first).
+    """
+    try:
+        storage.set_trial_user_attr(trial_id, _ERROR, reason[:500])
+        if fail:
+            return bool(storage.set_trial_state_values(trial_id, state=TrialState.FAIL))
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    return True
+
+
+def retry_allowed(trial: FrozenTrial, trials: list[FrozenTrial]) -> bool:
+    """A failed stale trial may be retried: it has a recorded architecture, no retry yet, and is no retry itself
+    (so a trial that kills its worker every time is tried twice, not forever)."""
+    return (
+        bool(trial.params)
+        and trial.number not in retried_numbers(trials)
+        and trial.user_attrs.get(_RETRY) is None
+    )
