@@ -25,7 +25,10 @@ from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
+from nasgen.search._parallel import TrialSeededSampler
+from nasgen.search._storage import Heartbeat
 from nasgen.search._study import (
+    SAMPLERS,
     RunLock,
     check_study_meta,
     count_finished,
@@ -35,6 +38,14 @@ from nasgen.search._study import (
     open_storage,
     open_study,
     recover_stale_trials,
+)
+from nasgen.search._workers import (
+    WorkerPlan,
+    check_picklable,
+    plan_devices,
+    run_workers,
+    worker_threads,
+    workers_storage,
 )
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count, parse_bytes, parse_count, parse_macs
@@ -112,6 +123,11 @@ def search(
     confirm_seeds: int = 3,
     measure_noise: int = 0,
     console: Console | None = None,
+    workers: int = 1,
+    devices: str | None = None,
+    threads_per_worker: int | None = None,
+    heartbeat_interval: int = 30,
+    heartbeat_grace: int = 120,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
 
@@ -150,6 +166,13 @@ def search(
         measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
             once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
+        workers: Worker processes on this machine sharing the study (``nasgen.search._workers``); above 1 the
+            default storage is a JournalStorage ``<out>/study.log`` and SQLite is refused.
+        devices: ``"cpu"`` or GPU indices ``"0,1"`` for the workers, round robin (default: every GPU, else CPU).
+        threads_per_worker: Intra-op threads of each worker (default: the cores divided by ``workers``).
+        heartbeat_interval: Seconds between heartbeats of a running trial on a shared storage.
+        heartbeat_grace: Seconds without a heartbeat after which the trial is failed (reason recorded) and
+            retried once.
 
     Returns:
         The :class:`SearchResult`.
@@ -163,6 +186,11 @@ def search(
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
     limits = _limits(budget, max_params, max_memory)
+    beat = Heartbeat(heartbeat_interval, heartbeat_grace)
+    worker_devices = plan_devices(workers, devices) if workers != 1 or devices is not None else ["cpu"]
+    threads = worker_threads(workers, threads_per_worker)
+    if workers > 1:
+        check_picklable(objective)
     if confirm:
         from nasgen.search._confirm import _check_counts
 
@@ -185,10 +213,14 @@ def search(
         "data": None if dataset is None else str(data or "embedded"),
         "proxy": proxy_text,
     }
+    local = storage is None
+    storage = workers_storage(storage, workers, out_dir)
     with RunLock(out_dir), _quiet_optuna():
-        study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
+        study = _prepare_study(
+            out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator), beat
+        )
         check_study_meta(study, meta)
-        requeued = recover_stale_trials(study) if storage is None else []
+        requeued = recover_stale_trials(study) if local else []
         enqueue_architectures(study, known)
         objective_fn = Objective(
             space_obj,
@@ -199,7 +231,21 @@ def search(
             seed=seed,
             out=out_dir,
         )
-        _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
+        if workers > 1:
+            plan = WorkerPlan(
+                storage=str(storage), study_name=name, space=space_obj, data=data,
+                proxy=getattr(evaluator, "config", None), objective=objective, limits=limits,
+                freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
+                timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
+                multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
+                threads=threads,
+            )
+            try:
+                run_workers(plan, console)
+            finally:
+                write_outputs(study, out_dir)
+        else:
+            _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
         if measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, seed, measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
@@ -340,12 +386,22 @@ def _evaluator(
 
 
 def _prepare_study(
-    out_dir: Path, storage: Any, name: str, sampler: str, pruner: str, seed: int, n_objectives: int, epochs: int
+    out_dir: Path,
+    storage: Any,
+    name: str,
+    sampler: str,
+    pruner: str,
+    seed: int,
+    n_objectives: int,
+    epochs: int,
+    heartbeat: Any = None,
 ) -> optuna.Study:
     shared = storage is not None
-    backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared)
+    backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared, heartbeat=heartbeat)
     _check_run_dir(out_dir, backend if not shared else None, name)
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
+    if shared:  # seeds from (study seed, trial number): workers never share a random stream
+        sampler_obj = TrialSeededSampler(SAMPLERS[sampler][0], seed, True)
     pruner_obj = make_pruner(pruner if n_objectives == 1 else "none", epochs=epochs, n_objectives=n_objectives)
     return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
 

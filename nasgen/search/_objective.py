@@ -18,6 +18,8 @@ bytes add up on one scale when a sampler sums violations.
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,8 +38,11 @@ from nasgen.search._record import (
     record_infeasible,
     record_interrupted,
     record_partial,
+    record_duplicate,
     record_spec,
+    record_worker,
     reusable,
+    running_twin,
 )
 from nasgen.search._suggest import suggest_params
 from nasgen.spec import ArchSpec
@@ -122,6 +127,7 @@ class Objective:
         self.seed = seed
         self.out = out
         self.on_start = on_start
+        self.host = socket.gethostname()
         self.deadline: float | None = None
         self.estimated = False
         self.not_started: str | None = None
@@ -132,6 +138,7 @@ class Objective:
         spec = self.space.freeze(params, **self.freeze_kwargs)
         cost = count_cost(spec)
         record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec))
+        record_worker(trial, self.host, os.getpid())
         if self.on_start is not None:
             self.on_start(trial.number, spec)
         violations = self.limits.violations(cost)
@@ -139,6 +146,7 @@ class Objective:
             record_infeasible(trial, self.limits.reason(cost))
             return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
         record_feasible(trial)
+        self._skip_if_running_elsewhere(trial, spec.content_hash())
         reused = reusable(_records(trial), spec.content_hash())
         if reused is not None:
             evaluation = Evaluation(
@@ -151,6 +159,18 @@ class Objective:
             record_evaluation(trial, evaluation)
             self._save_weights(trial, evaluation)
         return self._finish(trial, violations, evaluation.val_top1, cost)
+
+    def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> None:
+        """Another worker trains this architecture right now (a lower trial number): do not train it twice.
+
+        Raises:
+            optuna.TrialPruned: Recorded ``duplicate_of`` that trial.
+        """
+        trials = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+        twin = running_twin(trials, trial.number, content_hash)
+        if twin is not None:
+            record_duplicate(trial, twin)
+            raise optuna.TrialPruned(f"architecture already running in trial {twin}")
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:
         """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""

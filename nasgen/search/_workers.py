@@ -1,0 +1,320 @@
+"""``--workers N``: one study, N worker processes on this machine (DESIGN.md, scale-out).
+
+The parent creates the study once (storage, settings, enqueued architectures), then starts N processes
+(``python -m nasgen.search._workers PLAN INDEX``), each pinned to one device (round robin over ``devices``;
+``CUDA_VISIBLE_DEVICES`` holds exactly that GPU, or nothing for ``cpu``) and to ``threads`` intra-op threads
+(``OMP_NUM_THREADS`` and ``torch.set_num_threads``), so N workers do not oversubscribe the cores. Workers load
+the study, train, and write nothing but the study and ``trials/<n>/arch.yaml``; the parent writes
+``best.yaml`` and ``leaderboard.csv`` once, from the study, when all have ended. Ctrl-C in the parent reaches
+every worker (SIGINT): each fails its running trial as interrupted (retried on resume) and exits.
+
+``n_trials`` counts the finished trials of the whole study, whichever worker ran them; a worker stops when the
+study holds that many (trials already running in other workers still finish, so a study may end up to N − 1
+trials over).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasgen.errors import SearchError
+
+__all__ = ["WorkerPlan", "plan_devices", "run_workers", "worker_threads"]
+
+_STOP_GRACE_S = 30.0
+
+
+@dataclass
+class WorkerPlan:
+    """Everything a worker process needs to join the study (pickled to ``<out>/workers/plan.pkl``).
+
+    Attributes:
+        storage: Storage URL of the study (a journal file or an RDB URL).
+        study_name: The study.
+        space: The ``SearchSpace`` object.
+        data: Dataset source (``load_dataset``), None with a stand-in objective.
+        proxy: The proxy ``TrainConfig`` fixed by the parent (the same for every worker), or None.
+        objective: Stand-in scorer (a module-level function, pickled by reference), or None.
+        limits: Cost limits.
+        freeze_kwargs: ``num_classes`` / ``in_channels`` of the data.
+        sampler: Sampler name; pruner: pruner name; seed: the study's seed.
+        n_trials: Finished trials the study should hold; timeout: seconds (None = no limit).
+        out: Run directory.
+        heartbeat: ``(interval_s, grace_s)``.
+        save_weights: Keep the best trial's proxy weights.
+        multi_objective: NSGA-II mode.
+    """
+
+    storage: str
+    study_name: str
+    space: Any
+    data: Any
+    proxy: Any
+    objective: Callable[..., float] | None
+    limits: Any
+    freeze_kwargs: dict[str, Any]
+    sampler: str
+    pruner: str
+    seed: int
+    n_trials: int
+    timeout: float | None
+    out: Path
+    heartbeat: tuple[int, int] = (30, 120)
+    save_weights: bool = False
+    multi_objective: bool = False
+    epochs: int = 1
+    devices: list[str] = field(default_factory=list)
+    threads: int = 1
+
+
+def plan_devices(workers: int, devices: str | None, cuda_count: int | None = None) -> list[str]:
+    """The device of each worker: ``"cpu"`` or a CUDA index, round robin over ``devices``.
+
+    Args:
+        workers: Number of worker processes (≥ 1).
+        devices: ``"cpu"``, ``"0,1"`` (each listed GPU gets one worker; list one twice to share it), or None
+            (every visible GPU, else the CPU).
+        cuda_count: Visible CUDA devices (default: ask torch).
+
+    Raises:
+        SearchError: ``workers`` < 1, a malformed list, a GPU index this machine lacks, or more workers than
+            listed GPUs.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise SearchError(f"--workers: must be a whole number ≥ 1, got {workers!r}")
+    if cuda_count is None:
+        cuda_count = _cuda_count()
+    if devices is None:
+        return ["cpu"] * workers if cuda_count == 0 else [str(i % cuda_count) for i in range(workers)]
+    text = devices.strip().lower()
+    if text == "cpu":
+        return ["cpu"] * workers
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise SearchError(f"--devices: expected cpu or GPU indices separated by commas (e.g. 0,1), got {devices!r}")
+    missing = sorted({int(p) for p in parts if int(p) >= cuda_count})
+    if missing:
+        have = "no CUDA device" if cuda_count == 0 else f"{cuda_count} CUDA device(s): 0–{cuda_count - 1}"
+        raise SearchError(f"--devices: GPU {', '.join(map(str, missing))} does not exist (this machine has {have})")
+    if workers > len(parts):
+        raise SearchError(
+            f"--workers {workers} is more than the {len(parts)} device(s) listed in --devices {devices}: one worker "
+            f"per listed GPU; list a GPU more than once to share it (e.g. --devices {','.join(parts * 2)})"
+        )
+    return parts[:workers]
+
+
+def workers_storage(storage: Any, workers: int, out: Path) -> Any:
+    """The storage of a search with ``workers`` processes: ``journal://<out>/study.log`` by default for more
+    than one (and for any run directory that already holds that journal), else ``storage`` unchanged.
+
+    Raises:
+        SearchError: SQLite, or a storage object, for more than one worker.
+    """
+    from nasgen.search._storage import display_url, storage_kind
+
+    journal = out / "study.log"
+    if storage is None:
+        return f"journal://{journal.resolve()}" if workers > 1 or journal.is_file() else None
+    kind = storage_kind(storage)
+    if workers > 1 and kind == "sqlite":
+        raise SearchError(
+            f"storage {display_url(storage)!r}: SQLite is for one process at a time; with --workers leave --storage "
+            "out (a JournalStorage in the run directory) or give journal:///FILE.log or postgresql://…"
+        )
+    if workers > 1 and kind == "object":
+        raise SearchError("storage: worker processes need a storage URL they can open, not a storage object")
+    return storage
+
+
+def _cuda_count() -> int:
+    try:
+        import torch
+    except ImportError:
+        return 0
+    return int(torch.cuda.device_count()) if torch.cuda.is_available() else 0
+
+
+def worker_threads(workers: int, threads: int | None, cpu_count: int | None = None) -> int:
+    """Intra-op threads per worker: ``threads``, or this machine's cores shared out (at least 1).
+
+    Raises:
+        SearchError: ``threads`` < 1.
+    """
+    if threads is not None:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise SearchError(f"--threads-per-worker: must be a whole number ≥ 1, got {threads!r}")
+        return threads
+    if cpu_count is None:
+        cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpu_count // workers)
+
+
+def _env(device: str, threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # what the parent imports, the worker does too
+    env["CUDA_VISIBLE_DEVICES"] = "" if device == "cpu" else device
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[name] = str(threads)
+    return env
+
+
+def run_workers(plan: WorkerPlan, console: Any = None) -> list[int]:
+    """Start one process per entry of ``plan.devices`` and wait for all of them.
+
+    Returns:
+        The exit codes, in worker order.
+
+    Raises:
+        SearchError: Every worker failed (names the first one's last log line).
+        KeyboardInterrupt: Ctrl-C; every worker has been stopped (SIGINT, then SIGKILL after 30 s).
+    """
+    folder = plan.out / "workers"
+    folder.mkdir(parents=True, exist_ok=True)
+    plan_file = folder / "plan.pkl"
+    plan_file.write_bytes(pickle.dumps(plan))
+    procs = []
+    for index, device in enumerate(plan.devices):
+        log = (folder / f"{index}.log").open("w", encoding="utf-8")
+        cmd = [sys.executable, "-m", "nasgen.search._workers", str(plan_file), str(index)]
+        # A session of its own: Ctrl-C reaches the parent only, which forwards one SIGINT to each worker.
+        procs.append(
+            subprocess.Popen(
+                cmd, env=_env(device, plan.threads), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        )
+        log.close()
+    if console is not None:
+        where = ", ".join(sorted(set(plan.devices)))
+        console.print(f"workers: {len(procs)} on {where}, {plan.threads} thread(s) each; logs in {folder}",
+                      highlight=False)
+    try:
+        codes = [proc.wait() for proc in procs]
+    except KeyboardInterrupt:
+        _stop(procs)
+        raise
+    if codes and all(code != 0 for code in codes):
+        raise SearchError(f"every worker failed; worker 0: {_last_line(folder / '0.log')} (logs in {folder})")
+    return codes
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + _STOP_GRACE_S
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "no log"
+    return lines[-1] if lines else "no output"
+
+
+def check_picklable(objective: Callable[..., float] | None) -> None:
+    """A stand-in scorer reaches worker processes by reference: it must be a module-level function.
+
+    Raises:
+        SearchError: ``objective`` cannot be pickled (a lambda, a closure, a method of a local class).
+    """
+    if objective is None:
+        return
+    try:
+        pickle.dumps(objective)
+    except (pickle.PicklingError, AttributeError, TypeError) as exc:
+        raise SearchError(
+            f"objective: with workers > 1 the stand-in scorer must be importable by the worker processes (a "
+            f"module-level function), got {objective!r} ({exc})"
+        ) from None
+
+
+def worker_main(plan: WorkerPlan, index: int) -> int:
+    """Join the study and run trials until it holds ``plan.n_trials`` finished ones (a worker process's body).
+
+    Returns:
+        0, or 130 after Ctrl-C.
+    """
+    from nasgen.search._api import TRIAL_ERRORS, _quiet_optuna
+    from nasgen.search._objective import Objective
+    from nasgen.search._parallel import fail_dead_local_trials
+    from nasgen.search._progress import SearchProgress
+    from nasgen.search._run import FailureGuard, plugin_trial_end
+    from nasgen.search._study import count_finished
+
+    with _quiet_optuna():
+        study = _load_study(plan)
+        fail_dead_local_trials(study)
+        objective = Objective(
+            plan.space, plan.limits, _evaluator(plan), freeze_kwargs=plan.freeze_kwargs,
+            multi_objective=plan.multi_objective, seed=plan.seed, out=plan.out,
+        )
+        done = count_finished(study)
+        if done >= plan.n_trials:
+            return 0
+        guard = FailureGuard()
+        try:
+            with SearchProgress(plan.n_trials, done, plan.timeout, None) as progress:
+                objective.deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
+                objective.on_start = _hooks_start
+                study.optimize(objective, timeout=plan.timeout, catch=TRIAL_ERRORS,
+                               callbacks=[progress, guard, plugin_trial_end])
+        except KeyboardInterrupt:
+            return 130
+        guard.raise_if_tripped()
+    return 0
+
+
+def _hooks_start(number: int, spec: Any) -> None:
+    from nasgen import hooks
+
+    hooks.trial_start(number, spec)
+
+
+def _load_study(plan: WorkerPlan) -> Any:
+    import optuna
+
+    from nasgen.search._parallel import TrialSeededSampler
+    from nasgen.search._storage import Heartbeat, open_storage
+    from nasgen.search._study import SAMPLERS, make_pruner
+
+    storage = open_storage(plan.storage, shared=True, heartbeat=Heartbeat(*plan.heartbeat))
+    sampler = TrialSeededSampler(SAMPLERS[plan.sampler][0], plan.seed, True)
+    n_objectives = 2 if plan.multi_objective else 1
+    pruner = make_pruner(plan.pruner if n_objectives == 1 else "none", epochs=plan.epochs, n_objectives=n_objectives)
+    return optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler, pruner=pruner)
+
+
+def _evaluator(plan: WorkerPlan) -> Any:
+    from nasgen.search._evaluate import ProxyEvaluator, ScorerEvaluator
+
+    if plan.objective is not None:
+        return ScorerEvaluator(plan.objective)
+    import torch
+
+    from nasgen.data import load_dataset
+
+    torch.set_num_threads(plan.threads)
+    return ProxyEvaluator(load_dataset(plan.data, seed=plan.seed), plan.proxy, seed=plan.seed,
+                          keep_weights=plan.save_weights)
+
+
+if __name__ == "__main__":
+    _plan = pickle.loads(Path(sys.argv[1]).read_bytes())
+    sys.exit(worker_main(_plan, int(sys.argv[2])))
