@@ -25,7 +25,7 @@ from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
-from nasgen.search._parallel import TrialSeededSampler
+from nasgen.search._parallel import TrialSeededSampler, fail_dead_local_trials
 from nasgen.search._storage import Heartbeat
 from nasgen.search._study import (
     SAMPLERS,
@@ -243,6 +243,7 @@ def search(
             try:
                 run_workers(plan, console)
             finally:
+                fail_dead_local_trials(study)  # a worker killed mid-trial: failed with its reason, retried once
                 write_outputs(study, out_dir)
         else:
             _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)

@@ -30,11 +30,15 @@ def sleepy_macs_score(spec: ArchSpec) -> float:
 
 
 def hang_on_third_score(spec: ArchSpec) -> float:
-    """``sleepy_macs_score``, but the third call in a process sleeps for 10 minutes (to be killed there)."""
+    """``sleepy_macs_score``, but the first process to reach its third call writes its pid to
+    ``$NASGEN_TEST_HANG_MARKER`` and sleeps for 10 minutes there (to be killed mid-trial)."""
     hang_on_third_score.calls = getattr(hang_on_third_score, "calls", 0) + 1
     if hang_on_third_score.calls == 3:
-        marker = os.environ.get("NASGEN_TEST_HANG_MARKER")
-        if marker:
-            Path(marker).write_text(str(os.getpid()), encoding="utf-8")
+        try:
+            fd = os.open(os.environ["NASGEN_TEST_HANG_MARKER"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return sleepy_macs_score(spec)
+        os.write(fd, f"{os.getpid()} {spec.content_hash()}".encode())
+        os.close(fd)
         time.sleep(600)
     return sleepy_macs_score(spec)
