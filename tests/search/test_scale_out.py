@@ -93,6 +93,7 @@ START_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_eight_simultaneous_starts_on_an_empty_storage_all_succeed(shared_url, space, tmp_path):
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(dump_space(space))
@@ -155,6 +156,7 @@ KILL_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_trial_has_its_trial_failed_with_a_reason_and_retried(shared_url, space, tmp_path):
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(dump_space(space))
