@@ -199,3 +199,57 @@ def test_workers_propose_what_one_process_proposes_for_the_same_study_seed(share
     params = [t.params for t in alone.study.trials if t.number < 16]
     assert [t.params for t in shared.study.trials if t.number < 16] == params
     assert len({str(sorted(p.items())) for p in params}) > 8  # and the proposals differ from trial to trial
+
+
+CTRL_C_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from nasgen.search import search
+    from nasgen.space import load_space
+    from scaleout_helpers import sleepy_macs_score
+
+    search(1_000_000, space=load_space(sys.argv[2]), objective=sleepy_macs_score, n_trials=200, seed=0,
+           out=sys.argv[1], timeout=None, workers=2, threads_per_worker=1)
+    """
+)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_every_worker_and_the_parent_writes_the_outputs(space, tmp_path):
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(dump_space(space))
+    out = tmp_path / "run"
+    log = tmp_path / "evaluations.log"
+    env = _env(NASGEN_TEST_SLEEP_S="1.0", NASGEN_TEST_LOG=str(log))
+    parent = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(out), str(space_file)], env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while len(set(_evaluations(log))) < 4 if log.exists() else True:
+            assert time.monotonic() < deadline and parent.poll() is None, "the workers never got going"
+            time.sleep(0.2)
+        parent.send_signal(signal.SIGINT)
+        parent.wait(timeout=60)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+    assert parent.returncode != 0
+    worker_pids = {int(line.split()[0]) for line in log.read_text().splitlines()}
+    assert len(worker_pids) == 2
+    for pid in worker_pids:  # every worker has exited
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    study = _load(f"journal://{out / 'study.log'}", "tiny-1M")
+    assert not [t.number for t in study.trials if t.state == TrialState.RUNNING]
+    interrupted = [t for t in study.trials if t.state == TrialState.FAIL]
+    assert 1 <= len(interrupted) <= 2 and all(t.user_attrs.get("interrupted") or "killed" in t.user_attrs.get(
+        "error", "") for t in interrupted)
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert len(rows) == len(set(_evaluations(log)) - {t.user_attrs["hash"] for t in interrupted})
+    # the same command resumes: the interrupted trials are retried first
+    from scaleout_helpers import macs_score
+
+    again = search(1_000_000, space=space_file, objective=macs_score, n_trials=len(study.trials) + 1, seed=0,
+                   out=out, timeout=None, workers=2, threads_per_worker=1)
+    assert sorted(again.requeued) == sorted(t.number for t in interrupted)
+    retried = {t.user_attrs.get("retry_of") for t in again.study.trials if t.state == TrialState.COMPLETE}
+    assert {t.number for t in interrupted} <= retried
