@@ -25,7 +25,7 @@ from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
-from nasgen.search._parallel import TrialSeededSampler, fail_dead_local_trials
+from nasgen.search._parallel import TrialSeededSampler, data_fingerprint, fail_dead_local_trials
 from nasgen.search._storage import Heartbeat
 from nasgen.search._study import (
     SAMPLERS,
@@ -210,7 +210,7 @@ def search(
         "sampler": sampler,
         "max_params": limits.max_params,
         "max_memory": limits.max_memory,
-        "data": None if dataset is None else str(data or "embedded"),
+        "data_fingerprint": None if dataset is None else data_fingerprint(dataset),  # by content, not path
         "proxy": proxy_text,
     }
     local = storage is None
@@ -220,6 +220,8 @@ def search(
             out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator), beat
         )
         check_study_meta(study, meta)
+        if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
+            study.set_user_attr("data", None if dataset is None else str(data or "embedded"))
         requeued = recover_stale_trials(study) if local else []
         enqueue_architectures(study, known)
         objective_fn = Objective(

@@ -118,3 +118,24 @@ def fail_dead_local_trials(study: optuna.Study, host: str | None = None) -> list
             failed.append(trial.number)
             retry_stale_trial(study, study._storage.get_trial(trial._trial_id))
     return failed
+
+
+def data_fingerprint(dataset: Any, samples: int = 256) -> str:
+    """The identity of a dataset by content, not path: image count and shape, classes, and a SHA-256 over the
+    class names, every label and ``samples`` evenly spaced images (the same data at another path on another
+    machine gives the same fingerprint).
+
+    Returns:
+        E.g. ``"12000 images 28x28x1, 10 classes, sha256 3f2a…"`` (16 hex digits).
+    """
+    import numpy as np
+
+    images, labels = dataset.images, np.asarray(dataset.labels)
+    count = len(labels)
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(map(str, dataset.classes)).encode())
+    digest.update(np.ascontiguousarray(labels, dtype=np.int64).tobytes())
+    for index in np.linspace(0, count - 1, num=min(samples, count), dtype=np.int64):
+        digest.update(np.ascontiguousarray(np.asarray(images[int(index)])).tobytes())
+    shape = "x".join(str(d) for d in np.asarray(images[0]).shape)
+    return f"{count} images {shape}, {len(dataset.classes)} classes, sha256 {digest.hexdigest()[:16]}"

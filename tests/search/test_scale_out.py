@@ -253,3 +253,40 @@ def test_ctrl_c_stops_every_worker_and_the_parent_writes_the_outputs(space, tmp_
     assert sorted(again.requeued) == sorted(t.number for t in interrupted)
     retried = {t.user_attrs.get("retry_of") for t in again.study.trials if t.state == TrialState.COMPLETE}
     assert {t.number for t in interrupted} <= retried
+
+
+def test_machines_with_their_own_run_directories_write_the_same_outputs(shared_url, space, tmp_path):
+    sys.path.insert(0, str(HERE))
+    from scaleout_helpers import macs_score
+
+    common = dict(space=space, objective=macs_score, seed=0, timeout=None, storage=shared_url, study_name="m")
+    search(BUDGET, out=tmp_path / "a", n_trials=6, **common)
+    search(BUDGET, out=tmp_path / "b", n_trials=12, **common)  # the second machine continues the study
+    search(BUDGET, out=tmp_path / "a", n_trials=12, **common)  # the first one, already done, rewrites its outputs
+    for name in ("best.yaml", "leaderboard.csv"):
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+    files = {p.relative_to(tmp_path / "a"): p.read_text() for p in (tmp_path / "a").glob("trials/*/arch.yaml")}
+    assert len(files) == len(_load(shared_url, "m").trials) >= 12
+    assert files == {p.relative_to(tmp_path / "b"): p.read_text() for p in (tmp_path / "b").glob("trials/*/arch.yaml")}
+
+
+def test_the_data_is_identified_by_content_not_path(space, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from nasgen.data import load_dataset
+    from nasgen.search._parallel import data_fingerprint
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(40, 16, 16, 1), dtype=np.uint8)
+    labels = np.repeat(np.arange(4), 10)
+    np.savez(tmp_path / "a.npz", images=images, labels=labels)
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copy(tmp_path / "a.npz", tmp_path / "elsewhere" / "b.npz")
+    images[39, 0, 0, 0] ^= 1
+    np.savez(tmp_path / "c.npz", images=images, labels=labels)
+    a, b, c = (load_dataset(tmp_path / p) for p in ("a.npz", "elsewhere/b.npz", "c.npz"))
+    assert data_fingerprint(a) == data_fingerprint(b)
+    assert data_fingerprint(a).startswith("40 images 16x16x1, 4 classes, sha256 ")
+    assert data_fingerprint(a) != data_fingerprint(c)  # one bit of the last image
