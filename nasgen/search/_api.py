@@ -222,7 +222,8 @@ def search(
         check_study_meta(study, meta)
         if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
             study.set_user_attr("data", None if dataset is None else str(data or "embedded"))
-        requeued = recover_stale_trials(study) if local else []
+        # a shared study: this host's killed processes left trials RUNNING; fail (reason kept) and retry them now
+        requeued = recover_stale_trials(study) if local else fail_dead_local_trials(study)
         enqueue_architectures(study, known)
         objective_fn = Objective(
             space_obj,
