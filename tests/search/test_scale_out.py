@@ -290,3 +290,22 @@ def test_the_data_is_identified_by_content_not_path(space, tmp_path):
     assert data_fingerprint(a) == data_fingerprint(b)
     assert data_fingerprint(a).startswith("40 images 16x16x1, 4 classes, sha256 ")
     assert data_fingerprint(a) != data_fingerprint(c)  # one bit of the last image
+
+
+def test_a_workers_run_directory_and_a_storage_url_open_as_runs(space, tmp_path):
+    from nasgen.exporting import export
+    from nasgen.search import open_run
+    from nasgen.spec import load_spec
+
+    sys.path.insert(0, str(HERE))
+    from scaleout_helpers import macs_score
+
+    out = tmp_path / "run"
+    result = search(BUDGET, space=space, objective=macs_score, n_trials=8, seed=0, out=out, timeout=None,
+                    workers=2, threads_per_worker=1)
+    assert (out / "study.log").is_file() and not (out / "study.db").exists()
+    for run in (open_run(out), open_run(f"journal://{out / 'study.log'}")):
+        assert run.best().number == result.best_trial
+        assert run.best().spec() == load_spec(out / "best.yaml") == result.best_spec
+    exported = export(out, tmp_path / "export", formats=["arch"])
+    assert load_spec(exported.paths["arch"]) == result.best_spec
