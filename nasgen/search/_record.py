@@ -215,6 +215,20 @@ def _reason_of(trial: FrozenTrial) -> str:
 
 
 # -- writing (the objective) ---------------------------------------------------------------------------------
+def _set_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
+    """Set several user attributes of the running ``trial``: in one storage write where the storage offers
+    ``set_trial_user_attrs`` (nasgen's journal and RDB storages: one fsync or one commit instead of one per key),
+    else one by one."""
+    batch = getattr(trial.storage, "set_trial_user_attrs", None)
+    cached = getattr(trial, "_cached_frozen_trial", None)
+    if batch is None or cached is None or len(attrs) < 2:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    batch(trial._trial_id, dict(attrs))
+    cached.user_attrs.update(attrs)
+
+
 def record_spec(
     trial: optuna.Trial,
     spec: ArchSpec,
@@ -237,8 +251,7 @@ def record_spec(
     }
     if proxy_px is not None:
         attrs[_PROXY_PX] = int(proxy_px)
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
+    _set_attrs(trial, attrs)
     folder = out / "trials" / str(trial.number)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "arch.yaml").write_text(text, encoding="utf-8")
@@ -251,18 +264,19 @@ def record_feasible(trial: optuna.Trial) -> None:
 
 def record_infeasible(trial: optuna.Trial, reason: str) -> None:
     """Mark ``trial`` as over a limit, e.g. ``"MACs 512.3M > budget 400.0M"``; it is never built."""
-    trial.set_user_attr(_FEASIBLE, False)
-    trial.set_user_attr(_INFEASIBLE, reason)
+    _set_attrs(trial, {_FEASIBLE: False, _INFEASIBLE: reason})
 
 
 def record_evaluation(trial: optuna.Trial, evaluation: Any, *, reused_from: int | None = None) -> None:
     """Record an :class:`~nasgen.search._evaluate.Evaluation` (score, epochs, seconds, device) on ``trial``."""
-    if reused_from is not None:
-        trial.set_user_attr(_REUSED, reused_from)
-    trial.set_user_attr(_SCORE, float(evaluation.val_top1))
-    trial.set_user_attr(_EPOCHS, int(evaluation.epochs))
-    trial.set_user_attr(_SECONDS, float(evaluation.train_seconds))
-    trial.set_user_attr(_DEVICE, str(evaluation.device))
+    attrs: dict[str, Any] = {} if reused_from is None else {_REUSED: reused_from}
+    attrs.update({
+        _SCORE: float(evaluation.val_top1),
+        _EPOCHS: int(evaluation.epochs),
+        _SECONDS: float(evaluation.train_seconds),
+        _DEVICE: str(evaluation.device),
+    })
+    _set_attrs(trial, attrs)
 
 
 def record_partial(trial: optuna.Trial, *, epoch: int, val_top1: float, reason: str) -> None:
@@ -326,8 +340,7 @@ def enqueue_attrs(label: str) -> dict[str, Any]:
 # -- scale-out (workers sharing one study) -------------------------------------------------------------------
 def record_worker(trial: optuna.Trial, host: str, pid: int) -> None:
     """Record which process runs ``trial`` (so a restarted worker on ``host`` can tell it was killed)."""
-    trial.set_user_attr(_HOST, host)
-    trial.set_user_attr(_PID, int(pid))
+    _set_attrs(trial, {_HOST: host, _PID: int(pid)})
 
 
 def worker_of(trial: FrozenTrial) -> tuple[str | None, int | None]:

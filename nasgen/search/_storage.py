@@ -162,7 +162,7 @@ def _journal(path: Path, beat: Heartbeat | None) -> BaseStorage:
     except OSError as exc:
         raise SearchError(f"storage journal file {str(path)!r}: {exc.strerror or exc}") from None
     if beat is None:
-        return optuna.storages.JournalStorage(backend)
+        return BatchJournalStorage(backend)
     return HeartbeatJournalStorage(backend, beat)
 
 
@@ -211,7 +211,7 @@ def _build_rdb(url: str, beat: Heartbeat | None, kwargs: dict[str, Any]) -> optu
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if beat is None:
-            return optuna.storages.RDBStorage(url, **kwargs)
+            return _BatchRDBStorage(url, **kwargs)
         return _ReasonRDBStorage(url, reason=beat.reason, heartbeat_stale_trial_callback=retry_stale_trial, **kwargs)
 
 
@@ -262,7 +262,24 @@ def _sqlite_wal(backend: optuna.storages.RDBStorage) -> None:
     backend.engine.dispose()  # pooled connections opened before the listener are closed
 
 
-class _ReasonRDBStorage(optuna.storages.RDBStorage):
+class _BatchRDBStorage(optuna.storages.RDBStorage):
+    """Optuna's RDB storage with :meth:`set_trial_user_attrs`: several attributes in one transaction."""
+
+    def set_trial_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Set every ``key: value`` of ``attrs`` on the running trial ``trial_id``, committed once.
+
+        Raises:
+            UpdateFinishedTrialError: The trial has finished.
+        """
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        with _create_scoped_session(self.scoped_session, True) as session:
+            for key, value in attrs.items():
+                self._set_trial_attr_without_commit(session, models.TrialUserAttributeModel, trial_id, key, value)
+
+
+class _ReasonRDBStorage(_BatchRDBStorage):
     """Optuna's RDB storage, recording why a stale trial is failed before Optuna fails it."""
 
     def __init__(self, url: str, *, reason: str, **kwargs: Any) -> None:
@@ -274,7 +291,30 @@ class _ReasonRDBStorage(optuna.storages.RDBStorage):
         return [i for i in ids if mark_failed_with_reason(self, i, self._stale_reason, fail=False)]
 
 
-class HeartbeatJournalStorage(optuna.storages.JournalStorage, BaseHeartbeat):
+class BatchJournalStorage(optuna.storages.JournalStorage):
+    """Optuna's JournalStorage with :meth:`set_trial_user_attrs`: one log entry per attribute, as Optuna writes
+    them (so any reader replays them), appended together under one lock and one ``fsync``."""
+
+    def set_trial_user_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Set every ``key: value`` of ``attrs`` on the running trial ``trial_id`` in one append.
+
+        Raises:
+            UpdateFinishedTrialError: The trial has finished.
+        """
+        from optuna.storages.journal._storage import JournalOperation
+
+        worker_id = self._replay_result.worker_id
+        logs = [
+            {"op_code": JournalOperation.SET_TRIAL_USER_ATTR, "worker_id": worker_id, "trial_id": trial_id,
+             "user_attr": {key: value}}
+            for key, value in attrs.items()
+        ]
+        with self._thread_lock:
+            self._backend.append_logs(logs)
+            self._sync_with_backend()
+
+
+class HeartbeatJournalStorage(BatchJournalStorage, BaseHeartbeat):
     """Optuna's JournalStorage with the heartbeat protocol of its RDB storage, kept by nasgen.
 
     A running trial's worker writes the wall time into the trial's system attribute ``nasgen:heartbeat`` every
