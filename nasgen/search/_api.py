@@ -39,14 +39,7 @@ from nasgen.search._study import (
     open_study,
     recover_stale_trials,
 )
-from nasgen.search._workers import (
-    WorkerPlan,
-    check_picklable,
-    plan_devices,
-    run_workers,
-    worker_threads,
-    workers_storage,
-)
+from nasgen.search._workers import WorkerPlan, check_scale_out, run_search_workers, workers_storage
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count, parse_bytes, parse_count, parse_macs
 
@@ -187,10 +180,8 @@ def search(
     """
     limits = _limits(budget, max_params, max_memory)
     beat = Heartbeat(heartbeat_interval, heartbeat_grace)
-    worker_devices = plan_devices(workers, devices) if workers != 1 or devices is not None else ["cpu"]
-    threads = worker_threads(workers, threads_per_worker)
-    if workers > 1:
-        check_picklable(objective)
+    callbacks = list(callbacks)
+    worker_devices, threads = check_scale_out(workers, devices, threads_per_worker, objective, callbacks)
     if confirm:
         from nasgen.search._confirm import _check_counts
 
@@ -243,13 +234,9 @@ def search(
                 multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
                 threads=threads,
             )
-            try:
-                run_workers(plan, console)
-            finally:
-                fail_dead_local_trials(study)  # a worker killed mid-trial: failed with its reason, retried once
-                write_outputs(study, out_dir)
+            run_search_workers(study, plan, console)
         else:
-            _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
+            _run(study, objective_fn, n_trials, timeout, callbacks, console, out_dir)
         if measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, seed, measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
@@ -401,7 +388,8 @@ def _prepare_study(
     heartbeat: Any = None,
 ) -> optuna.Study:
     shared = storage is not None
-    backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared, heartbeat=heartbeat)
+    url = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
+    backend = open_storage(url, shared=shared, heartbeat=heartbeat)
     _check_run_dir(out_dir, backend if not shared else None, name)
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
     if shared:  # seeds from (study seed, trial number): workers never share a random stream

@@ -76,6 +76,44 @@ class WorkerPlan:
     threads: int = 1
 
 
+def check_scale_out(
+    workers: int,
+    devices: str | None,
+    threads: int | None,
+    objective: Callable[..., float] | None,
+    callbacks: list[Any],
+) -> tuple[list[str], int]:
+    """Check the scale-out arguments of ``search`` before anything runs.
+
+    Returns:
+        The device of each worker and the threads per worker.
+
+    Raises:
+        SearchError: ``workers`` < 1, bad ``devices`` or ``threads``; with more than one worker, a stand-in
+            objective the workers cannot import, or Optuna callbacks (they would run in other processes).
+    """
+    planned = plan_devices(workers, devices) if workers != 1 or devices is not None else ["cpu"]
+    per_worker = worker_threads(workers, threads)
+    if workers > 1:
+        check_picklable(objective)
+        if callbacks:
+            raise SearchError("callbacks: Optuna callbacks cannot follow trials run by worker processes; use workers=1")
+    return planned, per_worker
+
+
+def run_search_workers(study: Any, plan: WorkerPlan, console: Any = None) -> None:
+    """:func:`run_workers`, then (also after Ctrl-C or a failure) fail the trials of workers killed mid-trial
+    (reason recorded, retried once) and write the outputs once, from the study."""
+    from nasgen.search._outputs import write_outputs
+    from nasgen.search._parallel import fail_dead_local_trials
+
+    try:
+        run_workers(plan, console)
+    finally:
+        fail_dead_local_trials(study)
+        write_outputs(study, plan.out)
+
+
 def plan_devices(workers: int, devices: str | None, cuda_count: int | None = None) -> list[str]:
     """The device of each worker: ``"cpu"`` or a CUDA index, round robin over ``devices``.
 

@@ -309,3 +309,20 @@ def test_a_workers_run_directory_and_a_storage_url_open_as_runs(space, tmp_path)
         assert run.best().spec() == load_spec(out / "best.yaml") == result.best_spec
     exported = export(out, tmp_path / "export", formats=["arch"])
     assert load_spec(exported.paths["arch"]) == result.best_spec
+
+
+def test_what_worker_processes_cannot_receive_is_refused_before_anything_runs(space, tmp_path):
+    from nasgen.errors import SearchError
+
+    with pytest.raises(SearchError, match=r"objective: with workers > 1 the stand-in scorer must be importable"):
+        search(BUDGET, space=space, objective=lambda spec: 1.0, out=tmp_path / "a", workers=2)
+    sys.path.insert(0, str(HERE))
+    from scaleout_helpers import macs_score
+
+    with pytest.raises(SearchError, match=r"callbacks: Optuna callbacks cannot follow trials run by worker processes"):
+        search(BUDGET, space=space, objective=macs_score, out=tmp_path / "b", workers=2,
+               callbacks=[lambda study, trial: None])
+    with pytest.raises(SearchError, match=r"worker processes need a storage URL they can open, not a storage object"):
+        search(BUDGET, space=space, objective=macs_score, out=tmp_path / "c", workers=2,
+               storage=optuna.storages.InMemoryStorage())
+    assert not any((tmp_path / name).exists() for name in "abc")
