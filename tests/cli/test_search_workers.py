@@ -73,3 +73,27 @@ def test_device_plans():
         plan_devices(1, "7", cuda_count=1)
     assert worker_threads(4, None, cpu_count=16) == 4 and worker_threads(4, None, cpu_count=2) == 1
     assert worker_threads(4, 3, cpu_count=2) == 3
+
+
+@pytest.mark.slow
+def test_two_cpu_workers_train_real_proxies_and_the_parent_writes_the_outputs(tmp_path):
+    import csv
+
+    from nasgen.search import open_run
+
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "search", "--budget", "400M", "--workers", "2", "--devices", "cpu", "--threads-per-worker", "1",
+        "--n-trials", "3", "--epochs", "1", "--images-per-epoch", "256", "--proxy-resolution", "32",
+        "--timeout", "400", "--out", str(out),
+    ])
+    assert result.exit_code == 0, result.output
+    assert "workers: 2 on cpu, 1 thread(s) each" in result.output
+    run = open_run(out)
+    records = [r for r in run.records() if r.state == "complete"]
+    assert len(records) >= 3 and {r.device for r in records} == {"cpu"}
+    assert all(r.epochs == 1 and r.proxy_px == 32 and 0 <= r.val_top1 <= 1 for r in records)
+    assert len({t.user_attrs["pid"] for t in run.study.trials}) == 2
+    rows = list(csv.DictReader((out / "leaderboard.csv").open()))
+    assert len(rows) == len({r.hash for r in records}) and int(rows[0]["trial"]) == run.best().number
+    assert (out / "workers" / "0.log").is_file() and (out / "workers" / "1.log").is_file()
