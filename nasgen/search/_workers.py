@@ -31,6 +31,7 @@ from nasgen.errors import SearchError
 __all__ = ["WorkerPlan", "plan_devices", "run_workers", "worker_threads"]
 
 _STOP_GRACE_S = 30.0
+_POLL_S = 1.0
 
 
 @dataclass
@@ -108,10 +109,35 @@ def run_search_workers(study: Any, plan: WorkerPlan, console: Any = None) -> Non
     from nasgen.search._parallel import fail_dead_local_trials
 
     try:
-        run_workers(plan, console)
+        run_workers(plan, console, None if console is None else _trial_lines(study, console))
     finally:
         fail_dead_local_trials(study)
         write_outputs(study, plan.out)
+
+
+def _trial_lines(study: Any, console: Any) -> Callable[[dict[int, int]], None]:
+    """A tick that prints one line per trial finished since the last tick (any worker's, or another machine's)."""
+    from nasgen.search._record import TrialRecord, worker_of
+    from nasgen.units import format_count
+
+    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
+
+    def tick(workers: dict[int, int]) -> None:
+        for trial in study.get_trials(deepcopy=False):
+            if not trial.state.is_finished() or trial.number in seen:
+                continue
+            seen.add(trial.number)
+            record = TrialRecord.from_trial(trial)
+            _, pid = worker_of(trial)
+            who = f"worker {workers[pid]}" if pid in workers else "elsewhere"
+            score = "" if record.val_top1 is None else f" {100 * record.val_top1:.2f}%" if 0 <= record.val_top1 <= 1 \
+                else f" {record.val_top1:g}"
+            macs = "" if record.macs is None else f", {format_count(record.macs)} MACs"
+            reason = f" ({record.reason})" if record.reason else ""
+            console.print(f"trial {record.number} [{who}]: {record.state}{score}{macs}{reason}", highlight=False,
+                          markup=False, soft_wrap=True)
+
+    return tick
 
 
 def plan_devices(workers: int, devices: str | None, cuda_count: int | None = None) -> list[str]:
@@ -206,8 +232,15 @@ def _env(device: str, threads: int) -> dict[str, str]:
     return env
 
 
-def run_workers(plan: WorkerPlan, console: Any = None) -> list[int]:
+def run_workers(
+    plan: WorkerPlan, console: Any = None, on_tick: Callable[[dict[int, int]], None] | None = None
+) -> list[int]:
     """Start one process per entry of ``plan.devices`` and wait for all of them.
+
+    Args:
+        plan: What the workers run.
+        console: Where to say how many workers started, on which devices.
+        on_tick: Called every second while they run, with ``{pid: worker index}``.
 
     Returns:
         The exit codes, in worker order.
@@ -236,6 +269,10 @@ def run_workers(plan: WorkerPlan, console: Any = None) -> list[int]:
         console.print(f"workers: {len(procs)} on {where}, {plan.threads} thread(s) each; logs in {folder}",
                       highlight=False)
     try:
+        while any(proc.poll() is None for proc in procs):
+            time.sleep(_POLL_S)
+            if on_tick is not None:
+                on_tick({proc.pid: index for index, proc in enumerate(procs)})
         codes = [proc.wait() for proc in procs]
     except KeyboardInterrupt:
         _stop(procs)

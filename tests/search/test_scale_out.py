@@ -26,6 +26,7 @@ from nasgen.cost import count_cost
 from nasgen.search import search
 from nasgen.search._storage import display_url, open_storage
 from nasgen.space import dump_space
+from nasgen.units import format_count
 
 HERE = Path(__file__).parent
 BUDGET = 1_000_000
@@ -326,3 +327,22 @@ def test_what_worker_processes_cannot_receive_is_refused_before_anything_runs(sp
         search(BUDGET, space=space, objective=macs_score, out=tmp_path / "c", workers=2,
                storage=optuna.storages.InMemoryStorage())
     assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_the_parent_prints_one_line_per_finished_trial_naming_its_worker(space, tmp_path):
+    import io
+
+    from rich.console import Console
+
+    sys.path.insert(0, str(HERE))
+    from scaleout_helpers import sleepy_macs_score
+
+    buffer = io.StringIO()
+    result = search(BUDGET, space=space, objective=sleepy_macs_score, n_trials=10, seed=0, out=tmp_path / "run",
+                    timeout=None, workers=2, threads_per_worker=1, console=Console(file=buffer, width=200))
+    lines = [line for line in buffer.getvalue().splitlines() if line.startswith("trial ")]
+    assert buffer.getvalue().startswith("workers: 2 on cpu, 1 thread(s) each; logs in ")
+    assert sorted(int(line.split()[1]) for line in lines) == [t.number for t in result.study.trials]
+    assert {line.split("[")[1].split("]")[0] for line in lines} == {"worker 0", "worker 1"}
+    best = next(line for line in lines if line.startswith(f"trial {result.best_trial} "))
+    assert f"complete {100 * result.best_value:.2f}%, {format_count(count_cost(result.best_spec).macs)} MACs" in best
