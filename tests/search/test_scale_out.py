@@ -346,3 +346,67 @@ def test_the_parent_prints_one_line_per_finished_trial_naming_its_worker(space, 
     assert {line.split("[")[1].split("]")[0] for line in lines} == {"worker 0", "worker 1"}
     best = next(line for line in lines if line.startswith(f"trial {result.best_trial} "))
     assert f"complete {100 * result.best_value:.2f}%, {format_count(count_cost(result.best_spec).macs)} MACs" in best
+
+
+RESTART_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from nasgen.search import search
+    from nasgen.space import load_space
+    from scaleout_helpers import hang_on_third_score
+
+    search(1_000_000, space=load_space(sys.argv[3]), objective=hang_on_third_score, n_trials=6, seed=0,
+           out=sys.argv[2], storage=sys.argv[1], study_name="restart", timeout=None)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_worker_restarted_at_once_retries_its_killed_trial_without_waiting_for_the_grace(
+    shared_url, space, tmp_path
+):
+    space_file = tmp_path / "tiny.yaml"
+    space_file.write_text(dump_space(space))
+    marker = tmp_path / "hung"
+    env = _env(NASGEN_TEST_HANG_MARKER=str(marker), NASGEN_TEST_SLEEP_S="0")
+    proc = subprocess.Popen([sys.executable, "-c", RESTART_SCRIPT, shared_url, str(tmp_path / "run"), str(space_file)],
+                            env=env)
+    try:
+        deadline = time.monotonic() + 240
+        while not marker.exists() or not marker.read_text():
+            assert time.monotonic() < deadline and proc.poll() is None, "the search never reached its third trial"
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    sys.path.insert(0, str(HERE))
+    from scaleout_helpers import macs_score
+
+    started = time.monotonic()
+    result = search(BUDGET, space=space_file, objective=macs_score, n_trials=6, seed=0, out=tmp_path / "run",
+                    storage=shared_url, study_name="restart", timeout=None)  # default grace: 120 s
+    assert time.monotonic() - started < 100
+    killed = [t for t in result.study.trials if t.state == TrialState.FAIL]
+    assert len(killed) == 1 and result.requeued == [killed[0].number]
+    assert killed[0].user_attrs["error"].startswith(f"process killed while the trial ran (pid {proc.pid} on ")
+    retry = next(t for t in result.study.trials if t.user_attrs.get("retry_of") == killed[0].number)
+    assert retry.state == TrialState.COMPLETE and retry.params == killed[0].params
+    assert not [t for t in result.study.trials if t.state == TrialState.RUNNING]
+
+
+def test_a_stale_trial_is_retried_once_and_a_retry_never_again():
+    from optuna.distributions import CategoricalDistribution
+    from optuna.trial import create_trial
+
+    from nasgen.search._record import retry_allowed
+
+    def failed(number, **attrs):
+        trial = create_trial(state=TrialState.FAIL, params={"x": 1}, distributions={"x": CategoricalDistribution([1, 2])},
+                             user_attrs=attrs)
+        trial.number = number
+        return trial
+
+    first, retry, other = failed(0), failed(1, retry_of=0), failed(2)
+    assert retry_allowed(first, [first]) and retry_allowed(other, [first, retry, other])
+    assert not retry_allowed(first, [first, retry])  # already retried
+    assert not retry_allowed(retry, [first, retry])  # a retry that went stale again is not retried a second time
