@@ -344,16 +344,55 @@ def worker_main(plan: WorkerPlan, index: int) -> int:
         if done >= plan.n_trials:
             return 0
         guard = FailureGuard()
+        interrupt = _Interrupt(objective)
+        signal.signal(signal.SIGINT, interrupt.on_signal)
         try:
             with SearchProgress(plan.n_trials, done, plan.timeout, None) as progress:
                 objective.deadline = None if plan.timeout is None else time.monotonic() + plan.timeout
                 objective.on_start = _hooks_start
-                study.optimize(objective, timeout=plan.timeout, catch=TRIAL_ERRORS,
-                               callbacks=[progress, guard, plugin_trial_end])
+                study.optimize(interrupt, timeout=plan.timeout, catch=TRIAL_ERRORS,
+                               callbacks=[progress, guard, plugin_trial_end, interrupt.stop_between_trials])
         except KeyboardInterrupt:
+            return 130
+        if interrupt.requested:
             return 130
         guard.raise_if_tripped()
     return 0
+
+
+class _Interrupt:
+    """SIGINT in a worker: interrupt the running trial (recorded ``interrupted``, so a resume retries it), or,
+    between trials, stop before the next one — never in the middle of Optuna's own storage writes, where a
+    trial would be failed without saying why and never retried."""
+
+    def __init__(self, objective: Callable[[Any], Any]) -> None:
+        self.objective = objective
+        self.requested = False
+        self.inside = False
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        if self.inside:
+            raise KeyboardInterrupt
+
+    def __call__(self, trial: Any) -> Any:
+        from nasgen.search._record import record_interrupted
+
+        if self.requested:
+            record_interrupted(trial)
+            raise KeyboardInterrupt
+        self.inside = True
+        try:
+            return self.objective(trial)
+        except KeyboardInterrupt:
+            record_interrupted(trial)
+            raise
+        finally:
+            self.inside = False
+
+    def stop_between_trials(self, study: Any, trial: Any) -> None:
+        if self.requested:
+            study.stop()
 
 
 def _hooks_start(number: int, spec: Any) -> None:
