@@ -225,7 +225,7 @@ def test_ctrl_c_stops_every_worker_and_the_parent_writes_the_outputs(space, tmp_
     parent = subprocess.Popen([sys.executable, "-c", CTRL_C_SCRIPT, str(out), str(space_file)], env=env)
     try:
         deadline = time.monotonic() + 240
-        while len(set(_evaluations(log))) < 4 if log.exists() else True:
+        while not log.exists() or len({line.split()[0] for line in log.read_text().splitlines()}) < 2:
             assert time.monotonic() < deadline and parent.poll() is None, "the workers never got going"
             time.sleep(0.2)
         parent.send_signal(signal.SIGINT)
@@ -242,7 +242,8 @@ def test_ctrl_c_stops_every_worker_and_the_parent_writes_the_outputs(space, tmp_
     study = _load(f"journal://{out / 'study.log'}", "tiny-1M")
     assert not [t.number for t in study.trials if t.state == TrialState.RUNNING]
     interrupted = [t for t in study.trials if t.state == TrialState.FAIL]
-    assert 1 <= len(interrupted) <= 2 and all(t.user_attrs.get("interrupted") or "killed" in t.user_attrs.get(
+    # a worker signalled mid-trial fails it as interrupted; one signalled between trials just stops
+    assert len(interrupted) <= 2 and all(t.user_attrs.get("interrupted") or "killed" in t.user_attrs.get(
         "error", "") for t in interrupted)
     rows = list(csv.DictReader((out / "leaderboard.csv").open()))
     assert len(rows) == len(set(_evaluations(log)) - {t.user_attrs.get("hash") for t in interrupted})
