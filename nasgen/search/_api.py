@@ -23,9 +23,9 @@ from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
+from nasgen.search._parallel import TrialSeededSampler, data_fingerprint, fail_dead_local_trials
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
-from nasgen.search._parallel import TrialSeededSampler, data_fingerprint, fail_dead_local_trials
 from nasgen.search._storage import Heartbeat
 from nasgen.search._study import (
     SAMPLERS,

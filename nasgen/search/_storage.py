@@ -38,7 +38,7 @@ from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
 from nasgen.errors import SearchError
-from nasgen.search._record import mark_failed_with_reason, retry_attrs, retry_allowed
+from nasgen.search._record import mark_failed_with_reason, retry_allowed, retry_attrs
 
 __all__ = [
     "Heartbeat",
@@ -242,7 +242,7 @@ def _with_retries(build: Callable[[], Any], attempts: int = 5) -> Any:
         except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError):
             if attempt == attempts - 1:
                 raise
-            time.sleep(0.1 + random.random() * 0.4 * (attempt + 1))  # noqa: S311 - jitter, not security
+            time.sleep(0.1 + random.random() * 0.4 * (attempt + 1))
     raise AssertionError("unreachable")
 
 

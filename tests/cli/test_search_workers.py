@@ -30,12 +30,12 @@ def _error_line(*args: str) -> str:
         (["--workers", "2", "--devices", "gpu0"], "--devices: expected cpu or GPU indices separated by commas"),
         (["--workers", "2", "--threads-per-worker", "0"], "--threads-per-worker: must be a whole number ≥ 1, got 0"),
         (["--heartbeat-interval", "0"], "heartbeat interval: must be a whole number of seconds ≥ 1, got 0"),
-        (["--heartbeat-interval", "30", "--heartbeat-grace", "10"], "heartbeat grace: must be a whole number of "
-         "seconds above the interval (30 s), got 10"),
+        (["--heartbeat-interval", "30", "--heartbeat-grace", "10"],
+         ("heartbeat grace: must be a whole number of seconds above the interval (30 s), got 10")),
         (["--storage", "mongodb://x/y"], "storage 'mongodb://x/y': expected sqlite:///FILE.db, postgresql://"),
         (["--storage", "postgresql+pg8000://me:secret@127.0.0.1/db"],
-         "storage 'postgresql+pg8000://me:***@127.0.0.1/db': its database driver, the Python module 'pg8000', is not "
-         "installed; pip install 'pg8000'"),
+         ("storage 'postgresql+pg8000://me:***@127.0.0.1/db': its database driver, the Python module 'pg8000', is "
+          "not installed; pip install 'pg8000'")),
     ],
 )
 def test_bad_scale_out_options(tmp_path, args, expected):

@@ -192,8 +192,8 @@ def test_workers_propose_what_one_process_proposes_for_the_same_study_seed(share
     sys.path.insert(0, str(HERE))
     from scaleout_helpers import macs_score
 
-    common = dict(space=space, objective=macs_score, n_trials=16, seed=3, sampler="random", timeout=None,
-                  storage=shared_url)
+    common = {"space": space, "objective": macs_score, "n_trials": 16, "seed": 3, "sampler": "random",
+              "timeout": None, "storage": shared_url}
     alone = search(BUDGET, out=tmp_path / "one", study_name="one", workers=1, **common)
     shared = search(BUDGET, out=tmp_path / "three", study_name="three", workers=3, threads_per_worker=1, **common)
     # the random sampler's proposal for trial n depends on (study seed, n) only, whichever worker runs it
@@ -261,7 +261,8 @@ def test_machines_with_their_own_run_directories_write_the_same_outputs(shared_u
     sys.path.insert(0, str(HERE))
     from scaleout_helpers import macs_score
 
-    common = dict(space=space, objective=macs_score, seed=0, timeout=None, storage=shared_url, study_name="m")
+    common = {"space": space, "objective": macs_score, "seed": 0, "timeout": None, "storage": shared_url,
+              "study_name": "m"}
     search(BUDGET, out=tmp_path / "a", n_trials=6, **common)
     search(BUDGET, out=tmp_path / "b", n_trials=12, **common)  # the second machine continues the study
     search(BUDGET, out=tmp_path / "a", n_trials=12, **common)  # the first one, already done, rewrites its outputs
