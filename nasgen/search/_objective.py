@@ -32,13 +32,14 @@ from nasgen.cost import CostReport, count_cost
 from nasgen.search._evaluate import Evaluation, Evaluator
 from nasgen.search._record import (
     TrialRecord,
+    record_claim,
+    record_duplicate,
     record_error,
     record_evaluation,
     record_feasible,
     record_infeasible,
     record_interrupted,
     record_partial,
-    record_duplicate,
     record_spec,
     record_worker,
     reusable,
@@ -161,16 +162,22 @@ class Objective:
         return self._finish(trial, violations, evaluation.val_top1, cost)
 
     def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> None:
-        """Another worker trains this architecture right now (a lower trial number): do not train it twice.
+        """Another worker trains this architecture right now: do not train it twice (``running_twin``).
 
         Raises:
             optuna.TrialPruned: Recorded ``duplicate_of`` that trial.
         """
-        trials = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        twin = running_twin(trials, trial.number, content_hash)
-        if twin is not None:
-            record_duplicate(trial, twin)
-            raise optuna.TrialPruned(f"architecture already running in trial {twin}")
+        deadline = time.monotonic() + 30.0  # a twin killed while deciding does not block this trial for long
+        while True:
+            trials = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            twin, undecided = running_twin(trials, trial.number, content_hash)
+            if twin is not None:
+                record_duplicate(trial, twin)
+                raise optuna.TrialPruned(f"architecture already running in trial {twin}")
+            if not undecided or time.monotonic() > deadline:
+                record_claim(trial)
+                return
+            time.sleep(0.05)
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:
         """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""

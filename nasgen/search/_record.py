@@ -47,7 +47,7 @@ _FEASIBLE, _INFEASIBLE = "feasible", "infeasible"
 _SCORE, _EPOCHS, _SECONDS, _DEVICE = "val_top1", "epochs", "train_seconds", "device"
 _PROXY_PX, _PARTIAL, _STOPPED, _ERROR = "proxy_px", "partial", "stopped", "error"
 _REUSED, _ENQUEUED, _RETRY, _INTERRUPTED = "reused_from", "enqueued", "retry_of", "interrupted"
-_HOST, _PID, _DUPLICATE = "host", "pid", "duplicate_of"
+_HOST, _PID, _DUPLICATE, _CLAIMED = "host", "pid", "duplicate_of", "claimed"
 
 
 @dataclass(frozen=True)
@@ -348,18 +348,32 @@ def worker_of(trial: FrozenTrial) -> tuple[str | None, int | None]:
     return trial.user_attrs.get(_HOST), _int(trial.user_attrs.get(_PID))
 
 
-def running_twin(trials: list[FrozenTrial], number: int, content_hash: str) -> int | None:
-    """The lowest-numbered other RUNNING trial of the architecture ``content_hash`` below ``number``, if any.
+def running_twin(trials: list[FrozenTrial], number: int, content_hash: str) -> tuple[int | None, bool]:
+    """Whether trial ``number`` must step aside for another RUNNING trial of the architecture ``content_hash``.
 
-    Of several workers that sampled the same architecture at once, the lowest trial number trains it and the
-    others step aside (each sees the lower one; the lowest sees none), whatever order they check in.
+    Every trial records its hash, then looks (this function), then claims the architecture
+    (:func:`record_claim`) if it did not step aside. Of two trials of one architecture at least one sees the
+    other. A trial steps aside for a lower-numbered twin, or for a higher-numbered twin that has claimed (it looked
+    before this one recorded its hash); a higher twin that has neither claimed nor finished is still deciding, and
+    the caller asks again shortly.
+
+    Returns:
+        ``(twin, undecided)``: the trial to step aside for (None: none), and whether a higher twin is undecided.
     """
-    twins = [
-        t.number
-        for t in trials
-        if t.state == TrialState.RUNNING and t.number < number and t.user_attrs.get(_HASH) == content_hash
-    ]
-    return min(twins, default=None)
+    twins = [t for t in trials if t.state == TrialState.RUNNING and t.number != number
+             and t.user_attrs.get(_HASH) == content_hash]
+    lower = [t.number for t in twins if t.number < number]
+    if lower:
+        return min(lower), False
+    claimed = [t.number for t in twins if t.user_attrs.get(_CLAIMED)]
+    if claimed:
+        return min(claimed), False
+    return None, bool(twins)
+
+
+def record_claim(trial: optuna.Trial) -> None:
+    """Mark ``trial`` as the one that trains its architecture (see :func:`running_twin`)."""
+    trial.set_user_attr(_CLAIMED, True)
 
 
 def record_duplicate(trial: optuna.Trial, of: int) -> None:
