@@ -76,7 +76,12 @@ def register(app: typer.Typer) -> None:
             None, help="median (default), hyperband or none; nsga2 cannot prune (none, the default there)."
         ),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
-        storage: Optional[str] = typer.Option(None, help="Optuna RDB URL of a shared study (e.g. postgresql://…)."),
+        storage: Optional[str] = typer.Option(
+            None,
+            help="Shared study: postgresql://USER:PASSWORD@HOST/DB (many machines; pip install 'nasgen[postgres]') or "
+            "journal:///FILE.log (JournalStorage, one machine or a shared filesystem). Default: <out>/study.db, or "
+            "<out>/study.log with --workers.",
+        ),
         study_name: Optional[str] = typer.Option(None, help="Study name (default <space>-<budget>)."),
         enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
         max_params: Optional[str] = typer.Option(None, help="Parameter limit, e.g. 5M."),
@@ -123,6 +128,19 @@ def register(app: typer.Typer) -> None:
         skip_bad_images: bool = typer.Option(
             False, help="Folder/list data: leave out files that cannot be decoded and list them (default: fail)."
         ),
+        workers: int = typer.Option(
+            1, help="Worker processes on this machine sharing the study; --n-trials counts the whole study."
+        ),
+        devices: Optional[str] = typer.Option(
+            None, help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu)."
+        ),
+        threads_per_worker: Optional[int] = typer.Option(
+            None, help="Torch threads of each worker (default: this machine's cores divided by --workers)."
+        ),
+        heartbeat_interval: int = typer.Option(30, help="Shared storage: seconds between a running trial's heartbeats."),
+        heartbeat_grace: int = typer.Option(
+            120, help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once."
+        ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
 
@@ -165,6 +183,11 @@ def register(app: typer.Typer) -> None:
                 proxy_images=proxy_images,
                 loader_workers=loader_workers,
                 skip_bad_images=skip_bad_images,
+                workers=workers,
+                devices=devices,
+                threads_per_worker=threads_per_worker,
+                heartbeat_interval=heartbeat_interval,
+                heartbeat_grace=heartbeat_grace,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")

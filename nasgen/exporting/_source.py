@@ -140,7 +140,7 @@ def _resolve(source: str | Path | ArchSpec, trial: str | int) -> ExportSource:
     text = str(source)
     path = Path(text)
     if path.is_dir():
-        if (path / "study.db").is_file():
+        if (path / "study.db").is_file() or (path / "study.log").is_file():  # SQLite, or --workers' journal
             return _from_run(path, trial)
         if (path / "arch.yaml").is_file():
             _no_trial(trial, f"the directory {text!r}")

@@ -23,9 +23,12 @@ from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
 from nasgen.search._outputs import LeaderboardRow, best_record, write_family, write_outputs
+from nasgen.search._parallel import TrialSeededSampler, data_fingerprint, fail_dead_local_trials
 from nasgen.search._progress import SearchProgress
 from nasgen.search._run import FailureGuard, enqueue_architectures, plugin_trial_end, resolve_enqueue, space_name
+from nasgen.search._storage import Heartbeat
 from nasgen.search._study import (
+    SAMPLERS,
     RunLock,
     check_study_meta,
     count_finished,
@@ -37,6 +40,7 @@ from nasgen.search._study import (
     recover_stale_trials,
     space_dimensions,
 )
+from nasgen.search._workers import WorkerPlan, check_scale_out, run_search_workers, workers_storage
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count, parse_bytes, parse_count, parse_duration_ms, parse_macs
 
@@ -119,6 +123,11 @@ def search(
     proxy_images: int | None = None,
     loader_workers: int | None = None,
     skip_bad_images: bool = False,
+    workers: int = 1,
+    devices: str | None = None,
+    threads_per_worker: int | None = None,
+    heartbeat_interval: int = 30,
+    heartbeat_grace: int = 120,
 ) -> SearchResult:
     """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
 
@@ -169,6 +178,13 @@ def search(
             of the embedded proxy's data; a cache above 2 GiB is memory-mapped from the run directory).
         loader_workers: Decode processes for building that cache (``None`` = cores − 1, 1…8).
         skip_bad_images: Leave undecodable files out of the cache (listed in the notes) instead of failing.
+        workers: Worker processes on this machine sharing the study (``nasgen.search._workers``); above 1 the
+            default storage is a JournalStorage ``<out>/study.log`` and SQLite is refused.
+        devices: ``"cpu"`` or GPU indices ``"0,1"`` for the workers, round robin (default: every GPU, else CPU).
+        threads_per_worker: Intra-op threads of each worker (default: the cores divided by ``workers``).
+        heartbeat_interval: Seconds between heartbeats of a running trial on a shared storage.
+        heartbeat_grace: Seconds without a heartbeat after which the trial is failed (reason recorded) and
+            retried once.
 
     Returns:
         The :class:`SearchResult`.
@@ -185,6 +201,14 @@ def search(
     latency_ms = None if max_latency is None else parse_duration_ms(max_latency, what="max-latency")
     step_ms = None if max_step_time is None else parse_duration_ms(max_step_time, what="max-step-time")
     _check_reward(reward)
+    beat = Heartbeat(heartbeat_interval, heartbeat_grace)
+    callbacks = list(callbacks)
+    worker_devices, threads = check_scale_out(workers, devices, threads_per_worker, objective, callbacks)
+    if workers > 1 and (reward != "accuracy" or latency_ms is not None or step_ms is not None):
+        raise SearchError(
+            "--objective mnasnet/v2, --max-latency and --max-step-time are not supported with --workers yet; "
+            "run them in one process, or share a study by --storage with one worker per process"
+        )
     if confirm:
         from nasgen.search._confirm import _check_counts
 
@@ -209,7 +233,7 @@ def search(
         "sampler": sampler,
         "max_params": limits.max_params,
         "max_memory": limits.max_memory,
-        "data": None if dataset is None else str(data or "embedded"),
+        "data_fingerprint": None if dataset is None else data_fingerprint(dataset),  # by content, not path
         "proxy": proxy_text,
     }
     streamed = _streamed_images(dataset, proxy_images)
@@ -217,10 +241,17 @@ def search(
         meta["proxy_images"] = streamed
     if reward != "accuracy" or latency_ms is not None or step_ms is not None:
         meta.update(objective=reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
+    local = storage is None
+    storage = workers_storage(storage, workers, out_dir)
     with RunLock(out_dir), _quiet_optuna():
-        study = _prepare_study(out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator))
+        study = _prepare_study(
+            out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator), beat
+        )
         check_study_meta(study, meta)
-        requeued = recover_stale_trials(study) if storage is None else []
+        if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
+            study.set_user_attr("data", None if dataset is None else str(data or "embedded"))
+        # a shared study: this host's killed processes left trials RUNNING; fail (reason kept) and retry them now
+        requeued = recover_stale_trials(study) if local else fail_dead_local_trials(study)
         enqueue_architectures(study, known)
         objective_fn = Objective(
             space_obj,
@@ -233,7 +264,18 @@ def search(
         )
         adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
         objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console)
-        _run(study, objective_fn, n_trials, timeout, list(callbacks), console, out_dir)
+        if workers > 1:
+            plan = WorkerPlan(
+                storage=str(storage), study_name=name, space=space_obj, data=data,
+                proxy=getattr(evaluator, "config", None), objective=objective, limits=limits,
+                freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
+                timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
+                multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
+                threads=threads,
+            )
+            run_search_workers(study, plan, console)
+        else:
+            _run(study, objective_fn, n_trials, timeout, callbacks, console, out_dir)
         if measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, seed, measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
@@ -437,12 +479,23 @@ def _evaluator(
 
 
 def _prepare_study(
-    out_dir: Path, storage: Any, name: str, sampler: str, pruner: str, seed: int, n_objectives: int, epochs: int
+    out_dir: Path,
+    storage: Any,
+    name: str,
+    sampler: str,
+    pruner: str,
+    seed: int,
+    n_objectives: int,
+    epochs: int,
+    heartbeat: Any = None,
 ) -> optuna.Study:
     shared = storage is not None
-    backend = open_storage(storage or f"sqlite:///{(out_dir / 'study.db').resolve()}", shared=shared)
+    url = storage or f"sqlite:///{(out_dir / 'study.db').resolve()}"
+    backend = open_storage(url, shared=shared, heartbeat=heartbeat)
     _check_run_dir(out_dir, backend if not shared else None, name)
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
+    if shared:  # seeds from (study seed, trial number): workers never share a random stream
+        sampler_obj = TrialSeededSampler(SAMPLERS[sampler][0], seed, True)
     pruner_obj = make_pruner(pruner, epochs=epochs, n_objectives=n_objectives)
     return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
 

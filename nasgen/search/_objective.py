@@ -18,6 +18,8 @@ bytes add up on one scale when a sampler sums violations.
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +32,8 @@ from nasgen.cost import CostReport, count_cost
 from nasgen.search._evaluate import Evaluation, Evaluator
 from nasgen.search._record import (
     TrialRecord,
+    record_claim,
+    record_duplicate,
     record_error,
     record_evaluation,
     record_feasible,
@@ -39,7 +43,9 @@ from nasgen.search._record import (
     record_partial,
     record_reward,
     record_spec,
+    record_worker,
     reusable,
+    running_twin,
 )
 from nasgen.search._suggest import suggest_params
 from nasgen.spec import ArchSpec
@@ -126,6 +132,7 @@ class Objective:
         self.seed = seed
         self.out = out
         self.on_start = on_start
+        self.host = socket.gethostname()
         self.deadline: float | None = None
         self.hardware: Any = None
         self.estimated = False
@@ -137,6 +144,7 @@ class Objective:
         spec = self.space.freeze(params, **self.freeze_kwargs)
         cost = count_cost(spec)
         record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec))
+        record_worker(trial, self.host, os.getpid())
         violations = self.limits.violations(cost)
         reason = self.limits.reason(cost)
         hardware: dict[str, float] = {}
@@ -151,6 +159,7 @@ class Objective:
             record_infeasible(trial, reason)
             return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
         record_feasible(trial)
+        self._skip_if_running_elsewhere(trial, spec.content_hash())
         reused = reusable(_records(trial), spec.content_hash())
         if reused is not None:
             evaluation = Evaluation(
@@ -168,6 +177,24 @@ class Objective:
             record_reward(trial, reward.value, reward.parts)
             value = reward.value
         return self._finish(trial, violations, value, cost)
+
+    def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> None:
+        """Another worker trains this architecture right now: do not train it twice (``running_twin``).
+
+        Raises:
+            optuna.TrialPruned: Recorded ``duplicate_of`` that trial.
+        """
+        deadline = time.monotonic() + 30.0  # a twin killed while deciding does not block this trial for long
+        while True:
+            trials = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            twin, undecided = running_twin(trials, trial.number, content_hash)
+            if twin is not None:
+                record_duplicate(trial, twin)
+                raise optuna.TrialPruned(f"architecture already running in trial {twin}")
+            if not undecided or time.monotonic() > deadline:
+                record_claim(trial)
+                return
+            time.sleep(0.05)
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:
         """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""

@@ -134,6 +134,7 @@ def write_outputs(study: optuna.Study, out: Path, *, top_k: int = 20) -> list[Le
         writer.writeheader()
         for row in rows:
             writer.writerow(asdict(row))
+    _write_trial_specs(study, out)
     best = best_record(study)
     if best is not None and best.spec_yaml is not None:
         (out / "best.yaml").write_text(best_yaml_text(best, study.study_name), encoding="utf-8")
@@ -141,6 +142,16 @@ def write_outputs(study: optuna.Study, out: Path, *, top_k: int = 20) -> list[Le
             if weights.parent.name != str(best.number):
                 weights.unlink()
     return rows
+
+
+def _write_trial_specs(study: optuna.Study, out: Path) -> None:
+    """``trials/<n>/arch.yaml`` of every trial of the study with an architecture, also those other workers or
+    machines ran, so that any worker's run directory holds the same files (written only where missing)."""
+    for record in Run(study, study.study_name).records():
+        path = out / "trials" / str(record.number) / "arch.yaml"
+        if record.spec_yaml is not None and not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(record.spec_yaml, encoding="utf-8")
 
 
 def _percent(value: float) -> str:

@@ -149,24 +149,35 @@ def open_run(source: str | Path, *, study_name: str | None = None) -> Run:
         SearchError: Not a run directory; the database cannot be read; it holds no study, or several and none
             is named; ``study_name`` is not in it.
     """
+    from nasgen.search._storage import display_url, open_storage
+
     text = str(source)
     if "://" in text:
-        url, out, location = text, None, text
+        url, out, location = text, None, display_url(text)
     else:
         folder = Path(text)
-        if not (folder / "study.db").is_file():
-            raise SearchError(f"{text!r} is not a search run directory (no study.db in it)")
-        url, out, location = f"sqlite:///{(folder / 'study.db').resolve()}", folder, text
+        if (folder / "study.db").is_file():
+            url = f"sqlite:///{(folder / 'study.db').resolve()}"
+        elif (folder / "study.log").is_file():  # the JournalStorage of a --workers run
+            url = f"journal://{(folder / 'study.log').resolve()}"
+        else:
+            raise SearchError(f"{text!r} is not a search run directory (no study.db or study.log in it)")
+        out, location = folder, text
+    what = repr(str(out / Path(url).name)) if out is not None else repr(location)
     try:
+        storage = open_storage(url, shared=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            names = optuna.study.get_all_study_names(url)
-    except Exception as exc:  # SQLAlchemy / Optuna errors on a corrupt or foreign file, an unreachable server
+            names = optuna.study.get_all_study_names(storage)
+    except SearchError as exc:  # bad scheme, missing driver, unreachable server, a file that is no database
+        if out is None:
+            raise
+        raise SearchError(f"cannot read the study database {what}: {str(exc).split(': ', 1)[-1]}") from None
+    except Exception as exc:  # SQLAlchemy / Optuna errors on a corrupt or foreign file
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        what = repr(str(out / "study.db")) if out is not None else repr(url)
         raise SearchError(f"cannot read the study database {what}: {first}") from None
     name = _pick_study(names, study_name, out, location)
-    study = optuna.load_study(study_name=name, storage=url)
+    study = optuna.load_study(study_name=name, storage=storage)
     return Run(study, location, out)
 
 

@@ -47,6 +47,7 @@ _FEASIBLE, _INFEASIBLE = "feasible", "infeasible"
 _SCORE, _EPOCHS, _SECONDS, _DEVICE = "val_top1", "epochs", "train_seconds", "device"
 _PROXY_PX, _PARTIAL, _STOPPED, _ERROR = "proxy_px", "partial", "stopped", "error"
 _REUSED, _ENQUEUED, _RETRY, _INTERRUPTED = "reused_from", "enqueued", "retry_of", "interrupted"
+_HOST, _PID, _DUPLICATE, _CLAIMED = "host", "pid", "duplicate_of", "claimed"
 
 
 @dataclass(frozen=True)
@@ -220,12 +221,28 @@ def _reason_of(trial: FrozenTrial) -> str:
     for key in (_INFEASIBLE, _ERROR, _STOPPED):
         if attrs.get(key):
             return str(attrs[key])
+    if attrs.get(_DUPLICATE) is not None:
+        return f"architecture already running in trial {attrs[_DUPLICATE]} (another worker); not trained twice"
     if trial.state == TrialState.FAIL:
         return str(trial.system_attrs.get("fail_reason", ""))
     return ""
 
 
 # -- writing (the objective) ---------------------------------------------------------------------------------
+def _set_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
+    """Set several user attributes of the running ``trial``: in one storage write where the storage offers
+    ``set_trial_user_attrs`` (nasgen's journal and RDB storages: one fsync or one commit instead of one per key),
+    else one by one."""
+    batch = getattr(trial.storage, "set_trial_user_attrs", None)
+    cached = getattr(trial, "_cached_frozen_trial", None)
+    if batch is None or cached is None or len(attrs) < 2:
+        for key, value in attrs.items():
+            trial.set_user_attr(key, value)
+        return
+    batch(trial._trial_id, dict(attrs))
+    cached.user_attrs.update(attrs)
+
+
 def record_spec(
     trial: optuna.Trial,
     spec: ArchSpec,
@@ -248,8 +265,7 @@ def record_spec(
     }
     if proxy_px is not None:
         attrs[_PROXY_PX] = int(proxy_px)
-    for key, value in attrs.items():
-        trial.set_user_attr(key, value)
+    _set_attrs(trial, attrs)
     folder = out / "trials" / str(trial.number)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "arch.yaml").write_text(text, encoding="utf-8")
@@ -262,18 +278,19 @@ def record_feasible(trial: optuna.Trial) -> None:
 
 def record_infeasible(trial: optuna.Trial, reason: str) -> None:
     """Mark ``trial`` as over a limit, e.g. ``"MACs 512.3M > budget 400.0M"``; it is never built."""
-    trial.set_user_attr(_FEASIBLE, False)
-    trial.set_user_attr(_INFEASIBLE, reason)
+    _set_attrs(trial, {_FEASIBLE: False, _INFEASIBLE: reason})
 
 
 def record_evaluation(trial: optuna.Trial, evaluation: Any, *, reused_from: int | None = None) -> None:
     """Record an :class:`~nasgen.search._evaluate.Evaluation` (score, epochs, seconds, device) on ``trial``."""
-    if reused_from is not None:
-        trial.set_user_attr(_REUSED, reused_from)
-    trial.set_user_attr(_SCORE, float(evaluation.val_top1))
-    trial.set_user_attr(_EPOCHS, int(evaluation.epochs))
-    trial.set_user_attr(_SECONDS, float(evaluation.train_seconds))
-    trial.set_user_attr(_DEVICE, str(evaluation.device))
+    attrs: dict[str, Any] = {} if reused_from is None else {_REUSED: reused_from}
+    attrs.update({
+        _SCORE: float(evaluation.val_top1),
+        _EPOCHS: int(evaluation.epochs),
+        _SECONDS: float(evaluation.train_seconds),
+        _DEVICE: str(evaluation.device),
+    })
+    _set_attrs(trial, attrs)
 
 
 def record_hardware(trial: optuna.Trial, values: Mapping[str, float]) -> None:
@@ -349,3 +366,74 @@ def enqueued_labels(trials: list[FrozenTrial]) -> set[str]:
 def enqueue_attrs(label: str) -> dict[str, Any]:
     """User attributes of an enqueued known architecture."""
     return {_ENQUEUED: label}
+
+
+# -- scale-out (workers sharing one study) -------------------------------------------------------------------
+def record_worker(trial: optuna.Trial, host: str, pid: int) -> None:
+    """Record which process runs ``trial`` (so a restarted worker on ``host`` can tell it was killed)."""
+    _set_attrs(trial, {_HOST: host, _PID: int(pid)})
+
+
+def worker_of(trial: FrozenTrial) -> tuple[str | None, int | None]:
+    """``(host, pid)`` of the process that ran ``trial`` (None where unrecorded)."""
+    return trial.user_attrs.get(_HOST), _int(trial.user_attrs.get(_PID))
+
+
+def running_twin(trials: list[FrozenTrial], number: int, content_hash: str) -> tuple[int | None, bool]:
+    """Whether trial ``number`` must step aside for another RUNNING trial of the architecture ``content_hash``.
+
+    Every trial records its hash, then looks (this function), then claims the architecture
+    (:func:`record_claim`) if it did not step aside. Of two trials of one architecture at least one sees the
+    other. A trial steps aside for a lower-numbered twin, or for a higher-numbered twin that has claimed (it looked
+    before this one recorded its hash); a higher twin that has neither claimed nor finished is still deciding, and
+    the caller asks again shortly.
+
+    Returns:
+        ``(twin, undecided)``: the trial to step aside for (None: none), and whether a higher twin is undecided.
+    """
+    twins = [t for t in trials if t.state == TrialState.RUNNING and t.number != number
+             and t.user_attrs.get(_HASH) == content_hash]
+    lower = [t.number for t in twins if t.number < number]
+    if lower:
+        return min(lower), False
+    claimed = [t.number for t in twins if t.user_attrs.get(_CLAIMED)]
+    if claimed:
+        return min(claimed), False
+    return None, bool(twins)
+
+
+def record_claim(trial: optuna.Trial) -> None:
+    """Mark ``trial`` as the one that trains its architecture (see :func:`running_twin`)."""
+    trial.set_user_attr(_CLAIMED, True)
+
+
+def record_duplicate(trial: optuna.Trial, of: int) -> None:
+    """Mark ``trial`` as the same architecture as the running trial ``of`` (it is not trained)."""
+    trial.set_user_attr(_DUPLICATE, int(of))
+
+
+def mark_failed_with_reason(storage: Any, trial_id: int, reason: str, *, fail: bool) -> bool:
+    """Record ``reason`` as the error of the RUNNING trial ``trial_id`` and, with ``fail``, fail it.
+
+    The reason must be written while the trial still runs (a finished trial's attributes are read-only).
+
+    Returns:
+        False when the trial had already finished (another process failed it first).
+    """
+    try:
+        storage.set_trial_user_attr(trial_id, _ERROR, reason[:500])
+        if fail:
+            return bool(storage.set_trial_state_values(trial_id, state=TrialState.FAIL))
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    return True
+
+
+def retry_allowed(trial: FrozenTrial, trials: list[FrozenTrial]) -> bool:
+    """A failed stale trial may be retried: it has a recorded architecture, no retry yet, and is no retry itself
+    (so a trial that kills its worker every time is tried twice, not forever)."""
+    return (
+        bool(trial.params)
+        and trial.number not in retried_numbers(trials)
+        and trial.user_attrs.get(_RETRY) is None
+    )

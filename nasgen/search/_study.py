@@ -116,50 +116,20 @@ def make_pruner(name: str, *, epochs: int, n_objectives: int) -> optuna.pruners.
     return PRUNERS[name](epochs)
 
 
-def open_storage(storage: str | optuna.storages.BaseStorage, *, shared: bool) -> optuna.storages.BaseStorage:
-    """An RDB storage for the URL ``storage`` (heartbeats when ``shared``); a storage object passes through.
+def open_storage(
+    storage: str | optuna.storages.BaseStorage, *, shared: bool, heartbeat: Any = None
+) -> optuna.storages.BaseStorage:
+    """The storage for ``storage`` (``nasgen.search._storage.open_storage``: SQLite, PostgreSQL and other RDB
+    URLs, ``journal:///FILE.log``; heartbeats when ``shared``); a storage object passes through.
 
     Raises:
         SearchError: The URL cannot be opened (bad scheme, unreachable server, missing driver).
     """
-    if isinstance(storage, optuna.storages.BaseStorage):
-        return storage
-    kwargs: dict[str, Any] = {}
-    if shared:
-        kwargs = {
-            "heartbeat_interval": HEARTBEAT_INTERVAL_S,
-            "grace_period": GRACE_PERIOD_S,
-            "heartbeat_stale_trial_callback": optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2),
-        }
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            backend = optuna.storages.RDBStorage(storage, **kwargs)
-    except (ValueError, ImportError, optuna.exceptions.OptunaError) as exc:
-        raise SearchError(f"storage {storage!r}: {exc}") from None
-    except Exception as exc:  # SQLAlchemy's ArgumentError / OperationalError (bad URL, server unreachable)
-        if type(exc).__module__.startswith("sqlalchemy"):
-            raise SearchError(f"storage {storage!r}: {str(exc).splitlines()[0]}") from None
-        raise
-    if storage.startswith("sqlite:"):
-        _sqlite_wal(backend)
-    return backend
+    from nasgen.search._storage import Heartbeat
+    from nasgen.search._storage import open_storage as _open
 
-
-def _sqlite_wal(backend: optuna.storages.RDBStorage) -> None:
-    # A trial writes ~15 attributes, each its own commit; SQLite's default rollback journal fsyncs every
-    # commit (~30 ms on a busy disk). Write-ahead logging with synchronous=NORMAL cannot corrupt the file
-    # and keeps it readable by optuna-dashboard and by other processes meanwhile.
-    import sqlalchemy
-
-    def on_connect(connection: Any, record: Any) -> None:
-        cursor = connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    sqlalchemy.event.listen(backend.engine, "connect", on_connect)
-    backend.engine.dispose()  # pooled connections opened before the listener are closed
+    beat = heartbeat or Heartbeat(HEARTBEAT_INTERVAL_S, GRACE_PERIOD_S)
+    return _open(storage, shared=shared, heartbeat=beat)
 
 
 def n_trials_stored(storage: optuna.storages.BaseStorage, name: str) -> int:
