@@ -57,8 +57,8 @@ def test_first_update_replaces_the_initial_statistics():
     assert bn.momentum == 0.1  # the configured momentum is back after the epoch
 
 
-@pytest.mark.parametrize("bn_momentum", [0.1, 0.01])
-def test_short_run_on_upscaled_jpegs_validates_like_it_trains(tmp_path, bn_momentum):
+@pytest.mark.parametrize("bn_momentum, path", [(0.1, "memory"), (0.01, "memory"), (0.01, "stream")])
+def test_short_run_on_upscaled_jpegs_validates_like_it_trains(tmp_path, bn_momentum, path):
     # Issue 14: same-size 240-px RGB JPEGs of two classes (400 there, 200 here), 128 px, batch 32, 4 epochs.
     # On 400 images the validation top-1 was [0.50, 0.76, 0.91, 0.88] at momentum 0.1 and 0.50 in every epoch
     # at 0.01 (every image called one class) while train top-1 reached 0.99: the running variances kept
@@ -66,8 +66,11 @@ def test_short_run_on_upscaled_jpegs_validates_like_it_trains(tmp_path, bn_momen
     # the moving weights.
     root = write_upscaled_folder(tmp_path / "data")
     spec = loads_spec(THREE_STAGES).replace(bn_momentum=bn_momentum)
-    result = train(spec, str(root), epochs=4, out=tmp_path / "run", resolution_px=128, batch_size=32, device="cpu")
+    # in memory (the eager path the issue ran) and streamed (how `nasgen train --data DIR` reads a folder now,
+    # with random-resized crops and flips, so its training accuracy is lower than the unaugmented one)
+    data = load_dataset(str(root)) if path == "memory" else str(root)
+    result = train(spec, data, epochs=4, out=tmp_path / "run", resolution_px=128, batch_size=32, device="cpu")
     val = [row["val_top1"] for row in result.metrics]
-    assert result.metrics[-1]["train_top1"] > 0.95
+    assert result.metrics[-1]["train_top1"] > (0.95 if path == "memory" else 0.85)
     assert min(val) >= 0.8, val
     assert val[-1] >= 0.95, val
