@@ -26,13 +26,17 @@ from nasgen.train._proxy import zero_init_residual
 from nasgen.train._trainer import Trainer
 from nasgen.train.progressive import ProgressiveSchedule, progressive_settings
 
-#: name → (changes to the recipe, progressive first stage?, zero-init residual?)
+#: name → (changes to the recipe, schedule of the first stage ("v2s": V2-S rescaled, ``for_spec``; "run":
+#: ``for_run``; None: fixed size), zero-init residual?, spec changes)
 VARIANTS = {
-    "full recipe, progressive stage 1": ({}, True, False),
-    "+ zero-init residual": ({}, True, True),
-    "+ zero-init, no label smoothing": ({"label_smoothing": 0.0}, True, True),
-    "no RandAugment/dropout (fixed, same px)": ({}, False, False),
-    "fixed, zero-init": ({}, False, True),
+    "full recipe, V2-S-rescaled stage 1": ({}, "v2s", False, {}),
+    "+ zero-init residual": ({}, "v2s", True, {}),
+    "+ zero-init, no label smoothing": ({"label_smoothing": 0.0}, "v2s", True, {}),
+    "no RandAugment/dropout (fixed, same px)": ({}, None, False, {}),
+    "for_run stage 1 + zero-init (new default)": ({}, "run", True, {}),
+    "new default, drop path 0": ({}, "run", True, {"drop_path_rate": 0.0}),
+    "new default, drop path 0, warm-up 0.1 lr 6e-3": ({"warmup_epochs": 0.1, "lr": 6e-3}, "run", True,
+                                                      {"drop_path_rate": 0.0}),
 }
 
 
@@ -56,15 +60,17 @@ def main() -> None:
     base = TrainConfig(lr=3e-3, weight_decay=0.05, warmup_epochs=1.0, label_smoothing=0.1, epochs=4,
                        resolution_px=stage.image_size_px, bn_recalibration_images=2048)  # nasgen train's defaults
     chosen = [int(i) for i in args.only.split(",")] if args.only else range(len(VARIANTS))
-    for index, (name, (changes, progressive, zero_init)) in enumerate(VARIANTS.items()):
+    run_schedule = ProgressiveSchedule.for_run(spec, epochs=4, data_px=28)
+    for index, (name, (changes, progressive, zero_init, spec_changes)) in enumerate(VARIANTS.items()):
         if index not in chosen:
             continue
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(args.seed)
-            model = build_model(spec)
+            model = build_model(spec.replace(**spec_changes))
         if zero_init:
             zero_init_residual(model)
-        settings = progressive_settings(schedule, 4) if progressive else None
+        chosen_schedule = {"v2s": schedule, "run": run_schedule}.get(progressive)
+        settings = progressive_settings(chosen_schedule, 4) if chosen_schedule is not None else None
         trainer = Trainer(model, train_set, val_set, base.replace(**changes), seed=args.seed, device="cpu",
                           stage_settings=settings)
         start = time.perf_counter()
