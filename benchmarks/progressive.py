@@ -60,12 +60,12 @@ def _run(arm: str, epochs: int, progressive: bool, seed: int, args, spec, data, 
     if path.exists():
         return json.loads(path.read_text())
     with tempfile.TemporaryDirectory(prefix="nasgen-bench-") as out:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         result = train(spec, data, epochs=epochs, out=out, progressive=progressive, batch_size=args.batch_size,
                        seed=seed, device="cpu")  # fmt: skip
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     record = {
-        "arm": arm, "seed": seed, "epochs": epochs, "wall_s": wall, "val_top1": result.val_top1,
+        "arm": arm, "seed": seed, "epochs": epochs, "wall_s": wall, "cpu_s": cpu, "val_top1": result.val_top1,
         "sizes": [int(r["image_size_px"]) for r in result.metrics],
         "train_loss": [r["train_loss"] for r in result.metrics], "val_top1_per_epoch": [r["val_top1"] for r in result.metrics],
         "threads": args.threads,
@@ -80,8 +80,10 @@ def _line(arm: str, records: list[dict]) -> str:
     wall = [r["wall_s"] for r in records]
     sd = statistics.stdev(top1) if len(top1) > 1 else float("nan")
     wsd = statistics.stdev(wall) if len(wall) > 1 else float("nan")
+    cpu = [r["cpu_s"] for r in records if "cpu_s" in r]
+    cpu_text = f"{statistics.mean(cpu):.0f}" if cpu else "n/a"
     return (f"| {arm} | {records[0]['epochs']} | {records[0]['sizes']} | {len(records)} | "
-            f"{statistics.mean(top1):.2f} ± {sd:.2f} | {statistics.mean(wall):.0f} ± {wsd:.0f} |")  # fmt: skip
+            f"{statistics.mean(top1):.2f} ± {sd:.2f} | {statistics.mean(wall):.0f} ± {wsd:.0f} | {cpu_text} |")  # fmt: skip
 
 
 def main() -> None:
@@ -110,10 +112,10 @@ def main() -> None:
     print(f"progressive schedule: sizes {[s.image_size_px for s in schedule.stages(args.epochs)]}, dropout "
           f"{schedule.dropout}, RandAugment {schedule.randaug_magnitude} x{schedule.randaug_num_ops}", flush=True)
     results: dict[str, list[dict]] = {}
-    for arm, progressive in (("fixed", False), ("progressive", True)):
-        if args.only not in (None, arm):
-            continue
-        for seed in range(args.seeds):
+    for seed in range(args.seeds):  # seed by seed, so an interrupted run leaves both arms comparable
+        for arm, progressive in (("fixed", False), ("progressive", True)):
+            if args.only not in (None, arm):
+                continue
             record = _run(arm, args.epochs, progressive, seed, args, spec, data, tag_dir)
             results.setdefault(arm, []).append(record)
             print(f"{arm} seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s", flush=True)
@@ -121,9 +123,14 @@ def main() -> None:
         walls = {arm: [json.loads(p.read_text())["wall_s"] for p in tag_dir.glob(f"{arm}-s*.json")]
                  for arm in ("fixed", "progressive")}  # fmt: skip
         if walls["fixed"] and walls["progressive"]:
+            # CPU seconds when recorded: on a shared machine they follow the work, wall seconds the neighbours.
+            times = {arm: [json.loads(p.read_text()).get("cpu_s") for p in tag_dir.glob(f"{arm}-s*.json")]
+                     for arm in ("fixed", "progressive")}  # fmt: skip
+            if all(t and None not in t for t in times.values()):
+                walls = times
             ratio = statistics.mean(walls["progressive"]) / statistics.mean(walls["fixed"])
             equal = math.floor(args.epochs * ratio)
-            print(f"wall(progressive) / wall(fixed) = {ratio:.2f} → equal-time fixed arm: {equal} epochs")
+            print(f"time(progressive) / time(fixed) = {ratio:.2f} → equal-time fixed arm: {equal} epochs")
             if 1 <= equal < args.epochs:
                 for seed in range(args.seeds):
                     record = _run("fixed-equal-time", equal, False, seed, args, spec, data, tag_dir)
@@ -131,8 +138,8 @@ def main() -> None:
                     print(f"fixed-equal-time seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s",
                           flush=True)
     print()
-    print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd | CPU s mean |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for arm, records in results.items():
         print(_line(arm, records))
 
