@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nasgen.errors import SpecError, TrainError
-from nasgen.spec import load_spec
-from nasgen.spec import loads_spec
+from nasgen.spec import load_spec, loads_spec
 from nasgen.train.progressive import (
     LEARNING_FLOOR_PX,
     PRESETS,
