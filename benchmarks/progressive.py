@@ -1,21 +1,32 @@
-"""Progressive learning vs fixed-size training on the full Fashion-MNIST (EfficientNetV2 §4).
+"""Progressive learning vs fixed-size training on Fashion-MNIST (EfficientNetV2 §4), the evidence of issue 20.
 
-Trains the same small architecture twice for the same number of epochs with ``nasgen.train.train``:
-once at a fixed resolution, once with progressive learning (V2-S's schedule rescaled to that resolution:
-``ProgressiveSchedule.for_spec``), and prints wall time, throughput and validation top-1 of both.
+Three arms, each over ``--seeds`` seeds, all with ``nasgen.train.train``'s recipe (AdamW 3e-3, 1 warm-up
+epoch, cosine, label smoothing 0.1, zero-init residual, BN re-estimated before each evaluation):
+
+* ``fixed``: ``--epochs`` epochs at the final size ``--resolution`` (≥ 64 px; the 28-px images are upsampled);
+* ``progressive``: the same epochs with ``progressive=True`` (the schedule ``ProgressiveSchedule.for_run``
+  picks from the resolution, the data's 28 px and the epochs);
+* ``fixed-equal-time``: fixed-size training with the epochs that fit the progressive arm's mean wall time,
+  ``floor(epochs · wall(progressive) / wall(fixed))`` (run only when that is fewer than ``--epochs``).
+
+Each run is cached as JSON in ``benchmarks/results/progressive/<tag>/<arm>-s<seed>.json``; rerunning the same
+command skips what is cached (resumable), then prints top-1 mean ± sd and wall time per arm.
 
 Data: the 60,000 training and 10,000 test images of Fashion-MNIST (the test images are the validation set),
-from the Debian package ``dataset-fashion-mnist`` (``/usr/share/datasets/fashion-mnist``) or
-``$NASGEN_FASHION_MNIST``.
+from ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; ``--max-images`` takes a stratified
+subset (6/7 train, 1/7 validation) for a reduced run on a busy CPU.
 
 Usage:
-    python benchmarks/progressive.py                 # 4 epochs, 28 px, 2 threads
-    python benchmarks/progressive.py --epochs 8 --threads 4
+    python benchmarks/progressive.py --max-images 7000 --epochs 4 --threads 2
+    python benchmarks/progressive.py --arch efficientnet-b0 --resolution 64 --epochs 8
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -23,15 +34,16 @@ from pathlib import Path
 import torch
 
 from nasgen.data import load_dataset, split
-from nasgen.spec import loads_spec
+from nasgen.spec import load_spec, loads_spec
 from nasgen.train import ProgressiveSchedule, train
 
-# A small EfficientNetV2-style network: a Fused-MBConv stage, then MBConv+SE; total stride 8;
-# 516,832 MACs and 18,896 parameters at 28 px (conv + linear MACs, DESIGN.md).
+RESULTS = Path(__file__).parent / "results" / "progressive"
+
+# A small EfficientNetV2-style network: a Fused-MBConv stage, then MBConv+SE; total stride 8.
 ARCH = """\
 name: bench-tiny
 in_channels: 1
-resolution_px: 28
+resolution_px: 64
 stem: {out_channels: 16, kernel_size: 3, stride: 2}
 stages:
 - {kind: fused_mbconv, num_layers: 1, kernel_size: 3, stride: 2, expand_ratio: 2, out_channels: 24}
@@ -42,64 +54,94 @@ dropout: 0.2
 drop_path_rate: 0.0
 """
 
+
+def _run(arm: str, epochs: int, progressive: bool, seed: int, args, spec, data, tag_dir: Path) -> dict:
+    path = tag_dir / f"{arm}-s{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    with tempfile.TemporaryDirectory(prefix="nasgen-bench-") as out:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        result = train(spec, data, epochs=epochs, out=out, progressive=progressive, batch_size=args.batch_size,
+                       seed=seed, device="cpu")  # fmt: skip
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    record = {
+        "arm": arm, "seed": seed, "epochs": epochs, "wall_s": wall, "cpu_s": cpu, "val_top1": result.val_top1,
+        "sizes": [int(r["image_size_px"]) for r in result.metrics],
+        "train_loss": [r["train_loss"] for r in result.metrics], "val_top1_per_epoch": [r["val_top1"] for r in result.metrics],
+        "threads": args.threads,
+    }  # fmt: skip
+    tag_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1))
+    return record
+
+
+def _line(arm: str, records: list[dict]) -> str:
+    top1 = [100 * r["val_top1"] for r in records]
+    wall = [r["wall_s"] for r in records]
+    sd = statistics.stdev(top1) if len(top1) > 1 else float("nan")
+    wsd = statistics.stdev(wall) if len(wall) > 1 else float("nan")
+    cpu = [r["cpu_s"] for r in records if "cpu_s" in r]
+    cpu_text = f"{statistics.mean(cpu):.0f}" if cpu else "n/a"
+    return (f"| {arm} | {records[0]['epochs']} | {records[0]['sizes']} | {len(records)} | "
+            f"{statistics.mean(top1):.2f} ± {sd:.2f} | {statistics.mean(wall):.0f} ± {wsd:.0f} | {cpu_text} |")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", default=None, help="built-in name or YAML (default: bench-tiny)")
     parser.add_argument("--epochs", type=int, default=4)
-    parser.add_argument("--resolution", type=int, default=28, help="final resolution (px); 28 = native")
+    parser.add_argument("--resolution", type=int, default=64, help="final resolution (px), at least 64")
+    parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--max-images", type=int, default=None, help="subsample (quick checks only)")
-    parser.add_argument("--out", type=Path, default=None, help="keep the run directories here")
-    parser.add_argument(
-        "--only", choices=("fixed", "progressive"), default=None,
-        help="run one arm (run both arms as two processes at once so they share a busy CPU alike)",
-    )  # fmt: skip
+    parser.add_argument("--max-images", type=int, default=None, help="stratified subset (reduced run)")
+    parser.add_argument("--only", choices=("fixed", "progressive", "fixed-equal-time"), default=None)
     args = parser.parse_args()
-
+    if args.resolution < 64:
+        parser.error("--resolution must be at least 64 (the issue's final size)")
     torch.set_num_threads(args.threads)
-    dataset = load_dataset("fashion-mnist", max_images=args.max_images, seed=args.seed)
-    train_set, val_set = split(dataset, None if args.max_images is None else 1 / 7, seed=args.seed)
-    spec = loads_spec(ARCH, file="<benchmark arch>").replace(resolution_px=args.resolution)
-    schedule = ProgressiveSchedule.for_spec(spec, num_stages=min(4, args.epochs))
-    sizes = [s.image_size_px for s in schedule.stages(args.epochs)]
-    print(f"data: {dataset.name}, {len(train_set)} train / {len(val_set)} val images, 28x28 grey")
-    print(f"arch: {spec.display()}, head {spec.head_channels}, {args.resolution} px")
-    print(
-        f"recipe: {args.epochs} epochs, AdamW lr 3e-3 cosine, warm-up 0.3 epoch, label smoothing 0.1, "
-        f"batch {args.batch_size}, seed {args.seed}, CPU, torch threads {args.threads} "
-        f"(machine shared with other jobs: wall times are upper bounds)"
-    )
-    print(
-        f"progressive: {schedule.num_stages} stages, sizes {sizes} px, dropout {schedule.dropout}, "
-        f"RandAugment magnitude {schedule.randaug_magnitude} (N={schedule.randaug_num_ops}), "
-        f"mixup {schedule.mixup_alpha}"
-    )
-    root = args.out or Path(tempfile.mkdtemp(prefix="nasgen-bench-"))
-    results = {}
-    arms = [("fixed", False), ("progressive", True)]
-    for name, progressive in [arm for arm in arms if args.only in (None, arm[0])]:
-        start = time.perf_counter()
-        result = train(
-            spec, (train_set, val_set), epochs=args.epochs, out=root / name, progressive=progressive,
-            warmup_epochs=0.3, batch_size=args.batch_size, seed=args.seed, device="cpu",
-        )  # fmt: skip
-        wall = time.perf_counter() - start
-        results[name] = (wall, result)
-        per_epoch = ", ".join(f"{r['image_size_px']}px {r['val_top1']:.4f}" for r in result.metrics)
-        print(f"{name:>12}: {wall:7.1f} s wall, top-1 {result.val_top1:.4f}  [{per_epoch}]", flush=True)
+    dataset = load_dataset("fashion-mnist", max_images=args.max_images, seed=0)
+    data = split(dataset, None if args.max_images is None else 1 / 7, seed=0)
+    base = loads_spec(ARCH, file="<benchmark arch>") if args.arch is None else load_spec(args.arch)
+    spec = base.replace(resolution_px=args.resolution)
+    tag = f"{spec.name}-{args.resolution}px-{args.epochs}ep-{args.max_images or 'full'}-b{args.batch_size}"
+    tag_dir = RESULTS / tag
+    schedule = ProgressiveSchedule.for_run(spec, epochs=args.epochs, data_px=28)
+    print(f"data: {len(data[0])} train / {len(data[1])} val images (28x28 grey, upsampled); arch {spec.name} at "
+          f"{args.resolution} px; {args.epochs} epochs; threads {args.threads}; cache {tag_dir}")
+    print(f"progressive schedule: sizes {[s.image_size_px for s in schedule.stages(args.epochs)]}, dropout "
+          f"{schedule.dropout}, RandAugment {schedule.randaug_magnitude} x{schedule.randaug_num_ops}", flush=True)
+    results: dict[str, list[dict]] = {}
+    for seed in range(args.seeds):  # seed by seed, so an interrupted run leaves both arms comparable
+        for arm, progressive in (("fixed", False), ("progressive", True)):
+            if args.only not in (None, arm):
+                continue
+            record = _run(arm, args.epochs, progressive, seed, args, spec, data, tag_dir)
+            results.setdefault(arm, []).append(record)
+            print(f"{arm} seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s", flush=True)
+    if args.only in (None, "fixed-equal-time"):
+        walls = {arm: [json.loads(p.read_text())["wall_s"] for p in tag_dir.glob(f"{arm}-s*.json")]
+                 for arm in ("fixed", "progressive")}  # fmt: skip
+        if walls["fixed"] and walls["progressive"]:
+            # CPU seconds when recorded: on a shared machine they follow the work, wall seconds the neighbours.
+            times = {arm: [json.loads(p.read_text()).get("cpu_s") for p in tag_dir.glob(f"{arm}-s*.json")]
+                     for arm in ("fixed", "progressive")}  # fmt: skip
+            if all(t and None not in t for t in times.values()):
+                walls = times
+            ratio = statistics.mean(walls["progressive"]) / statistics.mean(walls["fixed"])
+            equal = math.floor(args.epochs * ratio)
+            print(f"time(progressive) / time(fixed) = {ratio:.2f} → equal-time fixed arm: {equal} epochs")
+            if 1 <= equal < args.epochs:
+                for seed in range(args.seeds):
+                    record = _run("fixed-equal-time", equal, False, seed, args, spec, data, tag_dir)
+                    results.setdefault("fixed-equal-time", []).append(record)
+                    print(f"fixed-equal-time seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s",
+                          flush=True)
     print()
-    print(f"{'run':>12} {'wall s':>8} {'img/s':>8} {'top-1':>8}")
-    for name, (wall, result) in results.items():
-        mean_ips = sum(r["images_per_s"] for r in result.metrics) / len(result.metrics)
-        print(f"{name:>12} {wall:8.1f} {mean_ips:8.0f} {result.val_top1:8.4f}")
-    if len(results) < 2:
-        return
-    (fixed_wall, fixed), (prog_wall, prog) = results["fixed"], results["progressive"]
-    print(
-        f"progressive / fixed: wall time x{prog_wall / fixed_wall:.2f}, "
-        f"top-1 {100 * (prog.val_top1 - fixed.val_top1):+.2f} points"
-    )
+    print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd | CPU s mean |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for arm, records in results.items():
+        print(_line(arm, records))
 
 
 if __name__ == "__main__":

@@ -96,7 +96,8 @@ def register(app: typer.Typer) -> None:
         progressive: bool = typer.Option(
             False,
             "--progressive",
-            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages).",
+            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages). Experimental: "
+            "not measured to help the proxy's fidelity or time (docs/progressive.md).",
         ),
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."

@@ -36,7 +36,9 @@ def register(app: typer.Typer) -> None:
         ),
         epochs: int = typer.Option(..., "--epochs", min=1, help="Total epochs."),
         progressive: bool = typer.Option(
-            False, "--progressive", help="EfficientNetV2 progressive learning: V2-S's schedule rescaled to the resolution."
+            False, "--progressive",
+            help="EfficientNetV2 progressive learning: a schedule picked from the resolution, the data's image size "
+            "and the epochs (docs/progressive.md).",
         ),
         schedule: Optional[Path] = typer.Option(
             None, "--schedule", help="Progressive-learning schedule YAML file (or the preset 'efficientnetv2-s')."

@@ -48,7 +48,8 @@ class TrainConfig(BaseModel):
         grad_clip_norm: Clip the global gradient norm to this value; ``None`` = off.
         dropout: Proxy override of the architecture's classifier dropout; ``None`` keeps the spec's.
         drop_path_rate: Proxy override of the architecture's stochastic-depth rate; ``None`` keeps the spec's.
-        progressive: Proxy only: EfficientNetV2 progressive learning (§4, Algorithm 1) with
+        progressive: Proxy only, experimental (not measured to help the proxy): EfficientNetV2 progressive
+            learning (§4, Algorithm 1) with
             ``ProgressiveSchedule.for_spec(proxy spec, num_stages=min(4, epochs))`` (needs ``epochs`` ≥ 2);
             full runs take a schedule through ``nasgen.train.train(progressive=...)`` instead.
     """

@@ -120,9 +120,11 @@ class _FullStreamTrainer(_FullTrainer, StreamTrainer):
 
 
 def _resolve_schedule(
-    progressive: bool | str | Path | ProgressiveSchedule, spec: ArchSpec, resolution_px: int | None, epochs: int
+    progressive: bool | str | Path | ProgressiveSchedule, spec: ArchSpec, resolution_px: int | None, epochs: int,
+    data_px: int | None = None,
 ) -> tuple[ProgressiveSchedule | None, int]:
-    """The schedule (or ``None``) and the final resolution in px."""
+    """The schedule (or ``None``) and the final resolution in px; ``data_px`` is the data's own image size
+    (``None`` for streamed files, whose sizes vary)."""
     if progressive is False or progressive is None:
         return None, resolution_px or spec.resolution_px
     if progressive is True:
@@ -131,7 +133,7 @@ def _resolve_schedule(
                 f"progressive learning needs at least 2 epochs (2-4 stages of one epoch or more), got epochs={epochs}"
             )
         resolution = resolution_px or spec.resolution_px
-        schedule = ProgressiveSchedule.for_spec(spec.replace(resolution_px=resolution), num_stages=min(4, epochs))
+        schedule = ProgressiveSchedule.for_run(spec.replace(resolution_px=resolution), epochs=epochs, data_px=data_px)
     else:
         schedule = load_schedule(progressive)
         if resolution_px is not None and resolution_px != schedule.size_end_px:
@@ -200,6 +202,7 @@ def train(
     lr_schedule: str = "cosine",
     warmup_epochs: float = 1.0,
     label_smoothing: float = 0.1,
+    zero_init_residual: bool = True,
     ema_decay: float | None = None,
     batch_size: int = 128,
     bn_recalibration_images: int = 2048,
@@ -223,15 +226,18 @@ def train(
             memory bounded whatever its size; small data (embedded, IDX, ``.npz``) stays in memory.
         epochs: Total epochs of the run.
         out: Run directory (created; a checkpoint in it is resumed).
-        progressive: ``False``; ``True`` for V2-S's schedule rescaled to the resolution
-            (:meth:`ProgressiveSchedule.for_spec`, ``min(4, epochs)`` stages); or a schedule, preset name or
-            YAML path (EfficientNetV2 §4, Algorithm 1).
+        progressive: ``False``; ``True`` for the schedule picked from the resolution, the data's image size
+            and the epochs (:meth:`ProgressiveSchedule.for_run`); or a schedule, preset name or YAML path
+            (EfficientNetV2 §4, Algorithm 1).
         optimizer: ``"sgd"``, ``"rmsprop"`` or ``"adamw"``.
         lr: Peak learning rate.
         weight_decay: Weight decay (not on biases and BatchNorm).
         lr_schedule: ``"cosine"``, ``"step"`` (×0.97 every 2.4 epochs) or ``"constant"``.
         warmup_epochs: Linear warm-up, in epochs.
         label_smoothing: Label-smoothing ε.
+        zero_init_residual: Zero the γ of the last BatchNorm of every residual block, so each block starts as
+            the identity (Goyal et al., 2017, §5.1). Without it a deep net such as B0 diverged in its first
+            epoch on small images (issue 20; the proxy measured +8.4 points from it, docs/proxy.md).
         ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
         batch_size: Training batch size (images).
         bn_recalibration_images: Before each evaluation, recompute the BatchNorm statistics with the current
@@ -263,13 +269,15 @@ def train(
     base = load_spec(arch)
     resolve_device(device)  # a CUDA request without CUDA fails before any folder is made
     train_set, val_set = _split_data(data, seed)
-    schedule, resolution = _resolve_schedule(progressive, base, resolution_px, epochs)
+    data_px = int(train_set.images.shape[1]) if isinstance(train_set, ImageDataset) else None
+    schedule, resolution = _resolve_schedule(progressive, base, resolution_px, epochs, data_px)
     spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)
     config = TrainConfig.from_dict(
         {
             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
             "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
             "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
+            "zero_init_residual": zero_init_residual,
             "bn_recalibration_images": min(bn_recalibration_images, len(train_set)),
         }
     )  # fmt: skip
@@ -281,6 +289,10 @@ def train(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(spec)
+    if config.zero_init_residual:
+        from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
+
+        zero_residual_gammas(model)
     stage_settings = progressive_settings(schedule, epochs) if schedule is not None else None
     streamed = {}
     if isinstance(train_set, ImageFiles):

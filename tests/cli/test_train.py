@@ -51,8 +51,8 @@ def test_train_progressive_and_resume(files, tmp_path):
     assert {p.name for p in out.iterdir()} == {"arch.yaml", "checkpoint.pt", "metrics.csv", "weights.safetensors"}
     with open(out / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    # 2 epochs → 2 stages of V2-S's schedule rescaled to 32 px: S_0 = max(stride 8, 14) = 14, S_e = 32.
-    assert [(r["epoch"], r["stage"], r["image_size_px"]) for r in rows] == [("1", "1", "14"), ("2", "2", "32")]
+    # 2 epochs → 2 stages (ProgressiveSchedule.for_run): S_0 = max(stride 8, floor 16, round(32·128/300) = 14) = 16.
+    assert [(r["epoch"], r["stage"], r["image_size_px"]) for r in rows] == [("1", "1", "16"), ("2", "2", "32")]
     assert load_spec(out / "arch.yaml").in_channels == 1
     again = _invoke(files, "--epochs", "2", "--progressive", "--out", str(out), "--ema", "0.9", "--optimizer", "sgd",
                     "--lr", "0.05", "--schedule-lr", "step", "--warmup-epochs", "0", "--seed", "3")  # fmt: skip

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from nasgen.errors import SpecError, TrainError
-from nasgen.spec import load_spec
+from nasgen.spec import load_spec, loads_spec
 from nasgen.train.progressive import (
+    LEARNING_FLOOR_PX,
     PRESETS,
+    REGULARIZATION_FULL_EPOCHS,
     ProgressiveSchedule,
     load_schedule,
     loads_schedule,
@@ -165,6 +167,56 @@ def test_for_spec_scales_v2s_to_the_architecture():
     small = ProgressiveSchedule.for_spec(b0.replace(resolution_px=48), num_stages=2)
     assert (small.size_start_px, small.size_end_px) == (32, 48)  # 20.5 is clamped to the stride 32
     small.check_architecture(b0)
+
+
+# -- the rule --progressive uses (issue 20) ------------------------------------------------------
+STRIDE_8 = """\
+name: stride-8
+in_channels: 1
+resolution_px: 28
+stem: {out_channels: 8, kernel_size: 3, stride: 2}
+stages:
+- {kind: mbconv, num_layers: 1, kernel_size: 3, stride: 2, expand_ratio: 2, out_channels: 16}
+- {kind: mbconv, num_layers: 1, kernel_size: 3, stride: 2, expand_ratio: 2, out_channels: 24}
+head_channels: 32
+num_classes: 10
+"""
+
+
+def _summary(schedule, epochs):
+    return (
+        [s.image_size_px for s in schedule.stages(epochs)], schedule.dropout, schedule.randaug_magnitude,
+        schedule.randaug_num_ops, schedule.mixup_alpha,
+    )  # fmt: skip
+
+
+def test_for_run_picks_the_schedule_from_resolution_data_size_and_epochs():
+    assert (LEARNING_FLOOR_PX, REGULARIZATION_FULL_EPOCHS) == (16, 100)
+    b0 = load_spec("efficientnet-b0")  # 224 px, total stride 32
+    # The paper's budget: V2-S's sizes ratio and its full regularization.
+    long = ProgressiveSchedule.for_run(b0.replace(resolution_px=300), epochs=350, data_px=300)
+    assert long == ProgressiveSchedule.efficientnetv2_s()
+    # B0 at 224 px on 28-px data for 4 epochs: sizes 96 → 224 (V2-S's ratio), regularization scaled by 4/100:
+    # RandAugment would end at 0.6 (< 1.5) so it is off, dropout 0.004 → 0.012.
+    short = ProgressiveSchedule.for_run(b0, epochs=4, data_px=28)
+    assert _summary(short, 4) == ([96, 139, 181, 224], (0.004, 0.012), (0.2, 0.6), 0, (0.0, 0.0))
+    # B0 at 64 px (the issue's command): 64·128/300 = 27.3 is raised to the total stride 32.
+    issue = ProgressiveSchedule.for_run(b0.replace(resolution_px=64), epochs=4, data_px=28)
+    assert [s.image_size_px for s in issue.stages(4)] == [32, 43, 53, 64]
+    # 30 epochs: 0.3 of V2-S's regularization, RandAugment on (end magnitude 4.5).
+    mid = ProgressiveSchedule.for_run(b0.replace(resolution_px=64), epochs=30, data_px=28)
+    assert _summary(mid, 30)[1:4] == ((0.03, 0.09), (1.5, 4.5), 2)
+    # A stride-8 net at its 28 px for 2 epochs: 28·128/300 = 11.9 is below the learning floor 16.
+    small = loads_spec(STRIDE_8, file="stride-8.yaml")
+    assert _summary(ProgressiveSchedule.for_run(small, epochs=2, data_px=28), 2)[0] == [16, 28]
+    # Data smaller than the floor: the floor is the data's own size (10 px); streamed data (size unknown): 16.
+    assert ProgressiveSchedule.for_run(small.replace(resolution_px=20), epochs=3, data_px=10).size_start_px == 10
+    assert ProgressiveSchedule.for_run(small.replace(resolution_px=20), epochs=3).size_start_px == 16
+    # A final size at or below the floor: one size throughout, only regularization could progress.
+    assert ProgressiveSchedule.for_run(small.replace(resolution_px=12), epochs=2, data_px=28).size_start_px == 12
+    assert ProgressiveSchedule.for_run(b0, epochs=10, data_px=28, num_stages=2).num_stages == 2
+    with pytest.raises(TrainError, match="at least 2 epochs"):
+        ProgressiveSchedule.for_run(b0, epochs=1)
 
 
 # -- YAML ----------------------------------------------------------------------------------------
