@@ -90,8 +90,8 @@ def synflow(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None 
     net.zero_grad(set_to_none=True)
     ones = torch.ones((1, *images.shape[1:]), dtype=torch.float64, device=images.device)
     net(ones).sum().backward()
-    with torch.no_grad():
-        total = float(sum((m.weight * m.weight.grad).sum() for m in _weighted_layers(net) if m.weight.grad is not None))
+    layers = [m for m in _weighted_layers(net) if m.weight.grad is not None]
+    total = float(sum(float((m.weight.detach() * m.weight.grad).sum()) for m in layers))
     return math.log(total) if total > 0 else float("-inf")
 
 
@@ -189,7 +189,7 @@ def snip(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
         ValueError: Shapes of ``images`` and ``labels`` do not match.
     """
     layers = _loss_gradients(model, images, labels)
-    return float(sum(float((m.weight * m.weight.grad).abs().sum()) for m in layers))
+    return float(sum(float((m.weight.detach() * m.weight.grad).abs().sum()) for m in layers))
 
 
 #: The zero-cost scores by name, each ``score(model, images, labels) -> float``, higher = better.
