@@ -82,17 +82,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=64, help="zero-cost minibatch size")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None, help="JSON cache and results")
+    parser.add_argument("--proxy-epochs", type=int, default=None, help="override the proxy's epochs")
+    parser.add_argument("--proxy-images", type=int, default=None, help="override the proxy's images per epoch")
     parser.add_argument("--max-minutes", type=float, default=None, help="stop starting runs after this long")
     return parser.parse_args(argv)
 
 
-def recipes(quick: bool, factor: int) -> dict:
+def recipes(quick: bool, factor: int, epochs: int | None = None, images: int | None = None) -> dict:
     """The recipes by role: proxy, half (half the images per epoch), reference (× factor)."""
     from nasgen.train import CPU_PROXY
 
     proxy = CPU_PROXY
     if quick:
         proxy = CPU_PROXY.replace(epochs=2, images_per_epoch=2500, val_images=1000)
+    if epochs is not None or images is not None:
+        proxy = proxy.replace(epochs=epochs or proxy.epochs, images_per_epoch=images or proxy.images_per_epoch)
     n_images = proxy.images_per_epoch or 10_000
     half = proxy.replace(images_per_epoch=n_images // 2)
     reference = proxy.replace(epochs=proxy.epochs * factor, warmup_epochs=proxy.warmup_epochs * factor)
@@ -113,6 +117,8 @@ def stratified_archs(space_name: str, budget: int, n_archs: int, pool: int) -> l
         if cost.macs <= budget:
             feasible.append((cost.macs, i, spec, cost.params))
     feasible.sort(key=lambda row: row[0])
+    if len(feasible) < n_archs:
+        raise SystemExit(f"error: only {len(feasible)} of {pool} samples within the budget; raise --pool")
     chosen, seen = [], set()
     for j in range(n_archs):
         k = round(j * (len(feasible) - 1) / max(n_archs - 1, 1))
@@ -253,7 +259,7 @@ def main(argv: list[str] | None = None) -> dict:
     n_archs = args.n_archs or (4 if args.quick else 12)
     factor = args.reference_factor or (3 if args.quick else 5)
     out = args.out or RESULTS / ("score_fidelity_quick.json" if args.quick else "score_fidelity.json")
-    roles = recipes(args.quick, factor)
+    roles = recipes(args.quick, factor, args.proxy_epochs, args.proxy_images)
     budget = parse_macs(args.budget)
     archs, n_feasible = stratified_archs(args.space, budget, n_archs, args.pool)
     # Measure in a fixed shuffled order, so that an interrupted run covers the whole MACs range.
