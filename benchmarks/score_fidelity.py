@@ -24,8 +24,8 @@ Every training run is cached in the JSON (``--out``) under (architecture hash, r
 each run, so an interrupted run resumes where it stopped; the table is printed over the architectures finished.
 
 Usage:
-    python benchmarks/score_fidelity.py --quick    # 4 archs + B0; proxy 2 epochs x 2,500 images, 1,000
-                                                   # validation images; reference 3x (~10 min on 2 idle cores)
+    python benchmarks/score_fidelity.py --quick    # 4 archs + B0; proxy 2 epochs x 5,000 images, 1,000
+                                                   # validation images; reference 3x
     python benchmarks/score_fidelity.py            # full: 12 archs + B0, CPU_PROXY, 2 seeds of 5× (hours)
 """
 
@@ -89,16 +89,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def recipes(quick: bool, factor: int, epochs: int | None = None, images: int | None = None) -> dict:
-    """The recipes by role: proxy, half (half the images per epoch), reference (× factor)."""
+    """The recipes by role: proxy, half (half the images per epoch), reference (× factor).
+
+    Shorter recipes keep ``CPU_PROXY``'s warm-up in images (0.1 × 10,000 = 1,000 images, 8 steps of 128): a
+    warm-up of 1–2 steps at lr 6e-3 blew the first epoch's loss up to 3.8–5.7 and left 10–18 % top-1 after
+    2 × 2,500 images (first quick attempt, docs/proxy.md).
+    """
     from nasgen.train import CPU_PROXY
 
+    full_images = 10_000
+    warmup_images = CPU_PROXY.warmup_epochs * full_images
     proxy = CPU_PROXY
     if quick:
-        proxy = CPU_PROXY.replace(epochs=2, images_per_epoch=2500, val_images=1000)
+        proxy = CPU_PROXY.replace(epochs=2, images_per_epoch=5000, val_images=1000)
     if epochs is not None or images is not None:
         proxy = proxy.replace(epochs=epochs or proxy.epochs, images_per_epoch=images or proxy.images_per_epoch)
-    n_images = proxy.images_per_epoch or 10_000
-    half = proxy.replace(images_per_epoch=n_images // 2)
+
+    def with_warmup(config):
+        n = config.images_per_epoch or full_images
+        return config.replace(warmup_epochs=min(warmup_images / n, float(config.epochs)))
+
+    proxy = with_warmup(proxy)
+    half = with_warmup(proxy.replace(images_per_epoch=(proxy.images_per_epoch or full_images) // 2))
     reference = proxy.replace(epochs=proxy.epochs * factor, warmup_epochs=proxy.warmup_epochs * factor)
     return {"proxy": proxy, "half": half, "reference": reference}
 
