@@ -59,8 +59,8 @@ def synflow(model: nn.Module, images: torch.Tensor, labels: torch.Tensor | None 
     """Synaptic flow of the network, in log space: ``log Σ_θ θ · ∂R/∂θ``.
 
     Tanaka et al., 2020 ("Pruning neural networks without any data by iteratively conserving synaptic flow",
-    §5, Eq. 2) as a zero-cost proxy (Abdelfattah et al., ICLR 2021, §3): every parameter and BatchNorm statistic
-    is replaced by its absolute value, the input is all ones of the batch's shape ``(1, C, H, W)`` (the data
+    §5, Eq. 2) as a zero-cost proxy (Abdelfattah et al., ICLR 2021, §3): every parameter is replaced by its
+    absolute value, the input is all ones of the batch's shape ``(1, C, H, W)`` (the data
     values are not used, only their shape), ``R = Σ model(1)`` and the score sums ``θ ⊙ ∂R/∂θ`` over the
     Conv2d/Linear weights. BatchNorm runs in eval mode with running mean 0 and variance 1, so it only scales by
     ``|γ|`` and shifts by ``|β|`` (Abdelfattah et al. drop BatchNorm for synflow); dropout and drop path are
