@@ -84,6 +84,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="JSON cache and results")
     parser.add_argument("--proxy-epochs", type=int, default=None, help="override the proxy's epochs")
     parser.add_argument("--proxy-images", type=int, default=None, help="override the proxy's images per epoch")
+    parser.add_argument(
+        "--report-only", action="store_true", help="train nothing: the table over the archs already in --out"
+    )
     parser.add_argument("--max-minutes", type=float, default=None, help="stop starting runs after this long")
     return parser.parse_args(argv)
 
@@ -148,15 +151,22 @@ def stratified_archs(space_name: str, budget: int, n_archs: int, pool: int) -> l
     return chosen, len(feasible)
 
 
+class NotCached(Exception):
+    """``--report-only``: a run the table needs is not in the JSON yet."""
+
+
 class Cache:
     """The JSON file of every run, keyed by (architecture hash, recipe hash, seed); rewritten after each run."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, report_only: bool = False):
         self.path = path
+        self.report_only = report_only
         self.data = json.loads(path.read_text()) if path.exists() else {"runs": {}}
 
     def get(self, key: str, compute):
         if key not in self.data["runs"]:
+            if self.report_only:
+                raise NotCached(key)
             self.data["runs"][key] = compute()
             self.save()
         return self.data["runs"][key]
@@ -278,13 +288,13 @@ def main(argv: list[str] | None = None) -> dict:
     order = list(range(len(archs)))
     random.Random(0).shuffle(order)
     data = load_dataset()
-    cache = Cache(out)
+    cache = Cache(out, report_only=args.report_only)
     cache.data["setup"] = {
         "quick": args.quick, "budget_macs": budget, "pool": args.pool, "feasible": n_feasible,
         "reference_factor": factor, "reference_seeds": args.reference_seeds, "threads": args.threads,
         "recipes": {role: config.model_dump() for role, config in roles.items()},
         "load_at_start": os.getloadavg(),
-    }
+    } if not args.report_only else cache.data.get("setup", {})
     header = (
         f"{'quick' if args.quick else 'full'}: {len(archs)} archs ({n_archs} at MACs quantiles of {n_feasible} "
         f"feasible of {args.pool} samples <= {args.budget}, + B0); proxy {roles['proxy'].epochs} ep x "
@@ -297,20 +307,27 @@ def main(argv: list[str] | None = None) -> dict:
         if args.max_minutes is not None and time.perf_counter() - start > 60 * args.max_minutes:
             print(f"stopping: --max-minutes {args.max_minutes} reached", flush=True)
             break
-        row = measure_arch(archs[index], data, roles, cache, args)
+        try:
+            row = measure_arch(archs[index], data, roles, cache, args)
+        except NotCached:
+            continue
         rows.append(row)
         print(f"  [{n + 1}/{len(archs)}] {row['name']:<16} {row['macs'] / 1e6:7.1f}M  ref "
               f"{' / '.join(f'{100 * v:.2f}' for v in row['reference'])}  proxy "
               f"{100 * row['scores']['(a) proxy top-1'][0]:.2f}  load {os.getloadavg()[0]:.2f}", flush=True)
     rows.sort(key=lambda r: r["macs"])
     summary = summarize(rows) if rows else {"n_archs": 0, "scores": {}}
-    cache.data["archs"] = rows
-    cache.data["summary"] = summary
-    cache.data["load_at_end"] = os.getloadavg()
-    cache.save()
+    if args.report_only:  # another process may be writing --out: leave it alone
+        partial = {"archs": rows, "summary": summary, "setup": cache.data.get("setup"), "load": os.getloadavg()}
+        out.with_suffix(".summary.json").write_text(json.dumps(partial, indent=1))
+    else:
+        cache.data["archs"] = rows
+        cache.data["summary"] = summary
+        cache.data["load_at_end"] = os.getloadavg()
+        cache.save()
     if rows:
         print_table(summary, rows, header)
-    return cache.data
+    return partial if args.report_only else cache.data
 
 
 if __name__ == "__main__":

@@ -55,6 +55,11 @@ def test_tiny_run_gives_every_score_a_tau_and_resumes_without_training(bench, tm
     assert json.dumps(second["runs"]) == json.dumps(saved["runs"])
     assert json.dumps(second["summary"]) == json.dumps(summary)
     assert "ceiling: split-half tau" in capsys.readouterr().out
+    report = bench.main([*argv, "--report-only"])  # trains nothing, leaves --out alone, writes a summary beside it
+    assert json.dumps(report["summary"]) == json.dumps(summary) and out.read_text() == json.dumps(second, indent=1)
+    assert json.loads(out.with_suffix(".summary.json").read_text())["summary"]["n_archs"] == 3
+    out.write_text(json.dumps({"runs": {}}))
+    assert bench.main([*argv, "--report-only"])["summary"] == {"n_archs": 0, "scores": {}}
 
 
 def test_summary_taus_on_known_rows(bench):
