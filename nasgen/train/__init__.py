@@ -25,6 +25,16 @@ from nasgen.train._proxy import (
     proxy_resolution,
 )
 from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
+from nasgen.train._zero_cost import (
+    ZERO_COST_SCORES,
+    grad_norm,
+    naswot,
+    naswot_kernel,
+    snip,
+    synflow,
+    zero_cost_batch,
+    zero_cost_scores,
+)
 from nasgen.train.progressive import ProgressiveSchedule, StageSettings, load_schedule
 
 __all__ = [
@@ -47,6 +57,14 @@ __all__ = [
     "resolve_device",
     "train",
     "train_model",
+    "ZERO_COST_SCORES",
+    "grad_norm",
+    "naswot",
+    "naswot_kernel",
+    "snip",
+    "synflow",
+    "zero_cost_batch",
+    "zero_cost_scores",
 ]
 
 
