@@ -10,7 +10,7 @@ Writes ``--n`` Fashion-MNIST training images (the Debian package's IDX files) as
    eager decode of ``load_dataset`` (every file decoded, squashed to 64 px);
 4. the proxy cache's build time (``--proxy-images`` at 32 px, B0's CPU proxy resolution).
 
-    nice python benchmarks/data_pipeline.py [--n 20000] [--workers 1] [--root /tmp/nasgen-fmnist-jpeg]
+    nice python benchmarks/data_pipeline.py [--n 20000] [--workers 1] [--root $TMPDIR/nasgen-fmnist-jpeg]
 
 The folder is reused when it already holds ``--n`` files.
 """
@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def loader_rate(loader, limit: int, track_rss: bool = False) -> tuple[float, lis
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20_000, help="files in the generated folder")
-    parser.add_argument("--root", type=Path, default=Path("/tmp/nasgen-fmnist-jpeg"))
+    parser.add_argument("--root", type=Path, default=Path(tempfile.gettempdir()) / "nasgen-fmnist-jpeg")
     parser.add_argument("--workers", type=int, default=None, help="loader workers (default: nasgen's)")
     parser.add_argument("--px", type=int, default=128, help="training image size")
     parser.add_argument("--batch-size", type=int, default=64)

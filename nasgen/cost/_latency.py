@@ -123,12 +123,11 @@ def device_key(device: str = "cpu", *, dtype: str = "float32", channels_last: bo
 
 
 def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
+    cpuinfo = Path("/proc/cpuinfo")  # Linux; elsewhere the platform module's words
+    text = cpuinfo.read_text(errors="replace") if cpuinfo.is_file() else ""
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
 
 

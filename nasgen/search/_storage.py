@@ -22,6 +22,8 @@ retried once (:func:`retry_stale_trial`).
 
 from __future__ import annotations
 
+import contextlib
+
 import random
 import re
 import socket
@@ -333,10 +335,8 @@ class HeartbeatJournalStorage(BatchJournalStorage, BaseHeartbeat):
 
     def record_heartbeat(self, trial_id: int) -> None:
         """Record a beat of the running trial ``trial_id`` (ignored once the trial has finished)."""
-        try:
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # the trial finished meanwhile
             self.set_trial_system_attr(trial_id, _BEAT, time.time())
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass
 
     def _get_stale_trial_ids(self, study_id: int) -> list[int]:
         now = time.time()
