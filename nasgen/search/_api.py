@@ -547,6 +547,8 @@ def _run(
     try:
         with SearchProgress(n_trials, done, timeout, console) as progress:
             objective.on_start = _started(progress, objective)
+            if console is not None:
+                objective.on_note = lambda text: console.print(text, highlight=False, soft_wrap=True, markup=False)
             objective.deadline = None if timeout is None else time.monotonic() + timeout
             study.optimize(
                 objective,

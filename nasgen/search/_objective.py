@@ -135,6 +135,7 @@ class Objective:
         self.host = socket.gethostname()
         self.deadline: float | None = None
         self.hardware: Any = None
+        self.on_note: Callable[[str], None] | None = None
         self.estimated = False
         self.not_started: str | None = None
         self.last_epoch = int(getattr(getattr(evaluator, "config", None), "epochs", 1)) - 1
@@ -238,6 +239,11 @@ class Objective:
         epoch_s, total_s = measured
         left = self.deadline - time.monotonic()
         trial.set_user_attr("estimated_seconds", round(total_s, 1))
+        if self.on_note is not None:
+            self.on_note(
+                f"trial #{trial.number}: one proxy epoch takes ≈{epoch_s:.0f} s here (timed on a few steps), the "
+                f"recipe ≈{total_s:.0f} s; {max(left, 0):.0f} s of the time limit are left"
+            )
         if epoch_s <= left:
             return
         self.not_started = (

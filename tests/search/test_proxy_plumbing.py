@@ -129,8 +129,15 @@ def test_a_partial_result_ranks_after_complete_ones_and_is_retried_on_resume(spa
 
 
 def test_the_first_trial_does_not_start_when_one_epoch_cannot_fit(space, tmp_path, fake, monkeypatch):
+    import io
+
+    from rich.console import Console
+
     monkeypatch.setattr(nasgen.train, "estimate_proxy_seconds", lambda *args, **kwargs: (40.0, 120.0))
-    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=10)
+    shown = io.StringIO()
+    result = search("10M", space=space, n_trials=5, seed=0, out=tmp_path, epochs=3, pruner="none", timeout=10,
+                    console=Console(file=shown, width=300))
+    assert "trial #0: one proxy epoch takes ≈40 s here (timed on a few steps), the recipe ≈120 s;" in shown.getvalue()
     assert fake.calls == [] and result.best_spec is None
     assert "takes ≈40 s here (measured), the whole recipe ≈120 s" in result.not_started
     assert "--timeout 145 or more" in result.not_started
