@@ -69,7 +69,7 @@ def postgres_url():
 
 
 def test_report_of_a_postgres_study(postgres_url, tmp_path, make_run):
-    out = make_run(tmp_path / "run", 10, storage=postgres_url, study_name="shared")
+    out = make_run(tmp_path / "run", 20, storage=postgres_url, study_name="shared")  # ≥ 8 distinct scored trials
     assert not (out / "study.db").exists()  # the study lives in the server
     assert (out / "report.html").is_file()  # search() wrote it from the server's study
     result = write_report(postgres_url, tmp_path / "report", study_name="shared")

@@ -211,7 +211,7 @@ def _cli(*args: str):
 
 def test_not_a_run(tmp_path):
     code, err = _cli(str(tmp_path))
-    assert code == 2 and err.strip() == f"error: {str(tmp_path)!r} is not a search run directory (no study.db in it)"
+    assert code == 2 and err.strip() == f"error: {str(tmp_path)!r} is not a search run directory (no study.db or study.log in it)"
     with pytest.raises(SearchError):
         write_report(tmp_path)
 
