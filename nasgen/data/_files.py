@@ -19,12 +19,13 @@ from typing import Any
 import numpy as np
 
 from nasgen.data._dataset import stratified_order
+from nasgen.data._folder import IMAGE_SUFFIXES, empty_classes, omission_notes
 from nasgen.errors import DataError
 
 __all__ = ["LIST_SUFFIXES", "ImageFiles", "is_streamable", "open_image_files", "read_file_list", "scan_image_folder"]
 
 #: Extensions of files read as images in an ImageFolder tree (any other file is ignored).
-STREAM_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+STREAM_SUFFIXES = IMAGE_SUFFIXES  # one list of image suffixes for the in-memory and the streamed folder reader
 #: Extensions of a ``path,label`` list file.
 LIST_SUFFIXES = (".csv", ".txt", ".tsv")
 #: Headers read to decide between one grey channel and RGB (class-balanced sample).
@@ -154,24 +155,13 @@ def scan_image_folder(root: str | Path, *, skip_empty_classes: bool = False) -> 
         per_class.append((folder.name, files))
     if not any(files for _, files in per_class):
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>.jpg …)")
-    empty = [name for name, files in per_class if not files]
-    if empty and not skip_empty_classes:
-        shown = ", ".join(str(root / name) for name in empty[:3]) + (" …" if len(empty) > 3 else "")
-        raise DataError(
-            f"{shown}: class folder holds no images (suffixes {', '.join(STREAM_SUFFIXES)}); it would be a class "
-            "with 0 images. Remove it, or skip empty classes (--skip-empty-classes, skip_empty_classes=True)"
-        )
+    empty = empty_classes(root, per_class, skip_empty_classes)
     per_class = [(name, files) for name, files in per_class if files]
     classes = [name for name, _ in per_class]
     paths = _encode([path for _, files in per_class for path in files])
     labels = np.concatenate([np.full(len(files), label, dtype=np.int64) for label, (_, files) in enumerate(per_class)])
     mode, grey, sampled = _modes(paths, labels)
-    notes = []
-    if empty:
-        notes.append(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}")
-    if ignored:
-        listed = ", ".join(Path(p).name for p in ignored[:3]) + (", …" if len(ignored) > 3 else "")
-        notes.append(f"ignored {len(ignored)} file(s) that are not images: {listed}")
+    notes = omission_notes(empty, ignored)
     if mode == "RGB" and grey:
         among = f"{sampled}" if sampled == len(paths) else f"{sampled} sampled"
         notes.append(f"{grey} grey image(s) among {among} converted to 3 channels (the folder mixes both)")

@@ -25,6 +25,33 @@ _GREY_MODES = ("1", "L", "I;16", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "La", "RGBa")
 
 
+def empty_classes(root: Path, per_class: list[tuple[str, list]], skip_empty_classes: bool) -> list[str]:
+    """Names of the class folders without images; refused unless ``skip_empty_classes`` (issue 19).
+
+    Raises:
+        DataError: An empty class folder and not ``skip_empty_classes``, naming up to three of them.
+    """
+    empty = [name for name, images in per_class if not images]
+    if empty and not skip_empty_classes:
+        shown = ", ".join(str(root / name) for name in empty[:3]) + (" …" if len(empty) > 3 else "")
+        raise DataError(
+            f"{shown}: class folder holds no images (suffixes {', '.join(IMAGE_SUFFIXES)}); it would be a class "
+            "with 0 images. Remove it, or skip empty classes (--skip-empty-classes, skip_empty_classes=True)"
+        )
+    return empty
+
+
+def omission_notes(empty: list[str], ignored: list[str]) -> list[str]:
+    """The ``note:`` lines for skipped class folders and ignored non-image files, said once."""
+    notes = []
+    if empty:
+        notes.append(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}")
+    if ignored:
+        shown = ", ".join(Path(p).name for p in ignored[:3]) + (", …" if len(ignored) > 3 else "")
+        notes.append(f"ignored {len(ignored)} file(s) that are not images: {shown}")
+    return notes
+
+
 def _read_image(path: Path, mode: str, size: tuple[int, int] | None) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
@@ -50,13 +77,7 @@ def _scan(root: Path, skip_empty_classes: bool) -> tuple[list[str], list[tuple[P
         per_class.append((folder.name, images))
     if not any(images for _, images in per_class):
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>{IMAGE_SUFFIXES[0]} …)")
-    empty = [name for name, images in per_class if not images]
-    if empty and not skip_empty_classes:
-        shown = ", ".join(str(root / name) for name in empty[:3]) + (" …" if len(empty) > 3 else "")
-        raise DataError(
-            f"{shown}: class folder holds no images (suffixes {', '.join(IMAGE_SUFFIXES)}); it would be a class "
-            "with 0 images. Remove it, or skip empty classes (--skip-empty-classes, skip_empty_classes=True)"
-        )
+    empty = empty_classes(root, per_class, skip_empty_classes)
     kept = [(name, images) for name, images in per_class if images]
     classes = [name for name, _ in kept]
     files = [(path, label) for label, (_, images) in enumerate(kept) for path in images]
@@ -80,12 +101,7 @@ def _inspect(files: list[tuple[Path, int]]) -> tuple[Counter, Counter]:
 
 
 def _notes(modes: Counter, sizes: Counter, ignored: list[str], empty: list[str], target: str) -> list[str]:
-    notes = []
-    if empty:
-        notes.append(f"skipped {len(empty)} empty class folder(s): {', '.join(empty)}")
-    if ignored:
-        shown = ", ".join(Path(p).name for p in ignored[:3]) + (", …" if len(ignored) > 3 else "")
-        notes.append(f"ignored {len(ignored)} file(s) that are not images: {shown}")
+    notes = omission_notes(empty, ignored)
     grey = sum(n for mode, n in modes.items() if mode in _GREY_MODES)
     if target == "RGB" and grey:
         notes.append(
