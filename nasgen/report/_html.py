@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from nasgen.report._data import ReportData, proxy_recipe
+from nasgen.search import near_chance
 from nasgen.units import format_count
 
 __all__ = ["render"]
@@ -107,7 +108,7 @@ def _near_chance(data: ReportData) -> str | None:
         return None
     record = next((r for r in data.records if r.spec_yaml), None)
     classes = None if record is None else record.spec().num_classes
-    if not classes or classes < 2 or data.rows[0].val_top1 > 1 / classes + 0.05:
+    if not near_chance(data.rows[0].val_top1, classes):
         return None
     return (f"The best proxy score, {_pct(data, data.rows[0].val_top1)}, is within 5 points of chance "
             f"({_pct(data, 1 / classes)} for {classes} classes): this ranking is likely noise. More proxy epochs "

@@ -34,7 +34,7 @@ from nasgen.search._insight import (
     trial_times,
 )
 from nasgen.search._record import TrialRecord
-from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, write_outputs
+from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, near_chance, write_outputs
 from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
 from nasgen.search._suggest import suggest_params, suggestable_params
 
@@ -62,6 +62,7 @@ __all__ = [
     "ScorerEvaluator",
     "SearchResult",
     "leaderboard",
+    "near_chance",
     "open_run",
     "param_importances",
     "recover_stale_trials",

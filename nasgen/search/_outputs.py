@@ -25,6 +25,7 @@ __all__ = [
     "best_record",
     "best_yaml_text",
     "leaderboard",
+    "near_chance",
     "near_chance_warning",
     "summary_table",
     "summary_title",
@@ -232,17 +233,26 @@ def tie_note(rows: list[LeaderboardRow], study_attrs: dict) -> str | None:
     return f"{source}: {verdict}; `nasgen confirm` retrains the top with seeds and tells them apart"
 
 
+CHANCE_MARGIN = 0.05
+"""A best proxy top-1 within this of chance (1 / classes) is flagged: the ranking is likely noise."""
+
+
+def near_chance(val_top1: float, num_classes: int | None) -> bool:
+    """Whether an accuracy (fraction) is within :data:`CHANCE_MARGIN` of chance for ``num_classes`` classes."""
+    if not num_classes or num_classes < 2 or not 0 <= val_top1 <= 1:
+        return False
+    return val_top1 <= 1.0 / num_classes + CHANCE_MARGIN
+
+
 def near_chance_warning(rows: list[LeaderboardRow], num_classes: int | None, epochs: int | None) -> str | None:
     """A warning when the best proxy score is within 5 points of chance (1 / classes), with likely causes.
 
     Returns:
         The message, or None when the best score is clearly above chance (or the scores are stand-ins).
     """
-    if not rows or not num_classes or num_classes < 2 or not 0 <= rows[0].val_top1 <= 1:
+    if not rows or not near_chance(rows[0].val_top1, num_classes):
         return None
     chance = 1.0 / num_classes
-    if rows[0].val_top1 > chance + 0.05:
-        return None
     causes = []
     if epochs is not None and epochs <= 1:
         causes.append(f"too few proxy epochs ({epochs}: try --epochs 3)")
