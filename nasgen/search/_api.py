@@ -263,7 +263,8 @@ def search(
             out=out_dir,
         )
         adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
-        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console)
+        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console,
+                                          calibration=[space_obj.sample(1000 + k, **adapt) for k in range(3)])
         if workers > 1:
             plan = WorkerPlan(
                 storage=str(storage), study_name=name, space=space_obj, data=data,
@@ -340,6 +341,7 @@ def _hardware(
     objective: Objective,
     freeze_kwargs: Mapping[str, Any],
     console: Any,
+    calibration: list[Any] = (),  # type: ignore[assignment]
 ) -> Any:
     """The search's :class:`HardwareCost`, or None when only MACs and accuracy matter (the ``v2`` reference is
     B0 with the classes and channels the search's architectures have)."""
@@ -360,6 +362,7 @@ def _hardware(
         proxy_px=lambda spec: objective.evaluator_px(spec) or spec.resolution_px,
         reference=reference,
         console=console,
+        calibration=calibration,
     )
 
 

@@ -55,6 +55,9 @@ class HardwareCost:
         reference: The architecture S and P are normalized by (B0 for the data), for ``v2``.
         device: ``cpu`` or ``cuda[:N]`` (the table's device).
         console: Progress lines while new blocks are measured; None is silent.
+        calibration: Networks to calibrate the table on (:func:`nasgen.cost.calibrate`: factor and per-part
+            time) before its first prediction in a mode, when the table has no calibration for that mode and
+            batch yet (once per device key; the search passes 3 samples of its space). Empty: uncalibrated.
 
     Raises:
         SearchError: Unknown objective.
@@ -72,6 +75,7 @@ class HardwareCost:
         reference: Any = None,
         device: str = "cpu",
         console: Any = None,
+        calibration: Any = (),
     ) -> None:
         if objective not in OBJECTIVES:
             raise SearchError(f"objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
@@ -85,6 +89,7 @@ class HardwareCost:
         self.device = device
         self.console = console
         self._table: Any = None
+        self.calibration = list(calibration)
         self._reference_costs: tuple[float, int] | None = None
 
     @property
@@ -114,17 +119,30 @@ class HardwareCost:
             self._table = LatencyTable(device_key(self.device), on_measure=progress)
         return self._table
 
+    def _calibrated_table(self, mode: str, batch: int) -> Any:
+        table = self.table()
+        if self.calibration and not table.calibrated(mode, batch):
+            from nasgen.cost import calibrate
+
+            if self.console is not None:
+                self.console.print(f"latency table: calibrating on {len(self.calibration)} networks ({mode}, "
+                                   f"batch {batch})", highlight=False)
+            specs = self.calibration if mode == "infer" else [
+                spec.replace(resolution_px=self.proxy_px(spec)) for spec in self.calibration
+            ]
+            calibrate(table, specs, mode=mode, batch=batch)
+        return table
+
     def predict(self, spec: Any) -> dict[str, float]:
         """``{"latency_ms": …, "step_ms": …}`` as far as needed by the limits and the objective."""
         from nasgen.cost import predict_latency
 
         values: dict[str, float] = {}
         if self.needs_latency:
-            values["latency_ms"] = predict_latency(spec, self.table(), mode="infer", batch=1).total_ms
+            values["latency_ms"] = predict_latency(spec, self._calibrated_table("infer", 1), mode="infer",
+                                                   batch=1).total_ms
         if self.needs_step:
-            values["step_ms"] = predict_latency(
-                spec, self.table(), mode="train", batch=self.proxy_batch, resolution_px=self.proxy_px(spec)
-            ).total_ms
+            values["step_ms"] = self.predict_step(spec)
         return values
 
     def violations(self, values: Mapping[str, float]) -> dict[str, float]:
@@ -163,8 +181,8 @@ class HardwareCost:
         """Predicted training step time (ms) of ``spec`` at the proxy's batch and resolution."""
         from nasgen.cost import predict_latency
 
-        return predict_latency(spec, self.table(), mode="train", batch=self.proxy_batch,
-                               resolution_px=self.proxy_px(spec)).total_ms
+        return predict_latency(spec, self._calibrated_table("train", self.proxy_batch), mode="train",
+                               batch=self.proxy_batch, resolution_px=self.proxy_px(spec)).total_ms
 
 
 def reward(

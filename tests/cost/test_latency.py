@@ -71,6 +71,22 @@ def test_table_round_trip_and_key(cache):
     assert other.path != table.path and other.entries == {}
 
 
+def test_a_part_timed_in_a_stall_is_replaced_by_its_second_timing():
+    spec = spec_from_dict(TINY)
+    table = LatencyTable(device_key("cpu"))
+    predict_latency(spec, table)
+    stem = parts_of(spec)[0]
+    entry = f"infer|b1|{stem.key}"
+    measured = table.entries[entry]
+    table.entries[entry] = 1e6  # as if the first timing had fallen into a seconds-long stall of the machine
+    again = table.retime(spec, stem, "infer", 1)
+    assert 0 < again < 1e6 and table.entries[entry] == again
+    assert again < 100 * measured  # the same order as the first (unstalled) timing
+    table.entries[entry] = 1e-9  # the faster of the two is kept
+    assert table.retime(spec, stem, "infer", 1) == 1e-9
+    assert json.loads(table.path.read_text())["entries"][entry] == 1e-9  # and saved
+
+
 def test_training_mode_and_measurement():
     spec = spec_from_dict(TINY)
     table = LatencyTable(device_key("cpu"))
@@ -114,3 +130,42 @@ def test_profile_cuda_without_cuda_is_one_error_line():
     result = CliRunner().invoke(app, ["profile", "efficientnet-b0", "--latency", "--device", "cuda"])
     assert result.exit_code == 2 and result.output.strip().count("\n") == 0
     assert "no CUDA device" in result.output
+
+
+def test_calibration_fits_a_factor_and_a_per_part_time():
+    from nasgen.cost._latency import _fit_relative
+
+    # networks of known parts sums p and part counts n, timed t = 1.2·p + 0.1·n exactly
+    rows = [(p, n, 1.2 * p + 0.1 * n) for p, n in [(3.0, 15), (10.0, 20), (20.0, 30), (50.0, 35)]]
+    a, b = _fit_relative(rows)
+    assert a == pytest.approx(1.2) and b == pytest.approx(0.1)
+    assert _fit_relative([(4.0, 10, 6.0)]) == (pytest.approx(1.5), 0.0)  # one network: a factor only
+    assert _fit_relative([(4.0, 10, 2.0), (8.0, 10, 8.0)])[1] >= 0  # never a negative per-part time
+
+
+def test_calibrate_stores_both_and_predictions_use_them():
+    from nasgen.cost import calibrate
+
+    small = spec_from_dict(TINY)
+    large = spec_from_dict({**TINY, "stages": TINY["stages"] + [{**TINY["stages"][1], "num_layers": 3}]})
+    table = LatencyTable(device_key("cpu"))
+    assert not table.calibrated("infer", 1)
+    factor = calibrate(table, [small, large])
+    assert table.calibrated("infer", 1) and factor == table.factor("infer", 1) > 0
+    assert table.per_part_ms("infer", 1) >= 0
+    prediction = predict_latency(large, table)
+    assert prediction.total_ms == pytest.approx(factor * prediction.parts_ms
+                                                + table.per_part_ms("infer", 1) * len(prediction.parts))
+    with pytest.raises(SpecError, match="at least one network"):
+        calibrate(table, [])
+
+
+def test_a_search_calibrates_a_fresh_table_before_its_first_prediction():
+    from nasgen.search._hardware import HardwareCost
+
+    spec = spec_from_dict(TINY)
+    hardware = HardwareCost("accuracy", budget_macs=10**9, max_latency_ms=50.0, calibration=[spec])
+    values = hardware.predict(spec)
+    table = hardware.table()
+    assert table.calibrated("infer", 1) and not table.calibrated("train", 128)
+    assert values["latency_ms"] == pytest.approx(predict_latency(spec, table).total_ms)
