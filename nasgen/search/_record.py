@@ -232,8 +232,13 @@ def _reason_of(trial: FrozenTrial) -> str:
 def _set_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
     """Set several user attributes of the running ``trial``: in one storage write where the storage offers
     ``set_trial_user_attrs`` (nasgen's journal and RDB storages: one fsync or one commit instead of one per key),
-    else one by one."""
-    batch = getattr(trial.storage, "set_trial_user_attrs", None)
+    else one by one. Optuna wraps an RDB storage in its ``_CachedStorage``, which passes attribute writes straight
+    to the storage it wraps (``_backend``): the batch is looked up there too (on PostgreSQL one write of 5
+    attributes costs one commit, ≈ 5 ms, instead of five)."""
+    storage = trial.storage
+    batch = getattr(storage, "set_trial_user_attrs", None) or getattr(
+        getattr(storage, "_backend", None), "set_trial_user_attrs", None
+    )
     cached = getattr(trial, "_cached_frozen_trial", None)
     if batch is None or cached is None or len(attrs) < 2:
         for key, value in attrs.items():

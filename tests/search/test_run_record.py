@@ -132,3 +132,24 @@ def test_run_wraps_a_live_study(space):
     study = optuna.create_study(direction="maximize")
     run = Run(study, "memory")
     assert run.records() == [] and run.best() is None and run.leaderboard() == []
+
+
+def test_attribute_writes_reach_the_batch_through_optunas_cache(space, tmp_path, monkeypatch):
+    # Optuna wraps an RDB storage in its _CachedStorage; the record's several attributes must still go in one
+    # write (one commit on PostgreSQL) instead of one per key.
+    from nasgen.search._storage import _BatchRDBStorage
+
+    batches: list[int] = []
+    write = _BatchRDBStorage.set_trial_user_attrs
+
+    def counting(self, trial_id, attrs):
+        batches.append(len(attrs))
+        write(self, trial_id, attrs)
+
+    monkeypatch.setattr(_BatchRDBStorage, "set_trial_user_attrs", counting)
+    result = search(BUDGET, space=space, objective=_score, n_trials=3, seed=1, out=tmp_path, timeout=None,
+                    storage=f"sqlite:///{tmp_path / 'study.db'}")
+    assert type(result.study._storage).__name__ == "_CachedStorage"
+    assert len(batches) >= 3 and max(batches) >= 5
+    records = open_run(tmp_path).records()
+    assert all(r.spec is not None and r.macs > 0 for r in records)  # what the batches wrote reads back
