@@ -41,6 +41,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=256, help="training images per proxy epoch")
     parser.add_argument("--val-images", type=int, default=200)
     parser.add_argument("--budget", default="400M")
+    parser.add_argument("--trim", action="store_true",
+                        help="before each reading: gc.collect() and glibc malloc_trim(0) (the live set, not the heap)")
     parser.add_argument("--json", type=Path, default=Path(__file__).parent / "results" / "rss_trials.json")
     args = parser.parse_args()
 
@@ -57,6 +59,12 @@ def main() -> None:
     start = time.perf_counter()
 
     def record(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if args.trim:
+            import ctypes
+            import gc
+
+            gc.collect()
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
         rows.append({"trial": len(rows) + 1, "number": trial.number, "state": trial.state.name,
                      "rss_mb": rss_mb(), "seconds": time.perf_counter() - start})
 
