@@ -223,7 +223,8 @@ def search(
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
     data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": proxy_images,
-                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images}  # fmt: skip
+                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images,
+                    "shared_cache": workers > 1}  # fmt: skip
     evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights, data_options, notes)
     meta = {
         "budget_macs": limits.budget_macs,
@@ -271,7 +272,7 @@ def search(
                 freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
                 timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
                 multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
-                threads=threads,
+                threads=threads, data_options={k: v for k, v in data_options.items() if k not in ("space", "out_dir")},
             )
             run_search_workers(study, plan, console)
         else:
