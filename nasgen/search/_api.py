@@ -138,8 +138,10 @@ def search(
     Args:
         budget: MACs budget, ``"400M"``, ``"1.5G"`` or ``400000000``.
         space: Built-in space name, YAML path, or a ``SearchSpace``.
-        data: Dataset source for ``nasgen.data.load_dataset`` (None = the embedded Fashion-MNIST subset;
-            with a stand-in ``objective`` and no data, specs keep the space's classes and channels).
+        data: A source for :func:`nasgen.data.load_dataset` or what it returned (None = the embedded
+            Fashion-MNIST subset; with a stand-in ``objective`` and no data, specs keep the space's classes and
+            channels). An ImageFolder tree or ``path,label`` list — a path, or ``load_dataset(folder)``'s
+            :class:`~nasgen.data.ImageFiles` — is streamed: the proxies train on its ``proxy_images`` cache.
         n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold.
         timeout: Seconds this call may run; no new trial starts when the mean trial would not fit.
         epochs: Proxy epochs (overrides the default proxy's).
@@ -250,7 +252,7 @@ def search(
         )
         check_study_meta(study, meta)
         if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
-            study.set_user_attr("data", None if dataset is None else str(data or "embedded"))
+            study.set_user_attr("data", None if dataset is None else _data_record(data))
         # a shared study: this host's killed processes left trials RUNNING; fail (reason kept) and retry them now
         requeued = recover_stale_trials(study) if local else fail_dead_local_trials(study)
         enqueue_architectures(study, known)
@@ -406,6 +408,14 @@ def _streamed_images(dataset: Any, proxy_images: int | None) -> int | None:
     if not isinstance(dataset, ImageFiles):
         return None
     return DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
+
+
+def _data_record(data: Any) -> str:
+    """Where the data came from, for the report and for ``confirm`` to reload: the source as given, or the folder
+    or list a loaded streamed dataset (``load_dataset(folder)``) was opened from (not its repr of every path)."""
+    from nasgen.data._files import ImageFiles
+
+    return data.name if isinstance(data, ImageFiles) else str(data or "embedded")
 
 
 def _load_data(data: Any, seed: int) -> Any:

@@ -30,8 +30,8 @@ def proxy_cache_resolution(space: Any, config: Any) -> int:
 
 
 def search_data(
-    dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None, loader_workers: int | None,
-    skip_bad_images: bool, shared_cache: bool = False,
+    dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None = None,
+    loader_workers: int | None = None, skip_bad_images: bool = False, shared_cache: bool = False,
 ) -> tuple[Any, list[str]]:
     """The dataset every trial trains on, and notes for the user (what the proxy cache holds and cost).
 
