@@ -61,7 +61,8 @@ class ImageFiles:
         report: What the scan ignored, skipped or will convert (:class:`~nasgen.data.DataReport`), or None;
             kept by subsets.
         transform: Applied by ``files[i]`` to the decoded PIL image (:meth:`with_transform`,
-            :meth:`transformed`); ``None`` = a uint8 tensor ``(C, H, W)`` at the file's own size.
+            :meth:`transformed`); ``None`` = a uint8 tensor ``(C, H, W)`` at the file's own size. nasgen's own
+            trainer and proxy cache apply their transforms and ignore this one.
 
     Raises:
         DataError: No files, labels out of range, or fewer than two classes present.

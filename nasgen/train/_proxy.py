@@ -25,8 +25,8 @@ __all__ = [
     "default_proxy",
     "estimate_proxy_seconds",
     "evaluate_proxy",
-    "proxy_resolution",
     "proxy_data",
+    "proxy_resolution",
     "proxy_resolution_for",
 ]
 
