@@ -7,7 +7,7 @@ Writes ``--n`` Fashion-MNIST training images (the Debian package's IDX files) as
    (random-resized crop to ``--px`` + flip) and the same number of workers;
 2. the resident memory (RSS, this process plus its loader workers) sampled every batch over one epoch;
 3. time to the first training step: streaming (scan + normalization sample + first batch + one step) vs the
-   eager decode of ``load_dataset`` (every file decoded, squashed to 64 px);
+   eager decode of ``load_dataset(root, in_memory=True)`` (every file decoded, squashed to 64 px);
 4. the proxy cache's build time (``--proxy-images`` at 32 px, B0's CPU proxy resolution).
 
     nice python benchmarks/data_pipeline.py [--n 20000] [--workers 1] [--root $TMPDIR/nasgen-fmnist-jpeg]
@@ -203,7 +203,7 @@ def first_step_eager(root: Path, args) -> str:
     from nasgen.train._trainer import Trainer
 
     start = time.perf_counter()
-    data = load_dataset(root)
+    data = load_dataset(root, in_memory=True)  # the eager reader (load_dataset streams a folder by default)
     train, val = split(data, None, seed=0)
     data_s = time.perf_counter() - start
     config = TrainConfig(batch_size=args.batch_size, resolution_px=args.px, epochs=1)

@@ -81,7 +81,6 @@ def register(app: typer.Typer) -> None:
         from rich.markup import escape
 
         from nasgen.data import load_dataset
-        from nasgen.data._files import is_streamable, open_image_files
         from nasgen.spec import load_spec
         from nasgen.train import train as run_training
 
@@ -93,10 +92,8 @@ def register(app: typer.Typer) -> None:
                 "or more); give --epochs 2 or more, or drop --progressive"
             )
         run_dir = out if out is not None else Path("runs") / "train" / (load_spec(arch).name or Path(arch).stem)
-        if is_streamable(data):  # a folder or a path,label list: streamed at its real resolution (issue 14)
-            dataset = open_image_files(data, skip_empty_classes=skip_empty_classes)
-        else:
-            dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
+        # a folder or a path,label list is streamed at its real resolution (issue 14), as from Python
+        dataset = load_dataset(data, seed=seed, skip_empty_classes=skip_empty_classes)
         report = dataset.report
         for note in report.notes if report is not None else ():  # conversions and omissions, said once (issue 19)
             if note.startswith("ignored ") and not list_ignored:

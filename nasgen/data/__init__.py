@@ -1,10 +1,13 @@
 """Datasets for proxy and full training: the embedded Fashion-MNIST subset, IDX, ImageFolder, ``.npz``.
 
-Images live in memory as uint8 numpy arrays ``(N, H, W, C)``; :mod:`nasgen.data._tensors` turns them into
-torch tensors resized once per resolution (imported lazily, so loading data does not import torch). A user's
-ImageFolder tree or ``path,label`` list is instead an :class:`ImageFiles` (``open_image_files``), streamed at its
-real resolution by DataLoader workers (``nasgen.data._stream``) or decoded once into the proxy's cache
-(``proxy_cache``); see ``docs/streaming.md``.
+:func:`load_dataset` is the one entry point, for the Python API and the CLI alike. Small data (the embedded
+subset, Fashion-MNIST, IDX, ``.npz``) lives in memory as an :class:`ImageDataset` of uint8 numpy arrays
+``(N, H, W, C)``; :mod:`nasgen.data._tensors` turns them into torch tensors resized once per resolution (imported
+lazily, so loading data does not import torch). A user's ImageFolder tree or ``path,label`` list is instead an
+:class:`ImageFiles` — paths and labels, nothing decoded — streamed at its real resolution by DataLoader workers
+(``nasgen.data._stream``) or decoded once into the proxy's cache (``proxy_cache``); ``files[i]`` and
+``files.transformed(R, train=…)`` make it a torch dataset. ``load_dataset(folder, in_memory=True)`` is the eager
+read. See ``docs/streaming.md``.
 
 Example:
     >>> from nasgen.data import load_dataset, split

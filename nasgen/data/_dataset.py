@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -72,10 +73,29 @@ class ImageDataset:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        """``(image, label)``: image ``index`` as a uint8 tensor ``(C, H, W)`` (a copy), as torch datasets give.
+
+        Raises:
+            IndexError: ``index`` outside ``[-N, N)``.
+        """
+        import torch
+
+        image = np.array(self.images[index], dtype=np.uint8)  # a copy: a memory-mapped cache is read-only
+        if image.ndim != 3:
+            raise IndexError(f"{self.name}: index must be one integer, got {index!r}")
+        return torch.from_numpy(image).permute(2, 0, 1).contiguous(), int(self.labels[index])
+
     @property
     def num_classes(self) -> int:
         """Number of classes (``len(classes)``)."""
         return len(self.classes)
+
+    @property
+    def resolution_px(self) -> int | None:
+        """Side of the square images (px), or ``None`` when they are not square."""
+        _, height, width, _ = self.images.shape
+        return int(height) if height == width else None
 
     @property
     def in_channels(self) -> int:

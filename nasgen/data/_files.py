@@ -34,7 +34,22 @@ MODE_SAMPLE = 256
 
 @dataclass(frozen=True, eq=False)
 class ImageFiles:
-    """Image files and their labels, decoded on demand.
+    """Image files and their labels, decoded on demand: what ``load_dataset(folder)`` returns.
+
+    Holds paths, never pixels (about 100 bytes a file whatever the image sizes), so memory does not grow with
+    the images. nasgen's trainer streams it (:class:`~nasgen.train._stream.StreamTrainer`: random-resized
+    crops at each epoch's size, decoded by DataLoader workers) and the search decodes a class-balanced subset
+    once into its proxy cache. As a torch map-style dataset, ``files[i]`` decodes file ``i``:
+
+    Example:
+        >>> from torch.utils.data import DataLoader
+        >>> files = load_dataset("photos/")  # doctest: +SKIP
+        >>> image, label = files[0]  # doctest: +SKIP
+        >>> image.dtype, tuple(image.shape)  # the file's own size  # doctest: +SKIP
+        (torch.uint8, (3, 480, 640))
+        >>> train = DataLoader(files.transformed(224, train=True), batch_size=32, shuffle=True)  # doctest: +SKIP
+        >>> tuple(next(iter(train))[0].shape)  # doctest: +SKIP
+        (32, 3, 224, 224)
 
     Attributes:
         paths: File paths ``(N,)``, UTF-8 encoded (numpy ``bytes_`` array); :meth:`path` gives one as ``str``.
@@ -43,7 +58,11 @@ class ImageFiles:
         name: Where the list came from (the folder or list file), for logs and run records.
         mode: ``"L"`` (1 channel) when every sampled header is grey, else ``"RGB"``; every image is decoded to it.
         val_index: Indices of a shipped validation split, or ``None``.
-        report: What the scan ignored, skipped or will convert (:class:`~nasgen.data.DataReport`), or None.
+        report: What the scan ignored, skipped or will convert (:class:`~nasgen.data.DataReport`), or None;
+            kept by subsets.
+        transform: Applied by ``files[i]`` to the decoded PIL image (:meth:`with_transform`,
+            :meth:`transformed`); ``None`` = a uint8 tensor ``(C, H, W)`` at the file's own size. nasgen's own
+            trainer and proxy cache apply their transforms and ignore this one.
 
     Raises:
         DataError: No files, labels out of range, or fewer than two classes present.
@@ -56,6 +75,7 @@ class ImageFiles:
     mode: str = "RGB"
     val_index: np.ndarray | None = field(default=None, repr=False)
     report: Any = field(default=None, repr=False, compare=False)
+    transform: Any = field(default=None, repr=False, compare=False)
     _stats: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -71,6 +91,30 @@ class ImageFiles:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def __getitem__(self, index: int) -> tuple[Any, int]:
+        """Decode file ``index`` now: ``(image, label)``.
+
+        The image is upright (EXIF orientation applied) and in :attr:`mode`; without a :attr:`transform` it is a
+        uint8 tensor ``(C, H, W)`` at the file's own size (C = :attr:`in_channels`), else ``transform(PIL image)``.
+
+        Raises:
+            IndexError: ``index`` outside ``[-N, N)``.
+            DataError: The file cannot be decoded (corrupt, truncated, not an image); the message names it.
+        """
+        from nasgen.data._decode import decode_image
+
+        path = self.path(index)  # IndexError past the end, so iteration stops
+        image, reason = decode_image(path, self.mode)
+        if image is None:
+            raise DataError(f"{path}: {reason}")
+        label = int(self.labels[index])
+        if self.transform is not None:
+            return self.transform(image), label
+        import torch
+
+        pixels = np.array(image, dtype=np.uint8)
+        return torch.from_numpy(pixels.reshape(*pixels.shape[:2], -1)).permute(2, 0, 1).contiguous(), label
+
     def path(self, index: int) -> str:
         """The path of file ``index``."""
         return os.fsdecode(self.paths[index])
@@ -85,9 +129,40 @@ class ImageFiles:
         """1 for grey data, 3 for colour."""
         return 1 if self.mode == "L" else 3
 
+    @property
+    def resolution_px(self) -> None:
+        """``None``: every file keeps its own size; the trainer decides the size of each batch (px)."""
+        return None
+
     def subset(self, index: np.ndarray, name: str | None = None) -> ImageFiles:
-        """The files at ``index`` (a shipped validation split does not carry over)."""
-        return ImageFiles(self.paths[index], self.labels[index], list(self.classes), name or self.name, self.mode)
+        """The files at ``index`` (a shipped validation split does not carry over; report and transform do)."""
+        return ImageFiles(
+            self.paths[index], self.labels[index], list(self.classes), name or self.name, self.mode,
+            report=self.report, transform=self.transform,
+        )  # fmt: skip
+
+    def with_transform(self, transform: Any) -> ImageFiles:
+        """The same files whose items are ``(transform(PIL image), label)`` (as torchvision's ``ImageFolder``)."""
+        return ImageFiles(
+            self.paths, self.labels, list(self.classes), self.name, self.mode, self.val_index, self.report,
+            transform, self._stats,
+        )  # fmt: skip
+
+    def transformed(self, resolution_px: int, *, train: bool) -> ImageFiles:
+        """The same files with nasgen's standard transform to ``resolution_px`` (R): items are uint8 ``(C, R, R)``.
+
+        ``train=True``: random-resized crop (area 0.08–1, aspect 3/4–4/3) + horizontal flip, drawn from torch's
+        global RNG; ``train=False``: resize the shorter side to ``floor(R / 0.875)`` and centre-crop (timm's
+        ``crop_pct``). Normalization is left to the model's input (nasgen normalizes on the device).
+
+        Raises:
+            DataError: ``resolution_px`` is not a positive integer.
+        """
+        if isinstance(resolution_px, bool) or not isinstance(resolution_px, int) or resolution_px < 1:
+            raise DataError(f"resolution_px must be a positive integer (px), got {resolution_px!r}")
+        from nasgen.data._stream import eval_transform, train_transform
+
+        return self.with_transform(train_transform(resolution_px) if train else eval_transform(resolution_px))
 
     def content_key(self) -> str:
         """A hash of the paths, labels, sizes and modification times (what a cache built from it depends on)."""

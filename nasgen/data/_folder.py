@@ -1,4 +1,5 @@
-"""ImageFolder trees (``ROOT/<class>/<image>``), read eagerly into memory, with a report of what was done.
+"""ImageFolder trees (``ROOT/<class>/<image>``) read eagerly into memory (``load_dataset(root, in_memory=True)``;
+the default is to stream them, :mod:`nasgen.data._files`), with a report of what was done.
 
 Nothing is dropped or converted silently (issue 19): an empty class folder is refused (or skipped and
 reported with ``skip_empty_classes``), files that are not images are counted and listed in
@@ -100,7 +101,9 @@ def _inspect(files: list[tuple[Path, int]]) -> tuple[Counter, Counter]:
     return modes, sizes
 
 
-def _notes(modes: Counter, sizes: Counter, ignored: list[str], empty: list[str], target: str) -> list[str]:
+def _notes(
+    modes: Counter, sizes: Counter, ignored: list[str], empty: list[str], target: str, side: int | None
+) -> list[str]:
     notes = omission_notes(empty, ignored)
     grey = sum(n for mode, n in modes.items() if mode in _GREY_MODES)
     if target == "RGB" and grey:
@@ -112,25 +115,33 @@ def _notes(modes: Counter, sizes: Counter, ignored: list[str], empty: list[str],
         notes.append(f"{alpha} image(s) with an alpha channel: transparency dropped")
     if len(sizes) > 1:
         (w0, h0), (w1, h1) = min(sizes, key=lambda s: s[0] * s[1]), max(sizes, key=lambda s: s[0] * s[1])
-        side = DEFAULT_IMAGE_FOLDER_PX
+        side = side or DEFAULT_IMAGE_FOLDER_PX
         notes.append(
             f"images come in {len(sizes)} sizes ({w0}x{h0} to {w1}x{h1} px): all resized to {side}x{side} px "
             "(aspect ratio not kept)"
         )
+    elif side is not None and set(sizes) != {(side, side)}:
+        (w, h), = sizes
+        notes.append(f"images are {w}x{h} px: all resized to {side}x{side} px (aspect ratio not kept)")
     return notes
 
 
-def load_image_folder(root: Path, *, skip_empty_classes: bool = False) -> ImageDataset:
-    """Read every image of an ImageFolder tree into memory.
+def load_image_folder(
+    root: Path, *, skip_empty_classes: bool = False, resolution_px: int | None = None
+) -> ImageDataset:
+    """Read every image of an ImageFolder tree into memory (``load_dataset(root, in_memory=True)``).
 
     Class names are the sorted sub-folder names (hidden ones excluded); images are the files below a class
     folder with a suffix in :data:`IMAGE_SUFFIXES`. When grey and colour images are mixed, all become RGB;
-    when sizes differ, all are resized to ``DEFAULT_IMAGE_FOLDER_PX`` square. The returned dataset's
-    ``report`` lists ignored files and skipped classes, and has one note per conversion.
+    every image is resized (bilinear, aspect ratio not kept) to ``resolution_px`` square when given, else,
+    when sizes differ, to ``DEFAULT_IMAGE_FOLDER_PX`` square. The returned dataset's ``report`` lists ignored
+    files and skipped classes, and has one note per conversion.
 
     Args:
         root: The tree's root folder.
         skip_empty_classes: Leave out class folders without images (and note it) instead of refusing them.
+        resolution_px: Side of the square every image is resized to (px); ``None`` = keep a size shared by
+            every image, else ``DEFAULT_IMAGE_FOLDER_PX`` (64).
 
     Raises:
         DataError: No images at all, an empty class folder (unless skipped), or an unreadable image (named).
@@ -138,13 +149,16 @@ def load_image_folder(root: Path, *, skip_empty_classes: bool = False) -> ImageD
     classes, files, ignored, empty = _scan(root, skip_empty_classes)
     modes, sizes = _inspect(files)
     target = "L" if all(mode in _GREY_MODES for mode in modes) else "RGB"
-    size = None if len(sizes) == 1 else (DEFAULT_IMAGE_FOLDER_PX, DEFAULT_IMAGE_FOLDER_PX)
+    if resolution_px is not None:
+        size = (resolution_px, resolution_px)
+    else:
+        size = None if len(sizes) == 1 else (DEFAULT_IMAGE_FOLDER_PX, DEFAULT_IMAGE_FOLDER_PX)
     images = np.stack([_read_image(path, target, size) for path, _ in files])
     if images.ndim == 3:
         images = images[..., None]
     labels = np.array([label for _, label in files], dtype=np.int64)
     report = DataReport(
         ignored_files=tuple(ignored), skipped_classes=tuple(empty),
-        notes=tuple(_notes(modes, sizes, ignored, empty, target)),
+        notes=tuple(_notes(modes, sizes, ignored, empty, target, resolution_px)),
     )  # fmt: skip
     return ImageDataset(images, labels, classes, str(root), report=report)

@@ -1,6 +1,8 @@
-"""Dataset sources: the embedded subset, Fashion-MNIST, IDX folders, ImageFolder trees and ``.npz`` files.
+"""Dataset sources: the embedded subset, Fashion-MNIST, IDX folders, ``.npz`` files (in memory) and a user's
+ImageFolder tree or ``path,label`` list (streamed, or in memory on request).
 
-Each source kind is a loader in ``_LOADERS``; :func:`load_dataset` picks one by the shape of ``source``.
+:func:`load_dataset` picks the reader by the shape of ``source``; it is the one function through which the
+Python API and the CLI open data.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from nasgen.data._dataset import ImageDataset, stratified_order
+from nasgen.data._files import LIST_SUFFIXES, ImageFiles
 from nasgen.data._folder import DEFAULT_IMAGE_FOLDER_PX, IMAGE_SUFFIXES, load_image_folder
 from nasgen.data._idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_idx_folder
 from nasgen.errors import DataError
@@ -100,7 +103,9 @@ def _kind(path: Path) -> Callable[[Path], ImageDataset]:
     if path.is_file():
         if path.suffix == ".npz":
             return _load_npz
-        raise DataError(f"{path}: a data file must be an .npz of images and labels")
+        listed = path.suffix.lower() in LIST_SUFFIXES
+        hint = " (a 'path,label' list is streamed: leave out in_memory=True)" if listed else ""
+        raise DataError(f"{path}: a data file must be an .npz of images and labels{hint}")
     names = {p.name for p in path.iterdir()}
     if any("-ubyte" in name for name in names):
         return _load_idx
@@ -114,33 +119,62 @@ _NAMED: dict[str, Callable[[Path | None], ImageDataset]] = {
 
 
 def load_dataset(
-    source: str | os.PathLike[str] | None = None, *, seed: int = 0, max_images: int | None = None,
-    skip_empty_classes: bool = False,
-) -> ImageDataset:
-    """Load images and labels into memory.
+    source: str | os.PathLike[str] | ImageDataset | ImageFiles | None = None, *, seed: int = 0,
+    max_images: int | None = None, skip_empty_classes: bool = False, in_memory: bool = False,
+    resolution_px: int | None = None,
+) -> ImageDataset | ImageFiles:
+    """Open a dataset: small sources are read into memory, a user's image folder or list is streamed.
+
+    This is the one entry point for data, the same for the Python API and the CLI (``--data``):
+    :func:`nasgen.train.train`, :func:`nasgen.search.search` and their commands all call it.
 
     Args:
         source: ``None`` or ``"embedded"`` (the shipped stratified Fashion-MNIST subset, 10,000 train + 2,000
             validation images, 28×28 grey); ``"fashion-mnist"`` (all 70,000 images from the IDX files in
             ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; the 10,000 test images are the
-            shipped validation split); or a path: a folder of IDX files (``train-images-idx3-ubyte[.gz]`` …),
-            an ImageFolder tree (``ROOT/<class>/<image>``; images of different sizes are resized to 64×64 px,
-            grey and colour mixed become 3 channels; files that are not images are ignored; each of these is
-            reported in ``dataset.report``), or an ``.npz`` with ``images``/``x`` ``(N, H, W[, C])`` and
-            ``labels``/``y`` ``(N,)``.
+            shipped validation split); a folder of IDX files (``train-images-idx3-ubyte[.gz]`` …); an ``.npz``
+            with ``images``/``x`` ``(N, H, W[, C])`` and ``labels``/``y`` ``(N,)`` — all read into memory —
+            or an ImageFolder tree (``ROOT/<class>/<image>``) or a ``path,label`` list (``.csv``/``.txt``/
+            ``.tsv``), which is **streamed**: only the file list is read, each image is decoded at its own
+            resolution when a DataLoader worker needs it (``docs/streaming.md``). An already loaded dataset is
+            returned as is (subsampled by ``max_images``).
         seed: Seed of the stratified subsample when ``max_images`` is given.
-        max_images: Keep at most this many images, class-balanced (handy for quick runs on big data).
+        max_images: Keep at most this many images (files, when streamed), class-balanced (handy for quick runs).
         skip_empty_classes: ImageFolder only: leave out class folders without images (noted in the report)
             instead of refusing them.
+        in_memory: ImageFolder only: decode every file now into one uint8 array (the eager path, for small
+            folders), instead of streaming it. Images of different sizes are then resized to 64×64 px
+            (``DEFAULT_IMAGE_FOLDER_PX``, aspect ratio not kept) unless ``resolution_px`` is given; grey and
+            colour mixed become 3 channels; each conversion is noted in ``dataset.report``.
+        resolution_px: With ``in_memory=True``: the side (px) of the square every image is resized to.
 
     Returns:
-        An :class:`ImageDataset` with uint8 images ``(N, H, W, C)``.
+        An :class:`ImageDataset` (uint8 images ``(N, H, W, C)`` in memory) for the embedded data, Fashion-MNIST,
+        IDX, ``.npz`` and ``in_memory=True``; an :class:`~nasgen.data.ImageFiles` (paths and labels, about 100
+        bytes a file, nothing decoded) for an ImageFolder tree or list. Both have ``classes``, ``num_classes``,
+        ``in_channels``, ``labels``, ``report``, ``len()`` and ``dataset[i] → (uint8 tensor (C, H, W), label)``,
+        so either works with a ``torch.utils.data.DataLoader``; ``ImageFiles.transformed(R, train=…)`` gives
+        fixed-size ``(C, R, R)`` items to batch.
 
     Raises:
         DataError: The path does not exist, holds no images, has one class only, an ImageFolder class folder
-            without images (unless skipped), image and label counts differ, or a file is malformed.
+            without images (unless skipped), image and label counts differ, a file is malformed (named; a
+            streamed file is only read, and named, when it is decoded), ``resolution_px`` without
+            ``in_memory=True`` or not a positive integer, or a file that is not an ``.npz`` (a list file is
+            streamed only).
     """
-    if source is None or str(source) in _NAMED:
+    from nasgen.data._files import is_streamable, open_image_files
+
+    _check_eager_options(in_memory, resolution_px)
+    if isinstance(source, (ImageDataset, ImageFiles)):
+        if (isinstance(source, ImageFiles) and in_memory) or resolution_px is not None:
+            raise DataError(
+                f"{source.name}: already loaded; pass its path to read it with in_memory=True / resolution_px"
+            )
+        dataset = source
+    elif source is None or str(source) in _NAMED:
+        if resolution_px is not None:
+            raise DataError(f"resolution_px applies to an ImageFolder tree, not to {str(source or 'embedded')!r}")
         dataset = _NAMED[str(source or "embedded")](None)
     else:
         path = Path(source).expanduser()
@@ -148,14 +182,29 @@ def load_dataset(
             raise DataError(
                 f"data path does not exist: {str(source)!r} (expected 'embedded', 'fashion-mnist' or a path)"
             )
-        loader = _kind(path)
-        if loader is load_image_folder:
-            dataset = load_image_folder(path, skip_empty_classes=skip_empty_classes)
+        if is_streamable(path) and not in_memory:  # a user's folder or list: streamed at its real resolution
+            dataset = open_image_files(path, skip_empty_classes=skip_empty_classes)
+        elif path.is_dir() and _kind(path) is load_image_folder:
+            dataset = load_image_folder(path, skip_empty_classes=skip_empty_classes, resolution_px=resolution_px)
+        elif resolution_px is not None:
+            raise DataError(f"{path}: resolution_px applies to an ImageFolder tree read with in_memory=True")
         else:
-            dataset = loader(path)
+            dataset = _kind(path)(path)
     if max_images is not None and max_images < len(dataset):
         if max_images < 2:
             raise DataError(f"max_images must be at least 2, got {max_images!r}")
         keep = np.sort(stratified_order(dataset.labels, seed)[:max_images])
         dataset = dataset.subset(keep)
     return dataset
+
+
+def _check_eager_options(in_memory: bool, resolution_px: int | None) -> None:
+    if resolution_px is None:
+        return
+    if isinstance(resolution_px, bool) or not isinstance(resolution_px, int) or resolution_px < 1:
+        raise DataError(f"resolution_px must be a positive integer (px), got {resolution_px!r}")
+    if not in_memory:
+        raise DataError(
+            f"resolution_px={resolution_px} is the size of an eager in-memory read: pass in_memory=True with it, "
+            "or leave it out to stream the images at their own resolution"
+        )

@@ -138,8 +138,10 @@ def search(
     Args:
         budget: MACs budget, ``"400M"``, ``"1.5G"`` or ``400000000``.
         space: Built-in space name, YAML path, or a ``SearchSpace``.
-        data: Dataset source for ``nasgen.data.load_dataset`` (None = the embedded Fashion-MNIST subset;
-            with a stand-in ``objective`` and no data, specs keep the space's classes and channels).
+        data: A source for :func:`nasgen.data.load_dataset` or what it returned (None = the embedded
+            Fashion-MNIST subset; with a stand-in ``objective`` and no data, specs keep the space's classes and
+            channels). An ImageFolder tree or ``path,label`` list — a path, or ``load_dataset(folder)``'s
+            :class:`~nasgen.data.ImageFiles` — is streamed: the proxies train on its ``proxy_images`` cache.
         n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold.
         timeout: Seconds this call may run; no new trial starts when the mean trial would not fit.
         epochs: Proxy epochs (overrides the default proxy's).
@@ -223,7 +225,8 @@ def search(
     name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
     data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": proxy_images,
-                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images}  # fmt: skip
+                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images,
+                    "shared_cache": workers > 1}  # fmt: skip
     evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights, data_options, notes)
     meta = {
         "budget_macs": limits.budget_macs,
@@ -249,7 +252,7 @@ def search(
         )
         check_study_meta(study, meta)
         if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
-            study.set_user_attr("data", None if dataset is None else str(data or "embedded"))
+            study.set_user_attr("data", None if dataset is None else _data_record(data))
         # a shared study: this host's killed processes left trials RUNNING; fail (reason kept) and retry them now
         requeued = recover_stale_trials(study) if local else fail_dead_local_trials(study)
         enqueue_architectures(study, known)
@@ -272,7 +275,7 @@ def search(
                 freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
                 timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
                 multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
-                threads=threads,
+                threads=threads, data_options={k: v for k, v in data_options.items() if k not in ("space", "out_dir")},
             )
             run_search_workers(study, plan, console)
         else:
@@ -408,6 +411,14 @@ def _streamed_images(dataset: Any, proxy_images: int | None) -> int | None:
     if not isinstance(dataset, ImageFiles):
         return None
     return DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
+
+
+def _data_record(data: Any) -> str:
+    """Where the data came from, for the report and for ``confirm`` to reload: the source as given, or the folder
+    or list a loaded streamed dataset (``load_dataset(folder)``) was opened from (not its repr of every path)."""
+    from nasgen.data._files import ImageFiles
+
+    return data.name if isinstance(data, ImageFiles) else str(data or "embedded")
 
 
 def _load_data(data: Any, seed: int) -> Any:

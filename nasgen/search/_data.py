@@ -14,14 +14,10 @@ __all__ = ["load_search_data", "proxy_cache_resolution", "search_data"]
 
 
 def load_search_data(data: Any, seed: int) -> Any:
-    """``ImageFiles`` for an ImageFolder tree or ``path,label`` list (nothing decoded), else ``load_dataset``."""
+    """:func:`~nasgen.data.load_dataset`: ``ImageFiles`` for an ImageFolder tree or ``path,label`` list (nothing
+    decoded), a loaded dataset as is, else the in-memory dataset."""
     from nasgen.data import load_dataset
-    from nasgen.data._files import ImageFiles, is_streamable, open_image_files
 
-    if isinstance(data, ImageFiles):
-        return data
-    if is_streamable(data):
-        return open_image_files(data)
     return load_dataset(data, seed=seed)
 
 
@@ -34,10 +30,13 @@ def proxy_cache_resolution(space: Any, config: Any) -> int:
 
 
 def search_data(
-    dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None, loader_workers: int | None,
-    skip_bad_images: bool,
+    dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None = None,
+    loader_workers: int | None = None, skip_bad_images: bool = False, shared_cache: bool = False,
 ) -> tuple[Any, list[str]]:
     """The dataset every trial trains on, and notes for the user (what the proxy cache holds and cost).
+
+    ``shared_cache``: several worker processes train on it (``--workers``), so the cache is memory-mapped from
+    ``out_dir`` whatever its size: built once, under a lock, and its pages shared by every worker.
 
     Raises:
         DataError: A file of the subset cannot be decoded (unless skipping), or too few images.
@@ -49,8 +48,10 @@ def search_data(
         return dataset, []
     px = proxy_cache_resolution(space, config)
     n_images = DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
+    limit = {"memory_limit_bytes": 0} if shared_cache else {}
     cache = proxy_cache(
-        dataset, px, n_images=n_images, cache_dir=out_dir, workers=loader_workers, skip_bad_images=skip_bad_images
+        dataset, px, n_images=n_images, cache_dir=out_dir, workers=loader_workers, skip_bad_images=skip_bad_images,
+        **limit,
     )
     where = f"memory-mapped {cache.path}" if cache.path is not None else "in memory"
     how = "reused" if cache.reused else f"decoded once in {cache.seconds:.1f} s"

@@ -123,11 +123,13 @@ def _evaluator(plan: WorkerPlan) -> Any:
         return ScorerEvaluator(plan.objective)
     import torch
 
-    from nasgen.data import load_dataset
+    from nasgen.search._data import load_search_data, search_data
 
     torch.set_num_threads(plan.threads)
-    return ProxyEvaluator(load_dataset(plan.data, seed=plan.seed), plan.proxy, seed=plan.seed,
-                          keep_weights=plan.save_weights)
+    # as the parent: a streamed folder trains every proxy on the study's cache (the parent's file in plan.out)
+    dataset, _ = search_data(load_search_data(plan.data, plan.seed), plan.space, plan.proxy, out_dir=plan.out,
+                             **plan.data_options)  # fmt: skip
+    return ProxyEvaluator(dataset, plan.proxy, seed=plan.seed, keep_weights=plan.save_weights)
 
 
 if __name__ == "__main__":

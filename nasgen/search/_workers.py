@@ -53,6 +53,8 @@ class WorkerPlan:
         heartbeat: ``(interval_s, grace_s)``.
         save_weights: Keep the best trial's proxy weights.
         multi_objective: NSGA-II mode.
+        data_options: ``proxy_images``, ``loader_workers``, ``skip_bad_images``, ``shared_cache`` of
+            :func:`nasgen.search._data.search_data`: a streamed folder's workers train on the parent's proxy cache.
     """
 
     storage: str
@@ -75,6 +77,7 @@ class WorkerPlan:
     epochs: int = 1
     devices: list[str] = field(default_factory=list)
     threads: int = 1
+    data_options: dict[str, Any] = field(default_factory=dict)
 
 
 def check_scale_out(

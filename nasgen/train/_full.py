@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from nasgen.data import ImageDataset, load_dataset, split
-from nasgen.data._files import ImageFiles, is_streamable, open_image_files
+from nasgen.data._files import ImageFiles
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
@@ -150,11 +150,8 @@ def _resolve_schedule(
 def _split_data(data: Any, seed: int) -> tuple[ImageDataset | ImageFiles, ImageDataset | ImageFiles]:
     if isinstance(data, tuple):
         return data
-    if is_streamable(data):  # an ImageFolder tree or a path,label list: streamed at its real resolution
-        files = data if isinstance(data, ImageFiles) else open_image_files(data)
-        return split(files, None, seed=seed)
-    dataset = data if isinstance(data, ImageDataset) else load_dataset(data, seed=seed)
-    return split(dataset, None, seed=seed)
+    # load_dataset, as the CLI: an ImageFolder tree or a path,label list is streamed at its real resolution
+    return split(load_dataset(data, seed=seed), None, seed=seed)
 
 
 def _run_identity(spec: ArchSpec, config: TrainConfig, schedule: ProgressiveSchedule | None, seed: int,
@@ -191,7 +188,7 @@ def _save_weights(trainer: _FullTrainer, path: Path, spec: ArchSpec) -> None:
 
 def train(
     arch: str | Path | ArchSpec,
-    data: str | Path | ImageDataset | tuple[ImageDataset, ImageDataset] | None = None,
+    data: str | Path | ImageDataset | ImageFiles | tuple[ImageDataset, ImageDataset] | None = None,
     *,
     epochs: int,
     out: str | Path,
@@ -219,11 +216,13 @@ def train(
     Args:
         arch: Built-in name, YAML/JSON path or :class:`ArchSpec`; classes, input channels and resolution are
             adapted to the data (``arch.yaml`` records the result).
-        data: ``load_dataset`` source (``None`` = embedded subset, ``"fashion-mnist"``, a path), a dataset
-            (split with its shipped split, else 20% by ``seed``) or a ``(train, val)`` pair. An ImageFolder tree
-            or a ``path,label`` list (``.csv``/``.txt``/``.tsv``) is streamed: decoded by ``loader_workers``
-            processes at each epoch's size (random-resized crop + flip; evaluation resize + centre crop),
-            memory bounded whatever its size; small data (embedded, IDX, ``.npz``) stays in memory.
+        data: A :func:`~nasgen.data.load_dataset` source (``None`` = embedded subset, ``"fashion-mnist"``, a
+            path), what it returned (split with its shipped split, else 20% by ``seed``) or a ``(train, val)``
+            pair. An ImageFolder tree or a ``path,label`` list (``.csv``/``.txt``/``.tsv``), given as a path or
+            as the :class:`~nasgen.data.ImageFiles` ``load_dataset`` opens it as, is streamed exactly as by
+            ``nasgen train --data``: decoded by ``loader_workers`` processes at each epoch's size (random-resized
+            crop + flip; evaluation resize + centre crop), memory bounded whatever its size. Small data
+            (embedded, IDX, ``.npz``, ``load_dataset(folder, in_memory=True)``) stays in memory.
         epochs: Total epochs of the run.
         out: Run directory (created; a checkpoint in it is resumed).
         progressive: ``False``; ``True`` for the schedule picked from the resolution, the data's image size

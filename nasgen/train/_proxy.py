@@ -25,6 +25,7 @@ __all__ = [
     "default_proxy",
     "estimate_proxy_seconds",
     "evaluate_proxy",
+    "proxy_data",
     "proxy_resolution",
     "proxy_resolution_for",
 ]
@@ -93,6 +94,27 @@ def proxy_resolution_for(spec, data: ImageDataset, config: TrainConfig) -> int:
     return proxy_resolution(spec.resolution_px, config, total_stride(spec), data_px=int(data.images.shape[1]))
 
 
+def proxy_data(data, spec, config: TrainConfig):
+    """The in-memory data the proxy of ``spec`` trains on: ``data`` itself, or for a streamed dataset
+    (:class:`~nasgen.data.ImageFiles`, what ``load_dataset(folder)`` returns) the proxy's cache — the class-balanced
+    subset of ``DEFAULT_PROXY_IMAGES`` files decoded once at this proxy's resolution (resize + centre crop) by
+    :func:`~nasgen.data.proxy_cache`, as the search builds it (there at the largest proxy resolution of its space).
+    Builds are reused within the process. A ``(train, val)`` pair is converted part by part.
+
+    Raises:
+        DataError: A file of the subset cannot be decoded (named), or fewer than two classes remain.
+    """
+    from nasgen.data._cache import DEFAULT_PROXY_IMAGES, proxy_cache
+    from nasgen.data._files import ImageFiles
+
+    if isinstance(data, tuple):
+        return tuple(proxy_data(part, spec, config) for part in data)
+    if not isinstance(data, ImageFiles):
+        return data
+    px = proxy_resolution(spec.resolution_px, config, total_stride(spec))
+    return proxy_cache(data, px, n_images=DEFAULT_PROXY_IMAGES).dataset
+
+
 def _split_once(dataset: ImageDataset, split_seed: int) -> tuple[ImageDataset, ImageDataset]:
     # The same split object for every trial, so the resized-tensor cache is shared between trials.
     per_dataset = _SPLITS.setdefault(dataset, {})
@@ -120,7 +142,8 @@ def evaluate_proxy(
     Args:
         spec: The :class:`~nasgen.spec.ArchSpec` to score.
         data: A dataset (split with :func:`~nasgen.data.split` by ``split_seed``, its shipped split when it has
-            one, the same for every trial) or a ``(train, val)`` pair.
+            one, the same for every trial) or a ``(train, val)`` pair. A streamed one (``load_dataset(folder)``)
+            trains on the proxy's cache of it (:func:`proxy_data`), as in a search.
         config: The recipe; ``None`` = :func:`default_proxy` for the device.
         seed: Seed of initialization, data order and subsampling.
         on_epoch: ``on_epoch(epoch, val_top1)`` after each epoch; exceptions propagate (pruning).
@@ -133,8 +156,10 @@ def evaluate_proxy(
     Raises:
         TrainError: The loss became NaN/inf.
         SpecError: The spec cannot be adapted to the data.
+        DataError: A streamed file of the proxy's subset cannot be decoded (named).
     """
     config = config or default_proxy(device)
+    data = proxy_data(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
     stage_settings = None
@@ -192,6 +217,7 @@ def estimate_proxy_seconds(
     from nasgen.train._trainer import Trainer
 
     config = config or default_proxy(device)
+    data = proxy_data(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
     trainer = Trainer(model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device)

@@ -411,8 +411,10 @@ def train_model(
 
     Args:
         model: Classifier ``(N, C, H, W) → (N, num_classes)``; trained in place.
-        train: Training images (uint8 ``(N, H, W, C)``; resized once per resolution and cached).
-        val: Validation images.
+        train: Training images: an in-memory dataset (uint8 ``(N, H, W, C)``; resized once per resolution and
+            cached) or streamed files (``load_dataset(folder)``: random-resized crops decoded per epoch at the
+            epoch's size by DataLoader workers, :class:`~nasgen.train._stream.StreamTrainer`).
+        val: Validation images, of the same kind as ``train``.
         config: The recipe (:class:`TrainConfig`).
         seed: Seeds data order, per-epoch subsampling, dropout and mixup; the global RNG is left as it was.
         device: ``None`` = CUDA (bf16 autocast, channels_last) when available, else CPU (channels_last).
@@ -425,6 +427,13 @@ def train_model(
 
     Raises:
         TrainError: The loss became NaN/inf, or CUDA was requested but is not available.
+        DataError: A streamed file cannot be decoded (named).
     """
-    trainer = Trainer(model, train, val, config, seed=seed, device=device, stage_settings=stage_settings)
+    from nasgen.data._files import ImageFiles
+
+    if isinstance(train, ImageFiles):  # streamed: decoded per epoch at each epoch's size, as nasgen.train.train
+        from nasgen.train._stream import StreamTrainer as trainer_class
+    else:
+        trainer_class = Trainer
+    trainer = trainer_class(model, train, val, config, seed=seed, device=device, stage_settings=stage_settings)
     return trainer.run(on_epoch)

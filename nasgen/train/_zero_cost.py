@@ -237,6 +237,7 @@ def zero_cost_scores(
     Args:
         spec: The :class:`~nasgen.spec.ArchSpec`.
         data: A dataset (split as the proxy splits it) or a ``(train, val)`` pair; the batch is drawn from train.
+            A streamed one (``load_dataset(folder)``) is first decoded into the proxy's cache, as by the proxy.
         names: Scores to compute (keys of :data:`ZERO_COST_SCORES`); ``None`` = all.
         seed: Seed of initialization and of the minibatch draw.
         batch_size: Images in the minibatch.
@@ -247,13 +248,14 @@ def zero_cost_scores(
     Raises:
         KeyError: An unknown score name.
     """
-    from nasgen.train._proxy import CPU_PROXY, _proxy_model, _split_once
+    from nasgen.train._proxy import CPU_PROXY, _proxy_model, _split_once, proxy_data
 
     names = tuple(ZERO_COST_SCORES) if names is None else names
     unknown = [name for name in names if name not in ZERO_COST_SCORES]
     if unknown:
         raise KeyError(f"unknown zero-cost score {unknown[0]!r}; known: {', '.join(ZERO_COST_SCORES)}")
     config = (config or CPU_PROXY).replace(zero_init_residual=False)
+    data = proxy_data(data, spec, config)  # a streamed folder: the proxy's cache, as evaluate_proxy
     train = data[0] if isinstance(data, tuple) else _split_once(data, 0)[0]
     scores: dict[str, float] = {}
     for name in names:

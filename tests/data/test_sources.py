@@ -74,7 +74,7 @@ def _image_folder(tmp_path, mode="L", sizes=((8, 8),)):
 
 
 def test_image_folder_grey(tmp_path):
-    data = load_dataset(_image_folder(tmp_path))
+    data = load_dataset(_image_folder(tmp_path), in_memory=True)  # the eager reader; streamed by default
     assert data.images.shape == (6, 8, 8, 1)
     assert data.classes == ["cat", "dog"]
     assert data.labels.tolist() == [0, 0, 0, 1, 1, 1]
@@ -82,7 +82,7 @@ def test_image_folder_grey(tmp_path):
 
 
 def test_image_folder_rgb_mixed_sizes_resized(tmp_path):
-    data = load_dataset(_image_folder(tmp_path, "RGB", sizes=((8, 8), (10, 12))))
+    data = load_dataset(_image_folder(tmp_path, "RGB", sizes=((8, 8), (10, 12))), in_memory=True)
     assert data.images.shape == (6, 64, 64, 3)
     assert data.images[0, 10, 10].tolist() == [40, 0, 0]
 
@@ -135,16 +135,16 @@ def test_missing_path_empty_folder_one_class(tmp_path):
     (root / "dog").rmdir()  # an empty class folder is refused on its own (test_image_folder.py)
     with pytest.raises(DataError, match=r"only one class \('cat'\)"):
         load_dataset(root)
-    (tmp_path / "data.csv").write_text("1,2\n")
+    (tmp_path / "data.csv").write_text("1,2\n")  # streamed as a path,label list unless read in memory
     with pytest.raises(DataError, match="must be an .npz"):
-        load_dataset(tmp_path / "data.csv")
+        load_dataset(tmp_path / "data.csv", in_memory=True)
 
 
 def test_corrupt_image_and_fake_npz_are_named(tmp_path):
     root = _image_folder(tmp_path)
     (root / "cat" / "broken.png").write_text("not an image")
     with pytest.raises(DataError, match=r"broken\.png: cannot read image"):
-        load_dataset(root)
+        load_dataset(root, in_memory=True)  # the eager reader decodes now; streamed files: tests/data/test_api.py
     (tmp_path / "fake.npz").write_text("not a zip")
     with pytest.raises(DataError, match=r"fake\.npz: not an \.npz archive"):
         load_dataset(tmp_path / "fake.npz")

@@ -43,3 +43,61 @@ def test_proxy_cache_is_built_once_and_shared_by_two_trials(space, tmp_path, mon
     assert seen[0].images.shape == (40, 32, 32, 3) and np.bincount(seen[0].labels).tolist() == [20, 20]
     assert any(note.startswith("proxy data: 40 of 60 images, class-balanced, decoded once") for note in result.notes)
     assert all(t.user_attrs.get("epochs") == 1 for t in result.study.trials)
+
+
+def _count_builds(monkeypatch) -> list[tuple[int, ...]]:
+    monkeypatch.setattr(cache_module, "_BUILT", {})
+    builds: list[tuple[int, ...]] = []
+    decode = cache_module._decode_into
+    monkeypatch.setattr(cache_module, "_decode_into", lambda *a, **k: builds.append(a[3].shape) or decode(*a, **k))
+    return builds
+
+
+def test_search_on_a_loaded_folder_streams_it_as_a_path_does(space, tmp_path, monkeypatch):
+    from nasgen.data import ImageFiles, load_dataset
+
+    builds = _count_builds(monkeypatch)
+    root = make_tree(tmp_path / "tree", n_per_class=30)
+    data = load_dataset(root)
+    assert isinstance(data, ImageFiles)
+    result = search(
+        "10M", space=space, data=data, n_trials=2, seed=0, out=tmp_path / "run", proxy=PROXY, pruner="none",
+        proxy_images=40, loader_workers=0, timeout=None,
+    )  # fmt: skip
+    assert builds == [(40, 32, 32, 3)]
+    assert any(note.startswith("proxy data: 40 of 60 images, class-balanced, decoded once") for note in result.notes)
+    assert result.study.user_attrs["proxy_images"] == 40
+    assert result.study.user_attrs["data"] == str(root)  # what confirm reloads, not the repr of every path
+
+
+def test_workers_train_on_the_parents_proxy_cache(space, tmp_path, monkeypatch):
+    # with --workers, each worker process used to read the folder itself with the eager 64-px reader
+    import torch
+
+    from nasgen.search._data import load_search_data, search_data
+    from nasgen.search._worker_proc import _evaluator
+    from nasgen.search._workers import WorkerPlan
+    from nasgen.train import default_proxy
+
+    builds = _count_builds(monkeypatch)
+    root = make_tree(tmp_path / "tree", n_per_class=30)
+    config = default_proxy("cpu").replace(**PROXY)
+    options = {"proxy_images": 40, "loader_workers": 0, "skip_bad_images": False, "shared_cache": True}
+    parent, notes = search_data(load_search_data(str(root), 0), space, config, out_dir=tmp_path / "run", **options)
+    assert notes[0].startswith("proxy data: 40 of 60 images, class-balanced, decoded once in ")
+    assert " s at 32 px, memory-mapped " in notes[0]
+    monkeypatch.setattr(cache_module, "_BUILT", {})  # a worker is another process: nothing built in it yet
+    plan = WorkerPlan(
+        storage="unused", study_name="s", space=space, data=str(root), proxy=config, objective=None, limits=None,
+        freeze_kwargs={}, sampler="random", pruner="none", seed=0, n_trials=1, timeout=None, out=tmp_path / "run",
+        data_options=options,
+    )  # fmt: skip
+    threads = torch.get_num_threads()
+    try:
+        worker = _evaluator(plan).dataset
+    finally:
+        torch.set_num_threads(threads)
+    assert builds == [(40, 32, 32, 3)]  # decoded once, by the parent; the worker maps the parent's file
+    assert isinstance(worker.images, np.memmap) and worker.images.shape == (40, 32, 32, 3)
+    assert np.array_equal(worker.images, parent.images) and worker.labels.tolist() == parent.labels.tolist()
+    assert len(list((tmp_path / "run").glob("proxy-cache-*.u8"))) == 1

@@ -68,7 +68,7 @@ def test_short_run_on_upscaled_jpegs_validates_like_it_trains(tmp_path, bn_momen
     spec = loads_spec(THREE_STAGES).replace(bn_momentum=bn_momentum)
     # in memory (the eager path the issue ran) and streamed (how `nasgen train --data DIR` reads a folder now,
     # with random-resized crops and flips, so its training accuracy is lower than the unaugmented one)
-    data = load_dataset(str(root)) if path == "memory" else str(root)
+    data = load_dataset(str(root), in_memory=True) if path == "memory" else str(root)
     result = train(spec, data, epochs=4, out=tmp_path / "run", resolution_px=128, batch_size=32, device="cpu")
     val = [row["val_top1"] for row in result.metrics]
     assert result.metrics[-1]["train_top1"] > (0.95 if path == "memory" else 0.85)

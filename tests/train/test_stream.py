@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -138,3 +139,99 @@ def test_same_run_whatever_the_number_of_loader_workers(tree, tmp_path):
     assert one.metrics[0]["train_loss"] == two.metrics[0]["train_loss"]
     assert one.val_loss == two.val_loss
     assert torch.isfinite(torch.tensor(one.val_loss))
+
+
+@pytest.fixture()
+def decoded(monkeypatch):
+    """``(file name, draft_px, decoded (W, H))`` of every image the streaming pipeline decodes in this process."""
+    import nasgen.data._stream as stream_module
+
+    calls: list[tuple[str, int | None, tuple[int, int] | None]] = []
+    real = stream_module.decode_image
+
+    def spy(path, mode, *, draft_px=None):
+        image, reason = real(path, mode, draft_px=draft_px)
+        calls.append((Path(path).name, draft_px, None if image is None else image.size))
+        return image, reason
+
+    monkeypatch.setattr(stream_module, "decode_image", spy)
+    return calls
+
+
+def _own_sizes(root: Path) -> dict[str, tuple[int, int]]:
+    from PIL import Image
+
+    sizes = {}
+    for path in root.rglob("*.*"):
+        with Image.open(path) as image:
+            sizes[path.name] = image.size
+    return sizes
+
+
+def test_python_api_trains_a_loaded_folder_at_its_own_resolution(tree, tmp_path, input_sizes, decoded):
+    # issue 14: load_dataset(folder) from Python used to decode every file into a 64-px squash; now it is the
+    # CLI's streamed reader, so the model sees the schedule's sizes cropped from each file at its own resolution
+    from nasgen.data import ImageFiles, load_dataset
+
+    data = load_dataset(tree)
+    assert isinstance(data, ImageFiles)
+    schedule = ProgressiveSchedule(
+        num_stages=2, size_start_px=48, size_end_px=96, size_multiple=16, dropout=(0.0, 0.0),
+        randaug_magnitude=(0.0, 0.0), randaug_num_ops=0, mixup_alpha=(0.0, 0.0),
+    )  # fmt: skip
+    result = _train(data, tmp_path / "api", epochs=2, progressive=schedule, loader_workers=0)
+    assert [int(row["image_size_px"]) for row in result.metrics] == [48, 96]
+    train_sizes = [size for training, size, _ in input_sizes if training]
+    assert train_sizes[0] == (48, 48) and train_sizes[-1] == (96, 96) and set(train_sizes) == {(48, 48), (96, 96)}
+    assert {size for training, size, _ in input_sizes if not training} == {(48, 48), (96, 96)}  # each stage's
+    # training crops come from the files decoded at their own size (no JPEG draft below 2 × 170 px here):
+    # 48 training files per epoch, each decoded once per epoch, 72-200 px on a side, never 64
+    own = _own_sizes(tree)
+    drafts = {math.ceil(px / math.sqrt(0.08)) for px in (48, 96)}  # make_loader's training draft sizes
+    training = [(name, size) for name, draft, size in decoded if draft in drafts]
+    assert len(training) == 2 * 48
+    assert all(size == own[name] for name, size in training)
+    assert min(min(size) for _, size in training) == 72
+
+
+def test_in_memory_folder_is_the_eager_path(tree, tmp_path, input_sizes, decoded):
+    from nasgen.data import ImageDataset, load_dataset
+
+    data = load_dataset(tree, in_memory=True)
+    assert isinstance(data, ImageDataset) and data.images.shape[1:] == (64, 64, 3)
+    result = _train(data, tmp_path / "eager", epochs=1, loader_workers=0)
+    assert decoded == []  # nothing streamed: the in-memory trainer resizes the 64-px array
+    assert {size for training, size, _ in input_sizes if training} == {(64, 64)}
+    assert result.spec.resolution_px == 64
+
+
+def test_train_model_streams_loaded_files(tree, input_sizes, decoded, monkeypatch):
+    import nasgen.data._stream as stream_module
+    from nasgen.data import load_dataset, split
+    from nasgen.nn import build_model
+    from nasgen.train import TrainConfig, train_model
+
+    monkeypatch.setattr(stream_module, "default_loader_workers", lambda: 0)  # decode here, where the spy is
+    train_files, val_files = split(load_dataset(tree), None, seed=0)
+    spec = loads_spec(TINY).replace(in_channels=3, num_classes=2, resolution_px=80)
+    config = TrainConfig(epochs=1, batch_size=16, resolution_px=80, warmup_epochs=0.0, val_images=12)
+    result = train_model(build_model(spec), train_files, val_files, config, seed=0, device="cpu")
+    assert np.isfinite(result.val_loss)
+    assert {size for training, size, _ in input_sizes if training} == {(80, 80)}
+    assert sum(1 for _, draft, _ in decoded if draft == math.ceil(80 / math.sqrt(0.08))) == 48
+
+
+def test_proxy_on_a_loaded_folder_trains_on_the_proxy_cache(tree):
+    from nasgen.data import ImageDataset, load_dataset
+    from nasgen.train import CPU_PROXY, evaluate_proxy
+    from nasgen.train._proxy import proxy_data
+
+    files = load_dataset(tree)
+    config = CPU_PROXY.replace(epochs=1, batch_size=16, warmup_epochs=0.0, val_images=12)
+    spec = loads_spec(TINY).replace(resolution_px=112)  # 32 px · 112 / 224 = 16 px proxy
+    cached = proxy_data(files, spec, config)
+    assert isinstance(cached, ImageDataset) and cached.images.shape == (60, 16, 16, 3)
+    assert proxy_data(files, spec, config) is cached  # built once per process
+    assert np.bincount(cached.labels).tolist() == [30, 30]
+    result = evaluate_proxy(spec, files, config, seed=0, device="cpu")
+    assert 0.0 <= result.val_top1 <= 1.0
