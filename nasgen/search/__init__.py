@@ -20,7 +20,7 @@ from nasgen.search._version import MIN_OPTUNA, check_optuna_version
 
 check_optuna_version(optuna.__version__)
 
-from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
+from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchConfig, SearchResult, search
 from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
 from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
@@ -60,6 +60,7 @@ __all__ = [
     "TrialRecord",
     "ProxyEvaluator",
     "ScorerEvaluator",
+    "SearchConfig",
     "SearchResult",
     "leaderboard",
     "near_chance",

@@ -12,7 +12,7 @@ Example:
 import sys
 import types
 
-from nasgen.train._config import TrainConfig
+from nasgen.config import FullTrainConfig, TrainConfig
 from nasgen.train._full import FullTrainResult, train
 from nasgen.train._proxy import (
     CPU_PROXY,
@@ -41,6 +41,7 @@ __all__ = [
     "CPU_PROXY",
     "GPU_PROXY",
     "EpochSettings",
+    "FullTrainConfig",
     "FullTrainResult",
     "ProgressiveSchedule",
     "ProxyConfig",

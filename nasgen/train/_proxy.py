@@ -14,7 +14,7 @@ from torch import nn
 
 from nasgen.data import ImageDataset, split
 from nasgen.spec import total_stride
-from nasgen.train._config import TrainConfig
+from nasgen.config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
 __all__ = [

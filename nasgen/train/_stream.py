@@ -20,7 +20,7 @@ from torch import nn
 from nasgen.data._files import ImageFiles
 from nasgen.data._stream import BadImages, make_loader
 from nasgen.errors import TrainError
-from nasgen.train._config import TrainConfig
+from nasgen.config import TrainConfig
 from nasgen.train._trainer import EpochSettings, Trainer
 
 __all__ = ["StreamTrainer"]

@@ -22,7 +22,7 @@ from torch import nn
 from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
-from nasgen.train._config import TrainConfig
+from nasgen.config import TrainConfig
 from nasgen.train._optim import make_optimizer, make_scheduler
 
 __all__ = ["EpochSettings", "TrainResult", "Trainer", "resolve_device", "train_model"]
