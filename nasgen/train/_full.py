@@ -279,13 +279,13 @@ def _train(
         from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
 
         zero_residual_gammas(model)
-    stage_settings = progressive_settings(schedule, epochs) if schedule is not None else None
+    epoch_settings = progressive_settings(schedule, epochs) if schedule is not None else None
     streamed = {}
     if isinstance(train_set, ImageFiles):
         streamed = {"loader_workers": recipe.loader_workers, "skip_bad_images": recipe.skip_bad_images}
     with _Progress(progress, epochs) as bar:
         trainer = (_FullStreamTrainer if streamed else _FullTrainer)(
-            model, train_set, val_set, config, seed=seed, device=device, stage_settings=stage_settings,
+            model, train_set, val_set, config, seed=seed, device=device, epoch_settings=epoch_settings,
             on_step=bar.step, **streamed,
         )  # fmt: skip
         rows: list[dict[str, float]] = []
