@@ -88,8 +88,8 @@ _LAZY = {
 _SUBPACKAGES = ("config", "search", "train")
 
 __all__ = sorted(
-    [*_LAZY, *_SUBPACKAGES, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError", "SpecError",
-     "TrainError"]
+    [*_LAZY, *_SUBPACKAGES, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError",
+     "SpecError", "TrainError"]
 )
 
 

@@ -71,11 +71,15 @@ def register(app: typer.Typer) -> None:
             help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
             ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
         ),
-        n_trials: int = typer.Option(_default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."),
+        n_trials: int = typer.Option(
+            _default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."
+        ),
         timeout: Optional[float] = typer.Option(
             _default("timeout"), help="Seconds this run may take; no trial starts that would not fit."
         ),
-        epochs: Optional[int] = typer.Option(_default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."),
+        epochs: Optional[int] = typer.Option(
+            _default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."
+        ),
         seed: int = typer.Option(_default("seed"), help="Seed of the sampler and of every proxy training run."),
         sampler: str = typer.Option(
             _default("sampler"),
@@ -83,7 +87,8 @@ def register(app: typer.Typer) -> None:
             "first 50 trials are random, so it suits runs of hundreds of trials).",
         ),
         pruner: Optional[str] = typer.Option(
-            _default("pruner"), help="median (default), hyperband or none; nsga2 cannot prune (none, the default there)."
+            _default("pruner"),
+            help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
         ),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
         storage: Optional[str] = typer.Option(
@@ -95,8 +100,12 @@ def register(app: typer.Typer) -> None:
         study_name: Optional[str] = typer.Option(_default("study_name"), help="Study name (default <space>-<budget>)."),
         enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
         max_params: Optional[str] = typer.Option(_default("max_params"), help="Parameter limit, e.g. 5M."),
-        max_memory: Optional[str] = typer.Option(_default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."),
-        save_weights: bool = typer.Option(_default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."),
+        max_memory: Optional[str] = typer.Option(
+            _default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."
+        ),
+        save_weights: bool = typer.Option(
+            _default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."
+        ),
         images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
         batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
         lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
@@ -122,10 +131,12 @@ def register(app: typer.Typer) -> None:
             _default("max_latency"), help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
         ),
         max_step_time: Optional[str] = typer.Option(
-            _default("max_step_time"), help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms."
+            _default("max_step_time"),
+            help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms.",
         ),
         measure_noise: int = typer.Option(
-            _default("measure_noise"), help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise."
+            _default("measure_noise"),
+            help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise.",
         ),
         confirm: int = typer.Option(
             _default("confirm"),
@@ -136,28 +147,34 @@ def register(app: typer.Typer) -> None:
             _default("confirm_seeds"), help="Seeds per architecture of the --confirm run (2 or more)."
         ),
         proxy_images: Optional[int] = typer.Option(
-            _default("proxy_images"), min=2, help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000)."
+            _default("proxy_images"), min=2,
+            help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000).",
         ),
         loader_workers: Optional[int] = typer.Option(
             _default("loader_workers"), min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
         ),
         skip_bad_images: bool = typer.Option(
-            _default("skip_bad_images"), help="Folder/list data: leave out files that cannot be decoded and list them (default: fail)."
+            _default("skip_bad_images"),
+            help="Folder/list data: leave out files that cannot be decoded and list them (default: fail).",
         ),
         workers: int = typer.Option(
-            _default("workers"), help="Worker processes on this machine sharing the study; --n-trials counts the whole study."
+            _default("workers"),
+            help="Worker processes on this machine sharing the study; --n-trials counts the whole study.",
         ),
         devices: Optional[str] = typer.Option(
-            _default("devices"), help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu)."
+            _default("devices"),
+            help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu).",
         ),
         threads_per_worker: Optional[int] = typer.Option(
-            _default("threads_per_worker"), help="Torch threads of each worker (default: this machine's cores divided by --workers)."
+            _default("threads_per_worker"),
+            help="Torch threads of each worker (default: this machine's cores divided by --workers).",
         ),
         heartbeat_interval: int = typer.Option(
             _default("heartbeat_interval"), help="Shared storage: seconds between a running trial's heartbeats."
         ),
         heartbeat_grace: int = typer.Option(
-            _default("heartbeat_grace"), help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once."
+            _default("heartbeat_grace"),
+            help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once.",
         ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.

@@ -52,7 +52,9 @@ def register(app: typer.Typer) -> None:
             LrSchedule(_default("lr_schedule")), "--schedule-lr",
             help="Learning-rate schedule after warm-up (step: x0.97 every 2.4 epochs).",
         ),
-        warmup_epochs: float = typer.Option(_default("warmup_epochs"), "--warmup-epochs", help="Linear warm-up, in epochs."),
+        warmup_epochs: float = typer.Option(
+            _default("warmup_epochs"), "--warmup-epochs", help="Linear warm-up, in epochs."
+        ),
         label_smoothing: float = typer.Option(
             _default("label_smoothing"), "--label-smoothing", help="Label-smoothing epsilon."
         ),

@@ -170,60 +170,55 @@ def _search(
     callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]],
     console: Console | None,
 ) -> SearchResult:
-    budget, max_params, max_memory, sampler, pruner, seed = (
-        cfg.budget, cfg.max_params, cfg.max_memory, cfg.sampler, cfg.pruner, cfg.seed
-    )
-    n_trials, timeout, epochs, reward, workers, confirm = (
-        cfg.n_trials, cfg.timeout, cfg.epochs, cfg.reward, cfg.workers, cfg.confirm
-    )
-    proxy_images, save_weights = cfg.proxy_images, cfg.save_weights
-    limits = Limits(budget_macs=budget, max_params=max_params, max_memory=max_memory)
+    limits = Limits(budget_macs=cfg.budget, max_params=cfg.max_params, max_memory=cfg.max_memory)
     latency_ms, step_ms = cfg.max_latency, cfg.max_step_time
     beat = Heartbeat(cfg.heartbeat_interval, cfg.heartbeat_grace)
     callbacks = list(callbacks)
-    worker_devices, threads = check_scale_out(workers, cfg.devices, cfg.threads_per_worker, objective, callbacks)
-    if workers > 1 and (reward != "accuracy" or latency_ms is not None or step_ms is not None):
+    worker_devices, threads = check_scale_out(cfg.workers, cfg.devices, cfg.threads_per_worker, objective, callbacks)
+    if cfg.workers > 1 and (cfg.reward != "accuracy" or latency_ms is not None or step_ms is not None):
         raise SearchError(
             "--objective mnasnet/v2, --max-latency and --max-step-time are not supported with --workers yet; "
             "run them in one process, or share a study by --storage with one worker per process"
         )
-    if confirm:
+    if cfg.confirm:
         from nasgen.search._confirm import _check_counts
 
-        _check_counts(confirm, cfg.confirm_seeds, None)
-    n_objectives = _validate_choices(sampler, pruner)
-    pruner = pruner if pruner is not None else ("median" if n_objectives == 1 else "none")
+        _check_counts(cfg.confirm, cfg.confirm_seeds, None)
+    n_objectives = _validate_choices(cfg.sampler, cfg.pruner)
+    pruner = cfg.pruner if cfg.pruner is not None else ("median" if n_objectives == 1 else "none")
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
-    dataset = None if objective is not None and data is None else _load_data(data, seed)
+    dataset = None if objective is not None and data is None else _load_data(data, cfg.seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
     notes = _check_reachable(space_obj, limits, freeze_kwargs)
     name = cfg.study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
-    data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": proxy_images,
+    data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": cfg.proxy_images,
                     "loader_workers": cfg.loader_workers, "skip_bad_images": cfg.skip_bad_images}  # fmt: skip
-    evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights, data_options, notes)
+    evaluator, proxy_text = _evaluator(
+        objective, dataset, proxy, cfg.epochs, cfg.seed, cfg.save_weights, data_options, notes
+    )
     meta = {
         "budget_macs": limits.budget_macs,
         "space": space_label,
         "space_dimensions": space_dimensions(space_obj),
         "space_hash": space_obj.content_hash(),
-        "sampler": sampler,
+        "sampler": cfg.sampler,
         "max_params": limits.max_params,
         "max_memory": limits.max_memory,
         "data_fingerprint": None if dataset is None else data_fingerprint(dataset),  # by content, not path
         "proxy": proxy_text,
     }
-    streamed = _streamed_images(dataset, proxy_images)
+    streamed = _streamed_images(dataset, cfg.proxy_images)
     if streamed is not None:  # a resumed study must train its proxies on the same subset
         meta["proxy_images"] = streamed
-    if reward != "accuracy" or latency_ms is not None or step_ms is not None:
-        meta.update(objective=reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
+    if cfg.reward != "accuracy" or latency_ms is not None or step_ms is not None:
+        meta.update(objective=cfg.reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
     local = storage is None
-    storage = workers_storage(storage, workers, out_dir)
+    storage = workers_storage(storage, cfg.workers, out_dir)
     with RunLock(out_dir), _quiet_optuna():
         study = _prepare_study(
-            out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator), beat
+            out_dir, storage, name, cfg.sampler, pruner, cfg.seed, n_objectives, proxy_epochs(evaluator), beat
         )
         check_study_meta(study, meta)
         if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
@@ -237,34 +232,37 @@ def _search(
             evaluator,
             freeze_kwargs=freeze_kwargs,
             multi_objective=n_objectives > 1,
-            seed=seed,
+            seed=cfg.seed,
             out=out_dir,
         )
         adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
-        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console)
-        if workers > 1:
+        objective_fn.hardware = _hardware(
+            cfg.reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console
+        )
+        if cfg.workers > 1:
             plan = WorkerPlan(
                 storage=str(storage), study_name=name, space=space_obj, data=data,
                 proxy=getattr(evaluator, "config", None), objective=objective, limits=limits,
-                freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
-                timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
+                freeze_kwargs=freeze_kwargs, sampler=cfg.sampler, pruner=pruner, seed=cfg.seed,
+                n_trials=cfg.n_trials, timeout=cfg.timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s),
+                save_weights=cfg.save_weights,
                 multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
                 threads=threads,
             )
             run_search_workers(study, plan, console)
         else:
-            _run(study, objective_fn, n_trials, timeout, callbacks, console, out_dir)
+            _run(study, objective_fn, cfg.n_trials, cfg.timeout, callbacks, console, out_dir)
         if cfg.measure_noise and objective_fn.not_started is None:
-            _measure_noise(study, evaluator, seed, cfg.measure_noise, console)
+            _measure_noise(study, evaluator, cfg.seed, cfg.measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
         result.notes = notes
-    if confirm and result.best_spec is not None:
+    if cfg.confirm and result.best_spec is not None:
         from nasgen.search._confirm import confirm as run_confirm
         from nasgen.search._reader import Run
 
         scorer = None if objective is None else (lambda spec, seed: objective(spec))
         result.confirmation = run_confirm(
-            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=cfg.confirm_seeds, objective=scorer,
+            Run(result.study, str(out_dir), out_dir), top=cfg.confirm, seeds=cfg.confirm_seeds, objective=scorer,
             data=evaluator.dataset if streamed is not None else data,  # the search's own proxy cache
             console=console,
         )
