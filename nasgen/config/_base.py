@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from nasgen.errors import NasgenError
 
-__all__ = ["ConfigModel", "merge_settings"]
+__all__ = ["ConfigModel", "merge_settings", "parsed_already"]
 
 C = TypeVar("C", bound="ConfigModel")
+
+# Fields whose values replace() passes on unchanged. (Not pydantic's validation context: a model with its own
+# __init__ is validated through that __init__, which drops the context.)
+_UNCHANGED: ContextVar[frozenset[str]] = ContextVar("_UNCHANGED", default=frozenset())
+
+
+def parsed_already(info: Any) -> bool:
+    """In a ``mode="before"`` field validator: the value is the field's own stored value (``replace`` of
+    another field), already parsed, so a unit parser must not read it again."""
+    return info.field_name in _UNCHANGED.get()
 
 
 class ConfigModel(BaseModel):
@@ -47,10 +58,14 @@ class ConfigModel(BaseModel):
         Raises:
             SpecError: A changed field is unknown or invalid (or the error its validator raises).
         """
+        # the unchanged values were parsed already (a time stored in ms is not re-read as "5", which has no unit)
+        token = _UNCHANGED.set(frozenset(type(self).model_fields) - set(changes))
         try:
             return type(self).model_validate({**self.model_dump(), **changes})
         except ValidationError as exc:
             raise _nasgen_error(exc, changes) from None
+        finally:
+            _UNCHANGED.reset(token)
 
     @classmethod
     def setting_names(cls) -> tuple[str, ...]:

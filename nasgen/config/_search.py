@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from nasgen.config._base import ConfigModel
+from nasgen.config._base import ConfigModel, parsed_already
 from nasgen.errors import SearchError
 from nasgen.units import parse_bytes, parse_count, parse_duration_ms, parse_macs
 
@@ -113,23 +113,25 @@ class SearchConfig(ConfigModel):
 
     @field_validator("budget", mode="before")
     @classmethod
-    def _parse_budget(cls, value: Any) -> int:
-        return parse_macs(value)
+    def _parse_budget(cls, value: Any, info: Any) -> int:
+        return value if parsed_already(info) else parse_macs(value)
 
     @field_validator("max_params", mode="before")
     @classmethod
-    def _parse_params(cls, value: Any) -> int | None:
-        return None if value is None else parse_count(value, what="max-params")
+    def _parse_params(cls, value: Any, info: Any) -> int | None:
+        return value if value is None or parsed_already(info) else parse_count(value, what="max-params")
 
     @field_validator("max_memory", mode="before")
     @classmethod
-    def _parse_memory(cls, value: Any) -> int | None:
-        return None if value is None else parse_bytes(value)
+    def _parse_memory(cls, value: Any, info: Any) -> int | None:
+        return value if value is None or parsed_already(info) else parse_bytes(value)
 
     @field_validator("max_latency", "max_step_time", mode="before")
     @classmethod
     def _parse_time(cls, value: Any, info: Any) -> float | None:
-        return None if value is None else parse_duration_ms(value, what=info.field_name.replace("_", "-"))
+        if value is None or parsed_already(info):
+            return value
+        return parse_duration_ms(value, what=info.field_name.replace("_", "-"))
 
     @field_validator("reward", mode="before")
     @classmethod

@@ -15,6 +15,11 @@ def test_search_config_parses_units_once():
     assert config.max_latency == pytest.approx(5.0) and config.max_step_time == pytest.approx(300.0)
     assert config.scale_phi == (1.0, 2.0)
     assert SearchConfig(budget=400_000_000) == SearchConfig(budget="400M")
+    # replace() keeps the parsed values (a time in ms is not re-read as a bare number) and parses the new ones
+    assert config.replace(seed=1) == config.model_copy(update={"seed": 1})
+    assert config.replace(max_latency="2ms").max_latency == pytest.approx(2.0)
+    with pytest.raises(BudgetError, match="give a unit"):
+        config.replace(max_step_time=300)
 
 
 def test_search_config_defaults():
