@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
+from nasgen.config import FullTrainConfig, TrainConfig, merge_settings
 from nasgen.data import ImageDataset, load_dataset, split
 from nasgen.data._files import ImageFiles, is_streamable, open_image_files
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from nasgen.config import FullTrainConfig, TrainConfig, merge_settings
 from nasgen.train._progress_bar import _Progress
 from nasgen.train._stream import StreamTrainer
 from nasgen.train._trainer import Trainer

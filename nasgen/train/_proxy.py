@@ -12,9 +12,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from nasgen.config import TrainConfig
 from nasgen.data import ImageDataset, split
 from nasgen.spec import total_stride
-from nasgen.config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
 __all__ = [

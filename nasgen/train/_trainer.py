@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasgen.config import TrainConfig
 from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
-from nasgen.config import TrainConfig
 from nasgen.train._optim import make_optimizer, make_scheduler
 
 __all__ = ["EpochSettings", "TrainResult", "Trainer", "resolve_device", "train_model"]
