@@ -72,7 +72,7 @@ def main() -> None:
         chosen_schedule = {"v2s": schedule, "run": run_schedule}.get(progressive)
         settings = progressive_settings(chosen_schedule, 4) if chosen_schedule is not None else None
         trainer = Trainer(model, train_set, val_set, base.replace(**changes), seed=args.seed, device="cpu",
-                          stage_settings=settings)
+                          epoch_settings=settings)
         start = time.perf_counter()
         torch.manual_seed(args.seed * 1_000_003)
         loss = trainer.train_epoch(0)

@@ -73,7 +73,7 @@ def main() -> None:
     n_trials = 3 if args.quick else args.n_trials
     out = args.out or Path(tempfile.mkdtemp(prefix="nasgen-bench-"))
     start = time.perf_counter()
-    result = nasgen.search(args.budget, n_trials=n_trials, timeout=args.timeout, seed=args.seed, out=out, proxy=proxy)
+    result = nasgen.run_search(args.budget, n_trials=n_trials, timeout=args.timeout, seed=args.seed, out=out, proxy=proxy)
     hours = (time.perf_counter() - start) / 3600
     figures = _trial_figures(result.study)
 

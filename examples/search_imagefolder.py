@@ -48,7 +48,7 @@ def main() -> None:
     if root is None:
         root = args.out / "images"
         print(f"wrote {write_imagefolder(root, args.per_class)} images to {root}")
-    result = nasgen.search(
+    result = nasgen.run_search(
         "5M",
         space=HERE / "small_space.yaml",
         data=root,

@@ -1,6 +1,6 @@
 """A search with a stand-in objective, then the verdict (``nasgen.confirm``) on it — no training at all.
 
-``nasgen.search(..., objective=f)`` scores each sampled architecture with ``f(spec) -> float`` instead of a
+``nasgen.run_search(..., objective=f)`` scores each sampled architecture with ``f(spec) -> float`` instead of a
 proxy training: useful to try a space, a budget or a sampler in seconds, to plug in your own evaluator (a
 lookup table, a predictor, a remote job), or in tests. Budgets, infeasible samples, the leaderboard and
 ``best.yaml`` work as in a real search.
@@ -43,8 +43,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/examples/standin"))
     args = parser.parse_args()
 
-    result = nasgen.search("5M", space=HERE / "small_space.yaml", objective=standin, n_trials=args.trials,
-                           sampler="random", seed=0, out=args.out)
+    result = nasgen.run_search("5M", space=HERE / "small_space.yaml", objective=standin, n_trials=args.trials,
+                               sampler="random", seed=0, out=args.out)
     print(f"searched {len(result.leaderboard)} feasible architectures; best trial {result.best_trial}: "
           f"{result.best_value:.4f}, {nasgen.count_cost(result.best_spec).macs} MACs")
 

@@ -1,13 +1,17 @@
 """nasgen: neural architecture search for EfficientNet-family CNNs under a MACs budget.
 
 The public API is re-exported here lazily, so ``import nasgen`` (and ``nasgen --help``) never imports
-torch or Optuna; each name imports its subpackage on first use.
+torch or Optuna; each name imports its subpackage on first use. ``nasgen.search`` and ``nasgen.train`` are
+the subpackages; their entry points are ``nasgen.run_search`` (= ``nasgen.search.search``) and
+``nasgen.run_training`` (= ``nasgen.train.train``), with their settings in :mod:`nasgen.config`.
 
 Example:
     >>> import nasgen
     >>> spec = nasgen.load_spec("efficientnet-b0")
     >>> nasgen.count_cost(spec).macs
     385814752
+    >>> nasgen.SearchConfig(budget="400M").budget
+    400000000
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from nasgen.errors import (
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> (module that defines it, its name there)
 _LAZY = {
     # spec (no torch)
     "ArchSpec": "nasgen.spec",
@@ -66,7 +70,7 @@ _LAZY = {
     # torch side
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
-    "search": "nasgen.search",
+    "run_search": ("nasgen.search", "search"),
     "open_run": "nasgen.search",
     "confirm": "nasgen.search",
     "Run": "nasgen.search",
@@ -74,12 +78,18 @@ _LAZY = {
     "write_report": "nasgen.report",  # report.html + figures of a run (matplotlib on first use)
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
-    "train": "nasgen.train",
+    "run_training": ("nasgen.train", "train"),
+    # settings (no torch, no Optuna)
+    "SearchConfig": "nasgen.config",
+    "TrainConfig": "nasgen.config",
+    "FullTrainConfig": "nasgen.config",
 }
+# subpackages reached as attributes (``nasgen.search.search``) without an import statement
+_SUBPACKAGES = ("config", "search", "train")
 
 __all__ = sorted(
-    [*_LAZY, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError", "SpecError",
-     "TrainError"]
+    [*_LAZY, *_SUBPACKAGES, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError",
+     "SpecError", "TrainError"]
 )
 
 
@@ -94,10 +104,13 @@ _discovery.set_plugin_loader(_load_plugins)
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"nasgen.{name}")  # importing binds the attribute for next time
+    target = _LAZY.get(name)
+    if target is None:
         raise AttributeError(f"module 'nasgen' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    module, attribute = target if isinstance(target, tuple) else (target, name)
+    value = getattr(importlib.import_module(module), attribute)
     globals()[name] = value
     return value
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import enum
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import typer
@@ -28,6 +29,21 @@ err_console = Console(stderr=True, width=_width(sys.stderr))
 F = TypeVar("F", bound=Callable[..., Any])
 
 USAGE_ERROR = 2
+
+
+def setting_default(model: type, name: str) -> Any:
+    """The default of setting ``name`` of a :mod:`nasgen.config` model: the CLI's option default, never a copy.
+
+    Raises:
+        KeyError: ``model`` has no setting ``name`` (a programming error caught by the CLI tests).
+    """
+    field = model.model_fields[name]
+    return None if field.is_required() else field.default
+
+
+def choice_enum(name: str, choices: Iterable[str]) -> type[enum.Enum]:
+    """A ``str`` Enum of ``choices`` (a setting's names in :mod:`nasgen.config`), for a Typer option."""
+    return enum.Enum(name, {choice: choice for choice in choices}, type=str)  # type: ignore[return-value]
 
 
 def user_errors(func: F) -> F:

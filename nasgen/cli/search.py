@@ -7,10 +7,20 @@ from typing import Optional
 
 import typer
 
-from nasgen.cli._common import console, err_console, user_errors
+from nasgen.cli._common import console, err_console, setting_default, user_errors
+from nasgen.config import PRUNERS, SAMPLERS, SearchConfig
 
-_SAMPLERS = ("tpe", "random", "nsga2", "evolution")
-_PRUNERS = ("median", "hyperband", "none")
+# Defaults and choices are SearchConfig's (nasgen.config), never copied here; tests/cli/test_options_agree.py
+# checks every field: an option with the same default, a help text, and the same choices.
+
+
+def _default(name: str):
+    return setting_default(SearchConfig, name)
+
+
+def _off_last(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Choices as the CLI lists them: ``none`` (off) after the ones that do something."""
+    return tuple(sorted(names, key=lambda name: name == "none"))
 
 
 def _proxy_overrides(
@@ -61,19 +71,24 @@ def register(app: typer.Typer) -> None:
             help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
             ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
         ),
-        n_trials: int = typer.Option(20, help="Finished trials (evaluated, infeasible, reused or pruned) to reach."),
-        timeout: Optional[float] = typer.Option(
-            600.0, help="Seconds this run may take; no trial starts that would not fit."
+        n_trials: int = typer.Option(
+            _default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."
         ),
-        epochs: Optional[int] = typer.Option(None, help="Proxy training epochs (default: the proxy recipe's)."),
-        seed: int = typer.Option(0, help="Seed of the sampler and of every proxy training run."),
+        timeout: Optional[float] = typer.Option(
+            _default("timeout"), help="Seconds this run may take; no trial starts that would not fit."
+        ),
+        epochs: Optional[int] = typer.Option(
+            _default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."
+        ),
+        seed: int = typer.Option(_default("seed"), help="Seed of the sampler and of every proxy training run."),
         sampler: str = typer.Option(
-            "tpe",
+            _default("sampler"),
             help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
             "first 50 trials are random, so it suits runs of hundreds of trials).",
         ),
         pruner: Optional[str] = typer.Option(
-            None, help="median (default), hyperband or none; nsga2 cannot prune (none, the default there)."
+            _default("pruner"),
+            help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
         ),
         out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
         storage: Optional[str] = typer.Option(
@@ -82,11 +97,15 @@ def register(app: typer.Typer) -> None:
             "journal:///FILE.log (JournalStorage, one machine or a shared filesystem). Default: <out>/study.db, or "
             "<out>/study.log with --workers.",
         ),
-        study_name: Optional[str] = typer.Option(None, help="Study name (default <space>-<budget>)."),
+        study_name: Optional[str] = typer.Option(_default("study_name"), help="Study name (default <space>-<budget>)."),
         enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
-        max_params: Optional[str] = typer.Option(None, help="Parameter limit, e.g. 5M."),
-        max_memory: Optional[str] = typer.Option(None, help="Activation-memory limit in bytes, e.g. 50M."),
-        save_weights: bool = typer.Option(False, help="Keep the best trial's proxy weights (safetensors)."),
+        max_params: Optional[str] = typer.Option(_default("max_params"), help="Parameter limit, e.g. 5M."),
+        max_memory: Optional[str] = typer.Option(
+            _default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."
+        ),
+        save_weights: bool = typer.Option(
+            _default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."
+        ),
         images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
         batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
         lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
@@ -103,44 +122,59 @@ def register(app: typer.Typer) -> None:
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
         ),
         objective: str = typer.Option(
-            "accuracy",
+            _default("reward"),
             help="accuracy (proxy top-1), mnasnet (ACC*(C/T)^-0.07, C = MACs, or latency with --max-latency; "
             "EfficientNet §4) or v2 (A*S^-0.07*P^-0.05, S = predicted step time, P = params, both / B0's; "
             "EfficientNetV2 §3.3).",
         ),
         max_latency: Optional[str] = typer.Option(
-            None, help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
+            _default("max_latency"), help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
         ),
         max_step_time: Optional[str] = typer.Option(
-            None, help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms."
+            _default("max_step_time"),
+            help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms.",
         ),
         measure_noise: int = typer.Option(
-            0, help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise."
+            _default("measure_noise"),
+            help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise.",
         ),
         confirm: int = typer.Option(
-            0, help="Then confirm the top K (and enqueued baselines) with 3 seeds at 2x the proxy's epochs; 0 = no."
+            _default("confirm"),
+            help="Then confirm the top K (and enqueued baselines) with --confirm-seeds seeds at 2x the proxy's epochs; "
+            "0 = no.",
+        ),
+        confirm_seeds: int = typer.Option(
+            _default("confirm_seeds"), help="Seeds per architecture of the --confirm run (2 or more)."
         ),
         proxy_images: Optional[int] = typer.Option(
-            None, min=2, help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000)."
+            _default("proxy_images"), min=2,
+            help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000).",
         ),
         loader_workers: Optional[int] = typer.Option(
-            None, min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
+            _default("loader_workers"), min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
         ),
         skip_bad_images: bool = typer.Option(
-            False, help="Folder/list data: leave out files that cannot be decoded and list them (default: fail)."
+            _default("skip_bad_images"),
+            help="Folder/list data: leave out files that cannot be decoded and list them (default: fail).",
         ),
         workers: int = typer.Option(
-            1, help="Worker processes on this machine sharing the study; --n-trials counts the whole study."
+            _default("workers"),
+            help="Worker processes on this machine sharing the study; --n-trials counts the whole study.",
         ),
         devices: Optional[str] = typer.Option(
-            None, help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu)."
+            _default("devices"),
+            help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu).",
         ),
         threads_per_worker: Optional[int] = typer.Option(
-            None, help="Torch threads of each worker (default: this machine's cores divided by --workers)."
+            _default("threads_per_worker"),
+            help="Torch threads of each worker (default: this machine's cores divided by --workers).",
         ),
-        heartbeat_interval: int = typer.Option(30, help="Shared storage: seconds between a running trial's heartbeats."),
+        heartbeat_interval: int = typer.Option(
+            _default("heartbeat_interval"), help="Shared storage: seconds between a running trial's heartbeats."
+        ),
         heartbeat_grace: int = typer.Option(
-            120, help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once."
+            _default("heartbeat_grace"),
+            help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once.",
         ),
     ) -> None:
         """Search a space for the most accurate architecture within a MACs budget.
@@ -149,46 +183,31 @@ def register(app: typer.Typer) -> None:
         by optuna-dashboard), best.yaml, leaderboard.csv, trials/<n>/arch.yaml. Run the same command again
         to resume.
         """
-        _check_choice("--sampler", sampler, _SAMPLERS)
+        _check_choice("--sampler", sampler, SAMPLERS)
         if pruner is not None:
-            _check_choice("--pruner", pruner, _PRUNERS)
+            _check_choice("--pruner", pruner, _off_last(PRUNERS))
+        config = SearchConfig(
+            budget=budget, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed, sampler=sampler,
+            pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
+            save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
+            measure_noise=measure_noise, reward=objective, max_latency=max_latency, max_step_time=max_step_time,
+            proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+            workers=workers, devices=devices, threads_per_worker=threads_per_worker,
+            heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
+        )  # fmt: skip
         from nasgen.search import search as run_search
         from nasgen.search._outputs import near_chance_warning, summary_table
 
         try:
             result = run_search(
-                budget,
+                config=config,
                 space=space,
                 data=data,
-                n_trials=n_trials,
-                timeout=timeout,
-                epochs=epochs,
-                seed=seed,
-                sampler=sampler,
-                pruner=pruner,
                 out=out,
                 storage=storage,
-                study_name=study_name,
                 enqueue=tuple(enqueue),
-                max_params=max_params,
-                max_memory=max_memory,
                 proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
-                save_weights=save_weights,
-                scale_phi=_phis(scale_phi),
-                confirm=confirm,
-                measure_noise=measure_noise,
-                reward=objective,
-                max_latency=max_latency,
-                max_step_time=max_step_time,
                 console=err_console,
-                proxy_images=proxy_images,
-                loader_workers=loader_workers,
-                skip_bad_images=skip_bad_images,
-                workers=workers,
-                devices=devices,
-                threads_per_worker=threads_per_worker,
-                heartbeat_interval=heartbeat_interval,
-                heartbeat_grace=heartbeat_grace,
             )
         except KeyboardInterrupt:
             err_console.print("interrupted: completed trials are kept; run the same command again to resume")

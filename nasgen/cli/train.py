@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from nasgen.cli._common import console, err_console, user_errors
+from nasgen.cli._common import choice_enum, console, err_console, setting_default, user_errors
+from nasgen.config import LR_SCHEDULES, OPTIMIZERS, FullTrainConfig
 from nasgen.errors import TrainError
 
+# The recipe's defaults and choices are FullTrainConfig's (nasgen.config); tests/cli/test_options_agree.py checks
+# every field: an option with the same default and a help text, or one of the API-only settings it lists.
+Optimizer = choice_enum("Optimizer", OPTIMIZERS)
+LrSchedule = choice_enum("LrSchedule", LR_SCHEDULES)
 
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    rmsprop = "rmsprop"
-    adamw = "adamw"
 
-
-class LrSchedule(str, Enum):
-    cosine = "cosine"
-    step = "step"
-    constant = "constant"
+def _default(name: str):
+    return setting_default(FullTrainConfig, name)
 
 
 def register(app: typer.Typer) -> None:
@@ -46,21 +43,32 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(
             None, "--out", help="Run directory (default runs/train/<arch>); rerun the same command to resume."
         ),
-        optimizer: Optimizer = typer.Option(Optimizer.adamw, "--optimizer", help="Optimizer."),
-        lr: float = typer.Option(3e-3, "--lr", help="Peak learning rate (after warm-up)."),
-        weight_decay: float = typer.Option(0.05, "--weight-decay", help="Weight decay (not on biases and BatchNorm)."),
+        optimizer: Optimizer = typer.Option(Optimizer(_default("optimizer")), "--optimizer", help="Optimizer."),
+        lr: float = typer.Option(_default("lr"), "--lr", help="Peak learning rate (after warm-up)."),
+        weight_decay: float = typer.Option(
+            _default("weight_decay"), "--weight-decay", help="Weight decay (not on biases and BatchNorm)."
+        ),
         lr_schedule: LrSchedule = typer.Option(
-            LrSchedule.cosine, "--schedule-lr", help="Learning-rate schedule after warm-up (step: x0.97 every 2.4 epochs)."
+            LrSchedule(_default("lr_schedule")), "--schedule-lr",
+            help="Learning-rate schedule after warm-up (step: x0.97 every 2.4 epochs).",
         ),
-        warmup_epochs: float = typer.Option(1.0, "--warmup-epochs", help="Linear warm-up, in epochs."),
-        label_smoothing: float = typer.Option(0.1, "--label-smoothing", help="Label-smoothing epsilon."),
+        warmup_epochs: float = typer.Option(
+            _default("warmup_epochs"), "--warmup-epochs", help="Linear warm-up, in epochs."
+        ),
+        label_smoothing: float = typer.Option(
+            _default("label_smoothing"), "--label-smoothing", help="Label-smoothing epsilon."
+        ),
         ema: Optional[float] = typer.Option(
-            None, "--ema", metavar="DECAY", help="Evaluate and export an EMA of the weights with this decay (e.g. 0.9999)."
+            _default("ema_decay"), "--ema", metavar="DECAY",
+            help="Evaluate and export an EMA of the weights with this decay (e.g. 0.9999).",
         ),
-        batch_size: int = typer.Option(128, "--batch-size", help="Training batch size (images)."),
-        seed: int = typer.Option(0, "--seed", help="Seed of initialization, split, data order and augmentation."),
+        batch_size: int = typer.Option(_default("batch_size"), "--batch-size", help="Training batch size (images)."),
+        seed: int = typer.Option(
+            _default("seed"), "--seed", help="Seed of initialization, split, data order and augmentation."
+        ),
         resolution: Optional[int] = typer.Option(
-            None, "--resolution", metavar="PX", help="Final training/evaluation resolution in px (default: the arch's)."
+            _default("resolution_px"), "--resolution", metavar="PX",
+            help="Final training/evaluation resolution in px (default: the arch's).",
         ),
         device: Optional[str] = typer.Option(None, "--device", help="'cpu', 'cuda', 'cuda:1' (default: CUDA if available)."),
         skip_empty_classes: bool = typer.Option(
@@ -70,10 +78,12 @@ def register(app: typer.Typer) -> None:
             False, "--list-ignored", help="ImageFolder: print every file that was ignored because it is not an image."
         ),
         loader_workers: Optional[int] = typer.Option(
-            None, "--loader-workers", min=0, help="Decode processes for a streamed folder/list (default: cores - 1, 1-8)."
+            _default("loader_workers"), "--loader-workers", min=0,
+            help="Decode processes for a streamed folder/list (default: cores - 1, 1-8).",
         ),
         skip_bad_images: bool = typer.Option(
-            False, "--skip-bad-images", help="Leave out files that cannot be decoded and list them (default: fail)."
+            _default("skip_bad_images"), "--skip-bad-images",
+            help="Leave out files that cannot be decoded and list them (default: fail).",
         ),
     ) -> None:
         """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
@@ -83,6 +93,12 @@ def register(app: typer.Typer) -> None:
         from nasgen.data import load_dataset
         from nasgen.spec import load_spec
         from nasgen.train import train as run_training
+
+        recipe = FullTrainConfig(
+            epochs=epochs, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule.value,
+            warmup_epochs=warmup_epochs, label_smoothing=label_smoothing, ema_decay=ema, batch_size=batch_size,
+            seed=seed, resolution_px=resolution, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+        )  # fmt: skip
 
         if progressive and schedule is not None:
             raise TrainError("give --progressive or --schedule FILE, not both")
@@ -104,23 +120,11 @@ def register(app: typer.Typer) -> None:
         result = run_training(
             arch,
             dataset,
-            epochs=epochs,
+            config=recipe,
             out=run_dir,
             progressive=str(schedule) if schedule is not None else progressive,
-            optimizer=optimizer.value,
-            lr=lr,
-            weight_decay=weight_decay,
-            lr_schedule=lr_schedule.value,
-            warmup_epochs=warmup_epochs,
-            label_smoothing=label_smoothing,
-            ema_decay=ema,
-            batch_size=batch_size,
-            seed=seed,
-            resolution_px=resolution,
             device=device,
             progress=True,
-            loader_workers=loader_workers,
-            skip_bad_images=skip_bad_images,
         )
         if result.skipped_images:
             listed = "\n  ".join(f"{path}: {reason}" for path, reason in sorted(result.skipped_images.items()))

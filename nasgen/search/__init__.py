@@ -4,15 +4,16 @@ A search space's dimensions become Optuna parameters named by their dotted label
 before it is built; feasible samples are scored by proxy training; the study lives in SQLite (or a shared
 RDB) next to ``best.yaml`` and ``leaderboard.csv``.
 
+The settings are a :class:`~nasgen.config.SearchConfig` (re-exported here); :func:`search` takes one, or its
+fields as keywords. ``nasgen.run_search`` is the same function at the top level (``nasgen.search`` itself is this
+package).
+
 Example:
-    >>> import nasgen
-    >>> result = nasgen.search("400M", n_trials=10, out="runs/demo")  # doctest: +SKIP
+    >>> from nasgen.search import SearchConfig, search
+    >>> result = search(config=SearchConfig(budget="400M", n_trials=10), out="runs/demo")  # doctest: +SKIP
+    >>> result = search("400M", n_trials=10, out="runs/demo")  # the same, settings as keywords  # doctest: +SKIP
     >>> result.best_spec.display()  # doctest: +SKIP
 """
-
-import sys
-import types
-from typing import Any
 
 import optuna
 
@@ -20,7 +21,7 @@ from nasgen.search._version import MIN_OPTUNA, check_optuna_version
 
 check_optuna_version(optuna.__version__)
 
-from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchResult, search
+from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchConfig, SearchResult, search
 from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import WORST_VALUE, Limits, Objective
 from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
@@ -60,6 +61,7 @@ __all__ = [
     "TrialRecord",
     "ProxyEvaluator",
     "ScorerEvaluator",
+    "SearchConfig",
     "SearchResult",
     "leaderboard",
     "near_chance",
@@ -75,13 +77,3 @@ __all__ = [
     "write_outputs",
 ]
 
-
-class _CallableModule(types.ModuleType):
-    """``nasgen.search`` is both this package and the public function: once the package is imported, Python
-    binds the attribute ``nasgen.search`` to the module, so the module forwards calls to :func:`search`."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> SearchResult:
-        return search(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 from rich.console import Console
 
+from nasgen.config import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchConfig, merge_settings
 from nasgen.errors import BudgetError, NasgenError, SearchError
 from nasgen.search._evaluate import Evaluator, ProxyEvaluator, ScorerEvaluator
 from nasgen.search._objective import Limits, Objective
@@ -42,13 +43,9 @@ from nasgen.search._study import (
 )
 from nasgen.search._workers import WorkerPlan, check_scale_out, run_search_workers, workers_storage
 from nasgen.spec import ArchSpec
-from nasgen.units import format_count, parse_bytes, parse_count, parse_duration_ms, parse_macs
+from nasgen.units import format_count
 
-__all__ = ["DEFAULT_N_TRIALS", "DEFAULT_TIMEOUT_S", "SearchResult", "search"]
-
-DEFAULT_N_TRIALS = 20
-DEFAULT_TIMEOUT_S = 600.0
-"""Defaults that keep the bare ``nasgen search --budget 400M`` inside 15 minutes on a 2-core CPU."""
+__all__ = ["DEFAULT_N_TRIALS", "DEFAULT_TIMEOUT_S", "SearchConfig", "SearchResult", "search"]
 
 # What a trial may raise and still leave the search going (recorded as a failed trial with its reason).
 TRIAL_ERRORS = (RuntimeError, ArithmeticError, MemoryError, ValueError, NasgenError)
@@ -92,163 +89,139 @@ class SearchResult:
 
 
 def search(
-    budget: str | int,
+    budget: str | int | None = None,
     *,
+    config: SearchConfig | None = None,
     space: Any = "efficientnet-v1",
     data: Any = None,
-    n_trials: int = DEFAULT_N_TRIALS,
-    timeout: float | None = DEFAULT_TIMEOUT_S,
-    epochs: int | None = None,
-    seed: int = 0,
-    sampler: str = "tpe",
-    pruner: str | None = None,
     out: str | Path | None = None,
     storage: str | optuna.storages.BaseStorage | None = None,
-    study_name: str | None = None,
     enqueue: Iterable[str | Path | ArchSpec] = (),
-    max_params: str | int | None = None,
-    max_memory: str | int | None = None,
     proxy: Any = None,
-    save_weights: bool = False,
     objective: Callable[[ArchSpec], float] | None = None,
     callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]] = (),
-    scale_phi: Iterable[float] = (),
-    confirm: int = 0,
-    confirm_seeds: int = 3,
-    measure_noise: int = 0,
-    reward: str = "accuracy",
-    max_latency: str | float | None = None,
-    max_step_time: str | float | None = None,
     console: Console | None = None,
-    proxy_images: int | None = None,
-    loader_workers: int | None = None,
-    skip_bad_images: bool = False,
-    workers: int = 1,
-    devices: str | None = None,
-    threads_per_worker: int | None = None,
-    heartbeat_interval: int = 30,
-    heartbeat_grace: int = 120,
+    **settings: Any,
 ) -> SearchResult:
-    """Search ``space`` for the architecture with the best proxy accuracy within ``budget`` MACs.
+    """Search ``space`` for the architecture with the best proxy accuracy within a MACs budget.
 
     Every sample is costed analytically before a model is built (MACs of Conv2d and Linear layers at the
     architecture's resolution, batch 1; DESIGN.md); an over-budget sample is recorded infeasible with its
     constraint values and never trained. Running the same call again resumes the study in ``out``.
 
+    The settings (budget, limits, trials, time, sampler, pruner, seed, objective, scale-out …) are a
+    :class:`~nasgen.config.SearchConfig`, declared there once with their defaults and units. They can be given
+    as ``config=``, as keywords (``search("400M", n_trials=50, sampler="nsga2")``: each keyword names a field of
+    ``SearchConfig`` and overrides it in ``config``), or both; ``budget`` may be the first positional argument.
+
+    Example:
+        >>> from nasgen.config import SearchConfig
+        >>> result = search(config=SearchConfig(budget="400M", n_trials=10), out="runs/demo")  # doctest: +SKIP
+        >>> result.best_spec.display()  # doctest: +SKIP
+
     Args:
-        budget: MACs budget, ``"400M"``, ``"1.5G"`` or ``400000000``.
-        space: Built-in space name, YAML path, or a ``SearchSpace``.
+        budget: MACs budget, ``"400M"``, ``"1.5G"`` or ``400000000`` (``SearchConfig.budget``; required here or
+            in ``config``).
+        config: The search settings (default: ``SearchConfig`` built from ``budget`` and ``settings``).
+        space: Built-in space name, YAML path, or a ``SearchSpace`` (default ``"efficientnet-v1"``).
         data: A source for :func:`nasgen.data.load_dataset` or what it returned (None = the embedded
             Fashion-MNIST subset; with a stand-in ``objective`` and no data, specs keep the space's classes and
             channels). An ImageFolder tree or ``path,label`` list — a path, or ``load_dataset(folder)``'s
-            :class:`~nasgen.data.ImageFiles` — is streamed: the proxies train on its ``proxy_images`` cache.
-        n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold.
-        timeout: Seconds this call may run; no new trial starts when the mean trial would not fit.
-        epochs: Proxy epochs (overrides the default proxy's).
-        seed: Seed of the sampler and of every proxy training run.
-        sampler: ``"tpe"``, ``"random"``, ``"nsga2"`` (accuracy vs MACs, Pareto front) or ``"evolution"``
-            (regularized evolution, population 50, tournament 25; random for the first 50 trials).
-        pruner: ``"median"``, ``"hyperband"`` or ``"none"``; None (default) is ``"median"``, or ``"none"`` under
-            ``nsga2``, where Optuna cannot prune (asking for another pruner with ``nsga2`` is an error).
+            :class:`~nasgen.data.ImageFiles` — is streamed: the proxies train on its ``proxy_images`` cache
+            (``SearchConfig``).
         out: Run directory (default ``runs/<study name>``).
         storage: Optuna RDB URL of a shared study, with heartbeats (default ``sqlite:///<out>/study.db``), or
             an ``optuna.storages.BaseStorage`` (e.g. ``InMemoryStorage`` for quick experiments).
-        study_name: Study name (default ``<space>-<budget>``, e.g. ``efficientnet-v1-400M``).
         enqueue: Architectures (names, paths or specs) evaluated first; each must lie in the space.
-        max_params: Parameter limit (``"5M"``), checked like the budget.
-        max_memory: Activation-memory limit in bytes (``"50M"``), checked like the budget.
-        proxy: Proxy ``TrainConfig`` or a mapping of overrides of the default proxy.
-        save_weights: Keep the best trial's proxy weights as ``trials/<n>/weights.safetensors``.
+        proxy: Proxy :class:`~nasgen.config.TrainConfig`, or a mapping of overrides of the default proxy
+            (``nasgen.train.default_proxy``); ``SearchConfig.epochs`` overrides its epochs.
         objective: Stand-in scorer ``f(spec) -> float`` used instead of proxy training (tests, studies).
         callbacks: Optuna callbacks ``f(study, frozen_trial)`` called after each trial.
-        scale_phi: Compound-scaling φ values (EfficientNet §3.3): the best architecture's scaled family is
-            written to ``scaled/<name>-phi<φ>.yaml`` (``nasgen.scale_family``).
-        confirm: After the search, confirm its top ``confirm`` architectures and every enqueued baseline with
-            ``confirm_seeds`` seeds under 2× the proxy's epochs (``nasgen.search.confirm``); 0 = no confirmation.
-        confirm_seeds: Seeds per architecture of the confirmation (≥ 2).
-        reward: The objective: ``"accuracy"`` (proxy top-1), ``"mnasnet"`` (ACC·(C/T)^−0.07, EfficientNet §4 /
-            MnasNet §3) or ``"v2"`` (A·S^−0.07·P^−0.05, EfficientNetV2 §3.3); see ``nasgen.search._hardware``.
-        max_latency: Predicted inference latency limit at batch 1 on this device (``"5ms"``), checked before
-            training like the budget (per-block lookup tables, ``nasgen.cost.predict_latency``).
-        max_step_time: Predicted training step limit at the proxy's batch and resolution (``"300ms"``).
-        measure_noise: Retrain the first evaluated architecture with this many more seeds under the proxy itself,
-            once per study, and record the proxy's seed sd (``proxy_noise_sd``) that the leaderboard's ties use.
         console: Where to show live progress; None shows nothing.
-        proxy_images: An ImageFolder tree or ``path,label`` list as ``data``: the proxy trains on this many
-            files (class-balanced), decoded once into a uint8 cache at the largest proxy resolution of the space
-            and shared by every trial (default ``nasgen.data._cache.DEFAULT_PROXY_IMAGES`` = 12,000, the size
-            of the embedded proxy's data; a cache above 2 GiB is memory-mapped from the run directory).
-        loader_workers: Decode processes for building that cache (``None`` = cores − 1, 1…8).
-        skip_bad_images: Leave undecodable files out of the cache (listed in the notes) instead of failing.
-        workers: Worker processes on this machine sharing the study (``nasgen.search._workers``); above 1 the
-            default storage is a JournalStorage ``<out>/study.log`` and SQLite is refused.
-        devices: ``"cpu"`` or GPU indices ``"0,1"`` for the workers, round robin (default: every GPU, else CPU).
-        threads_per_worker: Intra-op threads of each worker (default: the cores divided by ``workers``).
-        heartbeat_interval: Seconds between heartbeats of a running trial on a shared storage.
-        heartbeat_grace: Seconds without a heartbeat after which the trial is failed (reason recorded) and
-            retried once.
+        **settings: Fields of :class:`~nasgen.config.SearchConfig` (``n_trials``, ``timeout``, ``seed``,
+            ``sampler``, ``pruner``, ``max_params``, ``reward``, ``workers`` …), overriding ``config``.
 
     Returns:
         The :class:`SearchResult`.
 
     Raises:
+        TypeError: A keyword that is not a ``SearchConfig`` field.
         BudgetError: Malformed budget or limit, or even the smallest architecture of the space exceeds it.
-        SpecError: Unknown space, malformed space file, or an enqueued architecture outside the space.
+        SpecError: Unknown space, malformed space file, an enqueued architecture outside the space, or a bad
+            setting value.
         DataError: Missing or unusable data.
         SearchError: Unknown sampler/pruner, unreachable storage, a resumed study with other settings,
             another process on the same run directory, or every trial failing.
         KeyboardInterrupt: Ctrl-C; the running trial is failed (retried on resume) and outputs are written.
     """
-    limits = _limits(budget, max_params, max_memory)
-    latency_ms = None if max_latency is None else parse_duration_ms(max_latency, what="max-latency")
-    step_ms = None if max_step_time is None else parse_duration_ms(max_step_time, what="max-step-time")
-    _check_reward(reward)
-    beat = Heartbeat(heartbeat_interval, heartbeat_grace)
+    if budget is not None:
+        settings["budget"] = budget
+    cfg = merge_settings(SearchConfig, config, settings, caller="search")
+    return _search(cfg, space, data, out, storage, enqueue, proxy, objective, callbacks, console)
+
+
+def _search(
+    cfg: SearchConfig,
+    space: Any,
+    data: Any,
+    out: str | Path | None,
+    storage: Any,
+    enqueue: Iterable[str | Path | ArchSpec],
+    proxy: Any,
+    objective: Callable[[ArchSpec], float] | None,
+    callbacks: Iterable[Callable[[optuna.Study, optuna.trial.FrozenTrial], None]],
+    console: Console | None,
+) -> SearchResult:
+    limits = Limits(budget_macs=cfg.budget, max_params=cfg.max_params, max_memory=cfg.max_memory)
+    latency_ms, step_ms = cfg.max_latency, cfg.max_step_time
+    beat = Heartbeat(cfg.heartbeat_interval, cfg.heartbeat_grace)
     callbacks = list(callbacks)
-    worker_devices, threads = check_scale_out(workers, devices, threads_per_worker, objective, callbacks)
-    if workers > 1 and (reward != "accuracy" or latency_ms is not None or step_ms is not None):
+    worker_devices, threads = check_scale_out(cfg.workers, cfg.devices, cfg.threads_per_worker, objective, callbacks)
+    if cfg.workers > 1 and (cfg.reward != "accuracy" or latency_ms is not None or step_ms is not None):
         raise SearchError(
             "--objective mnasnet/v2, --max-latency and --max-step-time are not supported with --workers yet; "
             "run them in one process, or share a study by --storage with one worker per process"
         )
-    if confirm:
+    if cfg.confirm:
         from nasgen.search._confirm import _check_counts
 
-        _check_counts(confirm, confirm_seeds, None)
-    n_objectives = _validate_choices(sampler, pruner, n_trials, timeout)
-    pruner = pruner if pruner is not None else ("median" if n_objectives == 1 else "none")
+        _check_counts(cfg.confirm, cfg.confirm_seeds, None)
+    n_objectives = _validate_choices(cfg.sampler, cfg.pruner)
+    pruner = cfg.pruner if cfg.pruner is not None else ("median" if n_objectives == 1 else "none")
     space_obj, space_label = _load_space(space)
     known = resolve_enqueue(space_obj, enqueue)
-    dataset = None if objective is not None and data is None else _load_data(data, seed)
+    dataset = None if objective is not None and data is None else _load_data(data, cfg.seed)
     freeze_kwargs = {} if dataset is None else {"num_classes": dataset.num_classes, "in_channels": dataset.in_channels}
     notes = _check_reachable(space_obj, limits, freeze_kwargs)
-    name = study_name or f"{space_label}-{_compact(limits.budget_macs)}"
+    name = cfg.study_name or f"{space_label}-{_compact(limits.budget_macs)}"
     out_dir = Path(out) if out is not None else Path("runs") / name
-    data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": proxy_images,
-                    "loader_workers": loader_workers, "skip_bad_images": skip_bad_images,
-                    "shared_cache": workers > 1}  # fmt: skip
-    evaluator, proxy_text = _evaluator(objective, dataset, proxy, epochs, seed, save_weights, data_options, notes)
+    data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": cfg.proxy_images,
+                    "loader_workers": cfg.loader_workers, "skip_bad_images": cfg.skip_bad_images,
+                    "shared_cache": cfg.workers > 1}  # fmt: skip
+    evaluator, proxy_text = _evaluator(
+        objective, dataset, proxy, cfg.epochs, cfg.seed, cfg.save_weights, data_options, notes
+    )
     meta = {
         "budget_macs": limits.budget_macs,
         "space": space_label,
         "space_dimensions": space_dimensions(space_obj),
         "space_hash": space_obj.content_hash(),
-        "sampler": sampler,
+        "sampler": cfg.sampler,
         "max_params": limits.max_params,
         "max_memory": limits.max_memory,
         "data_fingerprint": None if dataset is None else data_fingerprint(dataset),  # by content, not path
         "proxy": proxy_text,
     }
-    streamed = _streamed_images(dataset, proxy_images)
+    streamed = _streamed_images(dataset, cfg.proxy_images)
     if streamed is not None:  # a resumed study must train its proxies on the same subset
         meta["proxy_images"] = streamed
-    if reward != "accuracy" or latency_ms is not None or step_ms is not None:
-        meta.update(objective=reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
+    if cfg.reward != "accuracy" or latency_ms is not None or step_ms is not None:
+        meta.update(objective=cfg.reward, max_latency_ms=latency_ms, max_step_ms=step_ms)
     local = storage is None
-    storage = workers_storage(storage, workers, out_dir)
+    storage = workers_storage(storage, cfg.workers, out_dir)
     with RunLock(out_dir), _quiet_optuna():
         study = _prepare_study(
-            out_dir, storage, name, sampler, pruner, seed, n_objectives, proxy_epochs(evaluator), beat
+            out_dir, storage, name, cfg.sampler, pruner, cfg.seed, n_objectives, proxy_epochs(evaluator), beat
         )
         check_study_meta(study, meta)
         if "data" not in study.user_attrs:  # where the data was first read (confirm reloads it); not compared
@@ -262,40 +235,43 @@ def search(
             evaluator,
             freeze_kwargs=freeze_kwargs,
             multi_objective=n_objectives > 1,
-            seed=seed,
+            seed=cfg.seed,
             out=out_dir,
         )
         adapt = {"num_classes": space_obj.num_classes, "in_channels": space_obj.in_channels, **freeze_kwargs}
-        objective_fn.hardware = _hardware(reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console,
-                                          calibration=[space_obj.sample(1000 + k, **adapt) for k in range(3)])
-        if workers > 1:
+        objective_fn.hardware = _hardware(
+            cfg.reward, limits, latency_ms, step_ms, evaluator, objective_fn, adapt, console,
+            calibration=[space_obj.sample(1000 + k, **adapt) for k in range(3)],
+        )
+        if cfg.workers > 1:
             plan = WorkerPlan(
                 storage=str(storage), study_name=name, space=space_obj, data=data,
                 proxy=getattr(evaluator, "config", None), objective=objective, limits=limits,
-                freeze_kwargs=freeze_kwargs, sampler=sampler, pruner=pruner, seed=seed, n_trials=n_trials,
-                timeout=timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s), save_weights=save_weights,
+                freeze_kwargs=freeze_kwargs, sampler=cfg.sampler, pruner=pruner, seed=cfg.seed,
+                n_trials=cfg.n_trials, timeout=cfg.timeout, out=out_dir, heartbeat=(beat.interval_s, beat.grace_s),
+                save_weights=cfg.save_weights,
                 multi_objective=n_objectives > 1, epochs=proxy_epochs(evaluator), devices=worker_devices,
                 threads=threads, data_options={k: v for k, v in data_options.items() if k not in ("space", "out_dir")},
             )
             run_search_workers(study, plan, console)
         else:
-            _run(study, objective_fn, n_trials, timeout, callbacks, console, out_dir)
-        if measure_noise and objective_fn.not_started is None:
-            _measure_noise(study, evaluator, seed, measure_noise, console)
+            _run(study, objective_fn, cfg.n_trials, cfg.timeout, callbacks, console, out_dir)
+        if cfg.measure_noise and objective_fn.not_started is None:
+            _measure_noise(study, evaluator, cfg.seed, cfg.measure_noise, console)
         result = _result(study, out_dir, requeued, objective_fn.not_started)
         result.notes = notes
-    if confirm and result.best_spec is not None:
+    if cfg.confirm and result.best_spec is not None:
         from nasgen.search._confirm import confirm as run_confirm
         from nasgen.search._reader import Run
 
         scorer = None if objective is None else (lambda spec, seed: objective(spec))
         result.confirmation = run_confirm(
-            Run(result.study, str(out_dir), out_dir), top=confirm, seeds=confirm_seeds, objective=scorer,
+            Run(result.study, str(out_dir), out_dir), top=cfg.confirm, seeds=cfg.confirm_seeds, objective=scorer,
             data=evaluator.dataset if streamed is not None else data,  # the search's own proxy cache
             console=console,
         )
         result.best_spec = result.confirmation.recommended.record.spec()
-    phis = list(scale_phi)
+    phis = list(cfg.scale_phi)
     if phis and result.best_spec is not None:
         result.family = write_family(result.best_spec.replace(name=name), phis, out_dir / "scaled")
     if result.confirmation is None:  # confirm() writes it otherwise; a report failure is only a warning
@@ -326,13 +302,6 @@ def _measure_noise(study: optuna.Study, evaluator: Evaluator, seed: int, extra: 
     study.set_user_attr("proxy_noise_trial", first.number)
     study.set_user_attr("proxy_noise_seeds", len(scores))
     study.set_user_attr("proxy_noise_scores", scores)
-
-
-def _check_reward(reward: str) -> None:
-    from nasgen.search._hardware import OBJECTIVES
-
-    if reward not in OBJECTIVES:
-        raise SearchError(f"objective: expected one of {', '.join(OBJECTIVES)}, got {reward!r}")
 
 
 def _hardware(
@@ -373,14 +342,6 @@ def proxy_epochs(evaluator: Evaluator) -> int:
     """Epochs of the proxy behind ``evaluator`` (1 for a stand-in scorer), for Hyperband's max resource."""
     config = getattr(evaluator, "config", None)
     return int(getattr(config, "epochs", 1))
-
-
-def _limits(budget: str | int, max_params: str | int | None, max_memory: str | int | None) -> Limits:
-    return Limits(
-        budget_macs=parse_macs(budget),
-        max_params=None if max_params is None else parse_count(max_params, what="max-params"),
-        max_memory=None if max_memory is None else parse_bytes(max_memory),
-    )
 
 
 def _compact(value: int) -> str:
@@ -455,11 +416,11 @@ def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
     )
 
 
-def _validate_choices(sampler: str, pruner: str | None, n_trials: int, timeout: float | None = None) -> int:
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
-        raise SearchError(f"n_trials: must be a positive integer, got {n_trials!r}")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0):
-        raise SearchError(f"timeout: must be a positive number of seconds, got {timeout!r}")
+def _validate_choices(sampler: str, pruner: str | None) -> int:
+    """The sampler's number of objectives; an explicit pruner the sampler cannot use is refused.
+
+    (The names themselves were checked by :class:`~nasgen.config.SearchConfig`.)
+    """
     _, n_objectives = make_sampler(sampler, seed=0, n_existing=0, parallel=False)
     # an explicit pruner under NSGA-II is refused (make_pruner says why), never dropped without a word
     make_pruner(pruner if pruner is not None else "none", epochs=1, n_objectives=n_objectives)

@@ -20,11 +20,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nasgen.config import REWARDS as OBJECTIVES
 from nasgen.errors import SearchError
 
 __all__ = ["OBJECTIVES", "HardwareCost", "Reward"]
 
-OBJECTIVES = ("accuracy", "mnasnet", "v2")
 MNASNET_W = -0.07
 V2_W, V2_V = -0.07, -0.05
 

@@ -70,7 +70,9 @@ def _evolution(seed: int, parallel: bool) -> optuna.samplers.BaseSampler:
     return RegularizedEvolutionSampler(population_size=50, sample_size=25, seed=seed)
 
 
-# name -> (factory(seed, parallel), number of objectives)
+# name -> (factory(seed, parallel), number of objectives). The names users may give are declared once, in
+# nasgen.config (SAMPLERS / PRUNERS, torch- and Optuna-free for the CLI); tests/cli/test_options_agree.py checks
+# that each has a factory here and nothing more.
 SAMPLERS: dict[str, tuple[Callable[[int, bool], optuna.samplers.BaseSampler], int]] = {
     "tpe": (_tpe, 1),
     "random": (_random, 1),

@@ -1,8 +1,7 @@
 """Reading search spaces from YAML and the registry of built-in spaces.
 
-Built-in spaces are the YAML files of the top-level ``search_spaces/`` folder. The wheel ships them as
-``nasgen/_search_spaces/`` (pyproject ``force-include``); from a source checkout they are read from the
-repository folder.
+Built-in spaces are the YAML files of the data package :mod:`nasgen.spaces` (``nasgen/spaces/*.yaml``), read
+through :mod:`importlib.resources`, the same from a checkout, an editable install and a wheel.
 """
 
 from __future__ import annotations
@@ -35,18 +34,12 @@ def loads_space(text: str, *, file: str | None = None) -> SearchSpace:
     return validate_document(SearchSpace, data, file=file, node=node)
 
 
-def _space_folder() -> Traversable | Path:
-    wheel = resources.files("nasgen").joinpath("_search_spaces")
-    if wheel.is_dir():
-        return wheel
-    return Path(__file__).resolve().parents[2] / "search_spaces"
+_SPACE_PACKAGE = "nasgen.spaces"
 
 
 def builtin_space_files() -> dict[str, Traversable | Path]:
-    """Names of the built-in spaces (file names without ``.yaml``) mapped to their files."""
-    folder = _space_folder()
-    if not folder.is_dir():
-        return {}
+    """Names of the built-in spaces (file names without ``.yaml``) mapped to their files in ``nasgen/spaces/``."""
+    folder = resources.files(_SPACE_PACKAGE)
     entries = sorted((e for e in folder.iterdir() if e.name.endswith(_SUFFIXES)), key=lambda e: e.name)
     return {entry.name.rsplit(".", 1)[0]: entry for entry in entries}
 

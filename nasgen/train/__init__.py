@@ -7,12 +7,13 @@ Example:
     >>> result = evaluate_proxy(load_spec("efficientnet-b0"), load_dataset(), default_proxy("cpu"), seed=0)
     >>> result.val_top1  # doctest: +SKIP
     0.86
+
+The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the proxy's) and
+:class:`FullTrainConfig` (a full run's, :func:`train`), both re-exported here. ``nasgen.run_training`` is
+:func:`train` at the top level (``nasgen.train`` itself is this package).
 """
 
-import sys
-import types
-
-from nasgen.train._config import TrainConfig
+from nasgen.config import FullTrainConfig, TrainConfig
 from nasgen.train._full import FullTrainResult, train
 from nasgen.train._proxy import (
     CPU_PROXY,
@@ -41,6 +42,7 @@ __all__ = [
     "CPU_PROXY",
     "GPU_PROXY",
     "EpochSettings",
+    "FullTrainConfig",
     "FullTrainResult",
     "ProgressiveSchedule",
     "ProxyConfig",
@@ -67,12 +69,3 @@ __all__ = [
     "zero_cost_scores",
 ]
 
-
-class _CallableModule(types.ModuleType):
-    # ``nasgen.train`` is both this subpackage and the lazily exported function ``train``: once the subpackage
-    # has been imported, the attribute on ``nasgen`` is this module, so calling it must still reach ``train``.
-    def __call__(self, *args, **kwargs):
-        return self.train(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -18,12 +18,12 @@ from typing import Any
 
 import torch
 
+from nasgen.config import FullTrainConfig, TrainConfig, merge_settings
 from nasgen.data import ImageDataset, load_dataset, split
 from nasgen.data._files import ImageFiles
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
-from nasgen.train._config import TrainConfig
 from nasgen.train._progress_bar import _Progress
 from nasgen.train._stream import StreamTrainer
 from nasgen.train._trainer import Trainer
@@ -190,28 +190,25 @@ def train(
     arch: str | Path | ArchSpec,
     data: str | Path | ImageDataset | ImageFiles | tuple[ImageDataset, ImageDataset] | None = None,
     *,
-    epochs: int,
+    config: FullTrainConfig | None = None,
     out: str | Path,
     progressive: bool | str | Path | ProgressiveSchedule = False,
-    optimizer: str = "adamw",
-    lr: float = 3e-3,
-    weight_decay: float = 0.05,
-    lr_schedule: str = "cosine",
-    warmup_epochs: float = 1.0,
-    label_smoothing: float = 0.1,
-    zero_init_residual: bool = True,
-    ema_decay: float | None = None,
-    batch_size: int = 128,
-    bn_recalibration_images: int = 2048,
-    seed: int = 0,
-    resolution_px: int | None = None,
     device: str | torch.device | None = None,
     progress: bool = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
-    loader_workers: int | None = None,
-    skip_bad_images: bool = False,
+    **settings: Any,
 ) -> FullTrainResult:
     """Train an architecture fully, with a checkpoint each epoch; resume when ``out`` holds one.
+
+    The recipe (epochs, optimizer, learning rate, warm-up, label smoothing, EMA, batch, seed, resolution, data
+    loading …) is a :class:`~nasgen.config.FullTrainConfig`, declared there once with its defaults and units.
+    Give it as ``config=``, as keywords (``train(arch, data, epochs=30, lr=1e-3, out=...)``: each keyword names a
+    field of ``FullTrainConfig`` and overrides it in ``config``), or both.
+
+    Example:
+        >>> from nasgen.config import FullTrainConfig
+        >>> result = train("efficientnet-b0", config=FullTrainConfig(epochs=2), out="runs/b0")  # doctest: +SKIP
+        >>> result.val_top1  # doctest: +SKIP
 
     Args:
         arch: Built-in name, YAML/JSON path or :class:`ArchSpec`; classes, input channels and resolution are
@@ -223,45 +220,43 @@ def train(
             ``nasgen train --data``: decoded by ``loader_workers`` processes at each epoch's size (random-resized
             crop + flip; evaluation resize + centre crop), memory bounded whatever its size. Small data
             (embedded, IDX, ``.npz``, ``load_dataset(folder, in_memory=True)``) stays in memory.
-        epochs: Total epochs of the run.
+        config: The recipe (default: ``FullTrainConfig`` built from ``settings``, which must then give ``epochs``).
         out: Run directory (created; a checkpoint in it is resumed).
-        progressive: ``False``; ``True`` for the schedule picked from the resolution, the data's image size
-            and the epochs (:meth:`ProgressiveSchedule.for_run`); or a schedule, preset name or YAML path
+        progressive: ``False`` (default); ``True`` for the schedule picked from the resolution, the data's image
+            size and the epochs (:meth:`ProgressiveSchedule.for_run`); or a schedule, preset name or YAML path
             (EfficientNetV2 §4, Algorithm 1).
-        optimizer: ``"sgd"``, ``"rmsprop"`` or ``"adamw"``.
-        lr: Peak learning rate.
-        weight_decay: Weight decay (not on biases and BatchNorm).
-        lr_schedule: ``"cosine"``, ``"step"`` (×0.97 every 2.4 epochs) or ``"constant"``.
-        warmup_epochs: Linear warm-up, in epochs.
-        label_smoothing: Label-smoothing ε.
-        zero_init_residual: Zero the γ of the last BatchNorm of every residual block, so each block starts as
-            the identity (Goyal et al., 2017, §5.1). Without it a deep net such as B0 diverged in its first
-            epoch on small images (issue 20; the proxy measured +8.4 points from it, docs/proxy.md).
-        ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
-        batch_size: Training batch size (images).
-        bn_recalibration_images: Before each evaluation, recompute the BatchNorm statistics with the current
-            weights over this many training images (at most all); 0 = keep the running averages, which on
-            short runs lag the weights enough to make eval-mode predictions collapse to one class (issue 14).
-        seed: Seeds initialization, split, data order, dropout, augmentation and mixup.
-        resolution_px: Final training and evaluation resolution (px); ``None`` = the architecture's (or the
-            schedule's last size).
         device: ``None`` = CUDA when available, else CPU.
         progress: Show a rich progress bar per epoch (loss, accuracy, images/s).
         on_epoch: Called with each epoch's metrics row after its checkpoint is written; its exceptions
             propagate (the checkpoint stays, so the run can be resumed).
-        loader_workers: Decode processes for streamed data (``None`` = cores − 1, between 1 and 8).
-        skip_bad_images: Streamed data: leave out files that cannot be decoded and list them in the result
-            (default: fail with the first bad path).
+        **settings: Fields of :class:`~nasgen.config.FullTrainConfig` (``epochs``, ``lr``, ``warmup_epochs``,
+            ``seed``, ``resolution_px``, ``loader_workers``, ``skip_bad_images`` …), overriding ``config``.
 
     Returns:
         The :class:`FullTrainResult`.
 
     Raises:
+        TypeError: A keyword that is not a ``FullTrainConfig`` field.
         SpecError: Bad architecture, recipe value or schedule file.
         TrainError: A resolution the architecture cannot take, more schedule stages than epochs, a checkpoint
             of a different run in ``out``, or a diverged loss.
         DataError: The data cannot be loaded, or a streamed file cannot be decoded (without ``skip_bad_images``).
     """
+    recipe = merge_settings(FullTrainConfig, config, settings, caller="train")
+    return _train(arch, data, recipe, Path(out), progressive, device, progress, on_epoch)
+
+
+def _train(
+    arch: str | Path | ArchSpec,
+    data: Any,
+    recipe: FullTrainConfig,
+    out: Path,
+    progressive: bool | str | Path | ProgressiveSchedule,
+    device: str | torch.device | None,
+    progress: bool,
+    on_epoch: Callable[[dict[str, float]], None] | None,
+) -> FullTrainResult:
+    epochs, seed = recipe.epochs, recipe.seed
     from nasgen.nn import build_model
     from nasgen.train._trainer import resolve_device
 
@@ -269,18 +264,9 @@ def train(
     resolve_device(device)  # a CUDA request without CUDA fails before any folder is made
     train_set, val_set = _split_data(data, seed)
     data_px = int(train_set.images.shape[1]) if isinstance(train_set, ImageDataset) else None
-    schedule, resolution = _resolve_schedule(progressive, base, resolution_px, epochs, data_px)
+    schedule, resolution = _resolve_schedule(progressive, base, recipe.resolution_px, epochs, data_px)
     spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)
-    config = TrainConfig.from_dict(
-        {
-            "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
-            "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
-            "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
-            "zero_init_residual": zero_init_residual,
-            "bn_recalibration_images": min(bn_recalibration_images, len(train_set)),
-        }
-    )  # fmt: skip
-    out = Path(out)
+    config = recipe.recipe(resolution, len(train_set))
     out.mkdir(parents=True, exist_ok=True)
     identity = _run_identity(spec, config, schedule, seed, train_set, val_set)
     checkpoint = load_checkpoint(out / CHECKPOINT, identity)
@@ -292,13 +278,13 @@ def train(
         from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
 
         zero_residual_gammas(model)
-    stage_settings = progressive_settings(schedule, epochs) if schedule is not None else None
+    epoch_settings = progressive_settings(schedule, epochs) if schedule is not None else None
     streamed = {}
     if isinstance(train_set, ImageFiles):
-        streamed = {"loader_workers": loader_workers, "skip_bad_images": skip_bad_images}
+        streamed = {"loader_workers": recipe.loader_workers, "skip_bad_images": recipe.skip_bad_images}
     with _Progress(progress, epochs) as bar:
         trainer = (_FullStreamTrainer if streamed else _FullTrainer)(
-            model, train_set, val_set, config, seed=seed, device=device, stage_settings=stage_settings,
+            model, train_set, val_set, config, seed=seed, device=device, epoch_settings=epoch_settings,
             on_step=bar.step, **streamed,
         )  # fmt: skip
         rows: list[dict[str, float]] = []

@@ -7,7 +7,7 @@ import math
 import torch
 from torch import nn
 
-from nasgen.train._config import TrainConfig
+from nasgen.config import TrainConfig
 
 __all__ = ["lr_factor", "make_optimizer", "make_scheduler"]
 

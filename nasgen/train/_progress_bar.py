@@ -46,7 +46,7 @@ class _Progress:
     def _new_task(self, epoch: int) -> None:
         if self.progress is None or epoch >= self.epochs:
             return
-        size = self.trainer.stage_settings(epoch).resolution_px or self.trainer.config.resolution_px
+        size = self.trainer.epoch_settings(epoch).resolution_px or self.trainer.config.resolution_px
         stage = f" stage {self.schedule.for_epoch(epoch, self.epochs).stage + 1}" if self.schedule else ""
         self.totals, self.started = [0, 0.0, 0], time.perf_counter()
         self.task = self.progress.add_task(

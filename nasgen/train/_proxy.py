@@ -12,9 +12,9 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from nasgen.config import TrainConfig
 from nasgen.data import ImageDataset, split
 from nasgen.spec import total_stride
-from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
 __all__ = [
@@ -162,15 +162,15 @@ def evaluate_proxy(
     data = proxy_data(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
-    stage_settings = None
+    epoch_settings = None
     if config.progressive:
         from nasgen.train.progressive import ProgressiveSchedule, progressive_settings
 
         schedule = ProgressiveSchedule.for_spec(model.spec, num_stages=min(4, config.epochs))
-        stage_settings = progressive_settings(schedule, config.epochs)
+        epoch_settings = progressive_settings(schedule, config.epochs)
     return train_model(
         model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device, on_epoch=on_epoch,
-        stage_settings=stage_settings,
+        epoch_settings=epoch_settings,
     )
 
 

@@ -51,7 +51,7 @@ def progressive_settings(schedule: ProgressiveSchedule, total_epochs: int) -> Ca
         total_epochs: Epochs of the run.
 
     Returns:
-        A callable for ``Trainer(stage_settings=...)`` / ``train_model(stage_settings=...)``.
+        A callable for ``Trainer(epoch_settings=...)`` / ``train_model(epoch_settings=...)``.
 
     Raises:
         TrainError: Fewer epochs than stages.

@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasgen.config import TrainConfig
 from nasgen.data._files import ImageFiles
 from nasgen.data._stream import BadImages, make_loader
 from nasgen.errors import TrainError
-from nasgen.train._config import TrainConfig
 from nasgen.train._trainer import EpochSettings, Trainer
 
 __all__ = ["StreamTrainer"]
@@ -36,7 +36,7 @@ class StreamTrainer(Trainer):
         config: The recipe.
         seed: As for :class:`Trainer`; also seeds each epoch's augmentation (per file, whatever the workers).
         device: See :func:`~nasgen.train.resolve_device`.
-        stage_settings: ``epoch → EpochSettings`` (progressive sizes per stage).
+        epoch_settings: ``epoch → EpochSettings`` (e.g. progressive learning's size per epoch).
         loader_workers: Decode processes (``None`` = cores − 1, 1…8; 0 = decode in this process).
         skip_bad_images: Leave out files that cannot be decoded (listed in ``bad_images.skipped``) instead of
             failing with the first one's path.
@@ -52,13 +52,13 @@ class StreamTrainer(Trainer):
         *,
         seed: int,
         device: str | torch.device | None = None,
-        stage_settings: Callable[[int], EpochSettings] | None = None,
+        epoch_settings: Callable[[int], EpochSettings] | None = None,
         loader_workers: int | None = None,
         skip_bad_images: bool = False,
         seen_sizes: list[tuple[int, int]] | None = None,
     ) -> None:
         self.loader_workers, self.bad_images, self.seen_sizes = loader_workers, BadImages(skip_bad_images), seen_sizes
-        super().__init__(model, train, val, config, seed=seed, device=device, stage_settings=stage_settings)
+        super().__init__(model, train, val, config, seed=seed, device=device, epoch_settings=epoch_settings)
 
     def _loader(self, files: ImageFiles, resolution: int, *, train: bool, order: Any, seed: int, batch_size: int):
         return make_loader(
@@ -73,7 +73,7 @@ class StreamTrainer(Trainer):
             TrainError: The loss became NaN or infinite.
             DataError: A file cannot be decoded (unless skipping bad images).
         """
-        settings = self.stage_settings(epoch)
+        settings = self.epoch_settings(epoch)
         resolution = settings.resolution_px or self.config.resolution_px
         if settings.dropout is not None:
             for module in self.model.modules():

@@ -1,7 +1,7 @@
 """The trainer behind proxies and full runs: seeded, deterministic data order, eval-mode validation.
 
 Extension points for schedules such as EfficientNetV2's progressive learning (``progressive.py``):
-``stage_settings(epoch) → EpochSettings`` changes resolution, dropout, mixup α and a uint8 batch transform
+``epoch_settings(epoch) → EpochSettings`` changes resolution, dropout, mixup α and a uint8 batch transform
 (e.g. RandAugment) per epoch; :class:`Trainer` exposes ``state_dict`` / ``load_state_dict`` and a
 ``start_epoch`` for checkpoint/resume, and ``make_optimizer`` / ``make_scheduler`` can be replaced.
 """
@@ -19,10 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasgen.config import TrainConfig
 from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
-from nasgen.train._config import TrainConfig
 from nasgen.train._optim import make_optimizer, make_scheduler
 
 __all__ = ["EpochSettings", "TrainResult", "Trainer", "resolve_device", "train_model"]
@@ -100,7 +100,7 @@ class Trainer:
         seed: Seeds data order, subsampling, dropout and mixup (through a private generator and a forked
             global RNG, so the caller's RNG state is untouched).
         device: See :func:`resolve_device`.
-        stage_settings: ``epoch → EpochSettings`` for per-epoch schedules (progressive learning).
+        epoch_settings: ``epoch → EpochSettings`` for per-epoch schedules (progressive learning).
     """
 
     def __init__(
@@ -112,11 +112,11 @@ class Trainer:
         *,
         seed: int,
         device: str | torch.device | None = None,
-        stage_settings: Callable[[int], EpochSettings] | None = None,
+        epoch_settings: Callable[[int], EpochSettings] | None = None,
     ) -> None:
         self.config, self.seed, self.train_set, self.val_set = config, seed, train, val
         self.device = resolve_device(device)
-        self.stage_settings = stage_settings or (lambda epoch: EpochSettings())
+        self.epoch_settings = epoch_settings or (lambda epoch: EpochSettings())
         self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         if config.bn_momentum is not None:
@@ -146,7 +146,7 @@ class Trainer:
         Raises:
             TrainError: The loss became NaN or infinite.
         """
-        settings = self.stage_settings(epoch)
+        settings = self.epoch_settings(epoch)
         resolution = settings.resolution_px or self.config.resolution_px
         if settings.dropout is not None:
             for module in self.model.modules():
@@ -284,7 +284,7 @@ class Trainer:
                 train_loss = self.train_epoch(epoch)
                 train_time += time.perf_counter() - t0
                 trained += self.n_train
-                resolution = self.stage_settings(epoch).resolution_px or self.config.resolution_px
+                resolution = self.epoch_settings(epoch).resolution_px or self.config.resolution_px
                 if self.config.bn_recalibration_images:
                     self.recalibrate_bn(resolution, epoch)
                 val_top1, val_loss = self.evaluate(resolution)
@@ -405,7 +405,7 @@ def train_model(
     seed: int,
     device: str | torch.device | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
-    stage_settings: Callable[[int], EpochSettings] | None = None,
+    epoch_settings: Callable[[int], EpochSettings] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train`` and report validation top-1 on ``val``.
 
@@ -420,7 +420,7 @@ def train_model(
         device: ``None`` = CUDA (bf16 autocast, channels_last) when available, else CPU (channels_last).
         on_epoch: Called as ``on_epoch(epoch, val_top1)`` after each epoch; its exceptions propagate (the
             search's pruner raises there).
-        stage_settings: Per-epoch overrides (:class:`EpochSettings`), e.g. progressive learning.
+        epoch_settings: Per-epoch overrides (:class:`EpochSettings`), e.g. progressive learning.
 
     Returns:
         The :class:`TrainResult`.
@@ -435,5 +435,5 @@ def train_model(
         from nasgen.train._stream import StreamTrainer as trainer_class
     else:
         trainer_class = Trainer
-    trainer = trainer_class(model, train, val, config, seed=seed, device=device, stage_settings=stage_settings)
+    trainer = trainer_class(model, train, val, config, seed=seed, device=device, epoch_settings=epoch_settings)
     return trainer.run(on_epoch)

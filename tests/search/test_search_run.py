@@ -207,9 +207,20 @@ def test_bad_choices(space, tmp_path, kwargs, message, macs_score):
         search("10M", space=space, objective=macs_score, out=tmp_path, **kwargs)
 
 
-def test_nasgen_search_is_callable_after_importing_the_package(space, tmp_path, macs_score):
+def test_nasgen_run_search_after_importing_the_package(space, tmp_path, macs_score):
     import nasgen
-    import nasgen.search  # binds the attribute nasgen.search to the package
+    import nasgen.search  # binds the attribute nasgen.search to the package: the entry point is nasgen.run_search
 
-    result = nasgen.search("10M", space=space, objective=macs_score, n_trials=2, out=tmp_path)
+    assert nasgen.run_search is nasgen.search.search
+    result = nasgen.run_search("10M", space=space, objective=macs_score, n_trials=2, out=tmp_path)
     assert sum(t.state.name == "COMPLETE" for t in result.study.trials) == 2
+
+
+def test_search_takes_a_config_and_keyword_overrides(space, tmp_path, macs_score):
+    from nasgen.config import SearchConfig
+
+    config = SearchConfig(budget="10M", n_trials=3, timeout=None, seed=0)
+    result = search(config=config, space=space, objective=macs_score, out=tmp_path, n_trials=2)  # keyword wins
+    assert len(result.study.trials) == 2 and result.study.user_attrs["budget_macs"] == 10_000_000
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_trails'"):
+        search("10M", space=space, objective=macs_score, out=tmp_path, n_trails=2)

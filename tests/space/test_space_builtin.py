@@ -18,7 +18,7 @@ from nasgen.space import builtin_space_files, builtin_spaces, dump_space, load_s
 from nasgen.spec import load_spec
 
 B0_MACS = 385_814_752  # DESIGN.md reference (conv + linear, 224 px)
-REPO_SPACES = Path(__file__).parents[2] / "search_spaces"
+REPO_SPACES = Path(__file__).parents[2] / "nasgen" / "spaces"
 
 
 def test_registry_lists_the_yaml_files_with_descriptions() -> None:
@@ -104,11 +104,13 @@ def test_samples_are_contained_and_values_are_optuna_friendly(name: str) -> None
 
 
 def test_builtin_spaces_are_found_at_the_wheel_location(tmp_path: Path) -> None:
-    # The wheel force-includes search_spaces/ as nasgen/_search_spaces/; mimic that layout outside the repo.
+    # An installed copy of the package outside the repo reads its own nasgen/spaces/, never the checkout's:
+    # its folder holds only "only-v2" here.
     package = tmp_path / "site" / "nasgen"
     shutil.copytree(Path(nasgen.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
-    (package / "_search_spaces").mkdir()
-    shutil.copy(REPO_SPACES / "efficientnet-v2.yaml", package / "_search_spaces" / "only-v2.yaml")
+    for old in (package / "spaces").glob("*.yaml"):
+        old.unlink()
+    shutil.copy(REPO_SPACES / "efficientnet-v2.yaml", package / "spaces" / "only-v2.yaml")
     code = "from nasgen.space import builtin_spaces, load_space; print(sorted(builtin_spaces())); " \
            "print(load_space('only-v2').stages[0].kind)"
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}

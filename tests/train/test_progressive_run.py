@@ -54,7 +54,7 @@ def test_bn_statistics_are_reestimated_at_each_stage_size():
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = build_model(spec)
-    trainer = Trainer(model, *data, config, seed=0, device="cpu", stage_settings=progressive_settings(schedule, 2))
+    trainer = Trainer(model, *data, config, seed=0, device="cpu", epoch_settings=progressive_settings(schedule, 2))
     stage_1 = []
     trainer.run(lambda epoch, top1: stage_1.append(_bn_buffers(trainer.model)) if epoch == 0 else None)
     assert [h["resolution_px"] for h in trainer.history] == [16, 32]

@@ -83,10 +83,10 @@ def test_on_epoch_exception_propagates_after_first_epoch():
     assert len(seen) == 1 and seen[0][0] == 0 and 0.0 <= seen[0][1] <= 1.0
 
 
-def test_stage_settings_change_resolution_and_dropout():
+def test_epoch_settings_change_resolution_and_dropout():
     net = _net()
     settings = {0: EpochSettings(resolution_px=6, dropout=0.3), 1: EpochSettings(resolution_px=8, dropout=0.0)}
-    result = train_model(net, _toy(), _toy(), FAST, seed=0, device="cpu", stage_settings=settings.__getitem__)
+    result = train_model(net, _toy(), _toy(), FAST, seed=0, device="cpu", epoch_settings=settings.__getitem__)
     assert [h["resolution_px"] for h in result.history] == [6, 8]
     assert net[3].p == 0.0
 

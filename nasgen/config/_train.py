@@ -1,17 +1,24 @@
-"""Training configuration: one frozen, validated pydantic model for proxy and full runs."""
+"""Training settings: the proxy's recipe (:class:`TrainConfig`) and a full run's (:class:`FullTrainConfig`).
+
+Both are declared here once, with their defaults; :func:`nasgen.train.train`, the search's proxy and the
+``nasgen train`` / ``nasgen search`` options read them (``tests/cli/test_options_agree.py`` checks every field).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from nasgen.errors import SpecError
+from nasgen.config._base import ConfigModel
 
-__all__ = ["TrainConfig"]
+__all__ = ["FullTrainConfig", "TrainConfig"]
+
+OPTIMIZERS = ("sgd", "rmsprop", "adamw")
+LR_SCHEDULES = ("cosine", "step", "constant")
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(ConfigModel):
     """How to train: optimizer, schedule, batch, data per epoch, resolution, numerics, regularization.
 
     Attributes:
@@ -52,16 +59,18 @@ class TrainConfig(BaseModel):
             learning (§4, Algorithm 1) with
             ``ProgressiveSchedule.for_spec(proxy spec, num_stages=min(4, epochs))`` (needs ``epochs`` ≥ 2);
             full runs take a schedule through ``nasgen.train.train(progressive=...)`` instead.
+
+    Raises:
+        SpecError: On construction (or :meth:`replace`, :meth:`from_dict`) with an unknown field or a bad value,
+            naming the field and echoing the value; warm-up longer than the run; ``progressive`` with 1 epoch.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
-
-    optimizer: Literal["sgd", "rmsprop", "adamw"] = "adamw"
+    optimizer: Literal[OPTIMIZERS] = "adamw"
     lr: float = Field(3e-3, gt=0.0, le=10.0)
     weight_decay: float = Field(0.05, ge=0.0)
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
     warmup_epochs: float = Field(0.3, ge=0.0)
-    lr_schedule: Literal["cosine", "step", "constant"] = "cosine"
+    lr_schedule: Literal[LR_SCHEDULES] = "cosine"
     lr_step_epochs: float = Field(2.4, gt=0.0)
     lr_step_gamma: float = Field(0.97, gt=0.0, le=1.0)
     min_lr_ratio: float = Field(0.0, ge=0.0, le=1.0)
@@ -96,26 +105,70 @@ class TrainConfig(BaseModel):
             raise ValueError(f"warmup_epochs ({self.warmup_epochs}) exceeds epochs ({self.epochs})")
         return self
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any], *, file: str | None = None) -> TrainConfig:
-        """Validate a mapping (e.g. from YAML or CLI options).
+
+# Settings of TrainConfig that only the search's proxy reads; a full run refuses them rather than ignore them.
+PROXY_ONLY = ("scale_resolution_from_px", "dropout", "drop_path_rate", "progressive")
+
+
+class FullTrainConfig(TrainConfig):
+    """The recipe of a full training run (:func:`nasgen.train.train`, ``nasgen train``): a :class:`TrainConfig`
+    with the full-run defaults, plus the run's seed and data-loading settings.
+
+    Only the defaults below differ from :class:`TrainConfig` (whose other fields mean the same here); the
+    proxy-only fields (``scale_resolution_from_px``, ``dropout``, ``drop_path_rate``, ``progressive``) must keep
+    their defaults: a full run takes its progressive-learning schedule as ``train(progressive=...)``.
+
+    Attributes:
+        epochs: Total epochs of the run (required).
+        warmup_epochs: Linear warm-up, in epochs (default 1.0; the proxy's is 0.3).
+        label_smoothing: Label-smoothing ε (default 0.1, EfficientNet's; the proxy's is 0).
+        zero_init_residual: Default on: without it a deep net such as B0 diverged in its first epoch on small
+            images (issue 20; the proxy measured +8.4 points from it, docs/proxy.md).
+        bn_recalibration_images: Default 2048 (at most the training set): on short runs the running averages
+            lag the weights enough to make eval-mode predictions collapse to one class (issue 14).
+        resolution_px: Final training and evaluation resolution (px); ``None`` (default) = the architecture's,
+            or the progressive schedule's last size.
+        seed: Seeds initialization, split, data order, dropout, augmentation and mixup (default 0).
+        loader_workers: Decode processes for streamed data (an ImageFolder tree or a ``path,label`` list);
+            ``None`` (default) = cores − 1, between 1 and 8; 0 decodes in the training process.
+        skip_bad_images: Streamed data: leave out files that cannot be decoded and list them in the result
+            (default False: fail with the first bad path).
+
+    Raises:
+        SpecError: As :class:`TrainConfig`; or a proxy-only field set.
+
+    Example:
+        >>> FullTrainConfig(epochs=30, lr=1e-3).warmup_epochs
+        1.0
+    """
+
+    epochs: int = Field(ge=1)
+    warmup_epochs: float = Field(1.0, ge=0.0)
+    label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
+    zero_init_residual: bool = True
+    bn_recalibration_images: int = Field(2048, ge=0)
+    # ≥ 1 only: the architecture checks the size against its total stride and names both (SpecError)
+    resolution_px: int | None = Field(None, ge=1, le=1024)  # type: ignore[assignment]
+    seed: int = 0
+    loader_workers: int | None = Field(None, ge=0)
+    skip_bad_images: bool = False
+
+    @model_validator(mode="after")
+    def _no_proxy_settings(self) -> FullTrainConfig:
+        for name in PROXY_ONLY:
+            if getattr(self, name) != TrainConfig.model_fields[name].default:
+                hint = "; pass train(progressive=...) / --progressive instead" if name == "progressive" else ""
+                raise ValueError(f"{name} is a proxy setting; a full run does not read it{hint}")
+        return self
+
+    def recipe(self, resolution_px: int, n_train_images: int) -> TrainConfig:
+        """The :class:`TrainConfig` the trainer runs: this recipe at ``resolution_px``, with BatchNorm
+        recalibration capped at the ``n_train_images`` of the training set.
 
         Raises:
-            SpecError: An unknown field or a bad value, naming the field and echoing the value.
+            SpecError: ``resolution_px`` outside 8…1024.
         """
-        from nasgen.spec import validate_document
-
-        return validate_document(cls, data, file=file)
-
-    def replace(self, **changes: Any) -> TrainConfig:
-        """Return a validated copy with ``changes`` applied.
-
-        Raises:
-            SpecError: A changed field is unknown or invalid.
-        """
-        try:
-            return type(self).model_validate({**self.model_dump(), **changes})
-        except ValidationError as exc:
-            from nasgen.spec import spec_error_from_validation
-
-            raise spec_error_from_validation(exc, changes) from None
+        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", *PROXY_ONLY})
+        fields.update(resolution_px=resolution_px,
+                      bn_recalibration_images=min(self.bn_recalibration_images, n_train_images))  # fmt: skip
+        return TrainConfig.from_dict(fields)
