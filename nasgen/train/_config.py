@@ -39,6 +39,10 @@ class TrainConfig(BaseModel):
         bn_momentum: Override of every BatchNorm's momentum (PyTorch convention); ``None`` keeps the model's.
         zero_init_residual: Zero the last BatchNorm γ of every residual block, so each block starts as the
             identity (Goyal et al., 2017, §5.1).
+        classifier_init: How the classifier's weights are drawn (:data:`nasgen.nn.CLASSIFIER_INITS`):
+            ``"torchvision"`` (uniform ±1/√num_classes, the default of ``build_model`` and of the proxy, whose
+            measured fidelity stands on it), ``"max_fan"`` (uniform ±1/√max(in_features, num_classes); full
+            runs, :func:`nasgen.train.train`) or ``"zeros"``.
         bn_recalibration_images: Before every evaluation, re-estimate BatchNorm statistics with the current
             weights over this many training images (cumulative average, no gradient); 0 = off. Full runs
             (:func:`nasgen.train.train`) turn it on: with a few dozen steps the running averages lag the
@@ -77,6 +81,7 @@ class TrainConfig(BaseModel):
     bf16: bool = True
     bn_momentum: float | None = Field(None, gt=0.0, le=1.0)
     zero_init_residual: bool = False
+    classifier_init: Literal["torchvision", "max_fan", "zeros"] = "torchvision"  # = nasgen.nn.CLASSIFIER_INITS
     bn_recalibration_images: int = Field(0, ge=0)
     ema_decay: float | None = Field(None, gt=0.0, lt=1.0)
     grad_clip_norm: float | None = Field(None, gt=0.0)

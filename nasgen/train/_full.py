@@ -203,6 +203,7 @@ def train(
     warmup_epochs: float = 1.0,
     label_smoothing: float = 0.1,
     zero_init_residual: bool = True,
+    classifier_init: str = "max_fan",
     ema_decay: float | None = None,
     batch_size: int = 128,
     bn_recalibration_images: int = 2048,
@@ -238,6 +239,11 @@ def train(
         zero_init_residual: Zero the γ of the last BatchNorm of every residual block, so each block starts as
             the identity (Goyal et al., 2017, §5.1). Without it a deep net such as B0 diverged in its first
             epoch on small images (issue 20; the proxy measured +8.4 points from it, docs/proxy.md).
+        classifier_init: How the classifier's weights are drawn (:data:`nasgen.nn.CLASSIFIER_INITS`). The
+            default ``"max_fan"``, uniform(±1/√max(in_features, num_classes)), is torchvision's
+            uniform(±1/√num_classes) capped at PyTorch's ``nn.Linear`` range: with 10 classes torchvision's
+            rule starts B0 at loss 6.36 (ln 10 = 2.30) and its first epoch stayed above ln 10 (issue 20,
+            docs/progressive.md); ``"torchvision"`` reproduces ``build_model``'s default.
         ema_decay: Decay of an exponential moving average of the weights, evaluated and exported; ``None`` = off.
         batch_size: Training batch size (images).
         bn_recalibration_images: Before each evaluation, recompute the BatchNorm statistics with the current
@@ -277,7 +283,7 @@ def train(
             "optimizer": optimizer, "lr": lr, "weight_decay": weight_decay, "lr_schedule": lr_schedule,
             "warmup_epochs": warmup_epochs, "label_smoothing": label_smoothing, "ema_decay": ema_decay,
             "batch_size": batch_size, "epochs": epochs, "resolution_px": resolution,
-            "zero_init_residual": zero_init_residual,
+            "zero_init_residual": zero_init_residual, "classifier_init": classifier_init,
             "bn_recalibration_images": min(bn_recalibration_images, len(train_set)),
         }
     )  # fmt: skip
@@ -288,7 +294,7 @@ def train(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(spec)
+        model = build_model(spec, classifier_init=config.classifier_init)
     if config.zero_init_residual:
         from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
 
