@@ -24,6 +24,12 @@ class LrSchedule(str, Enum):
     constant = "constant"
 
 
+class ClassifierInit(str, Enum):  # nasgen.nn.CLASSIFIER_INITS (named here so that --help imports no torch)
+    torchvision = "torchvision"
+    max_fan = "max_fan"
+    zeros = "zeros"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     @user_errors
@@ -54,6 +60,11 @@ def register(app: typer.Typer) -> None:
         ),
         warmup_epochs: float = typer.Option(1.0, "--warmup-epochs", help="Linear warm-up, in epochs."),
         label_smoothing: float = typer.Option(0.1, "--label-smoothing", help="Label-smoothing epsilon."),
+        classifier_init: ClassifierInit = typer.Option(
+            ClassifierInit.max_fan, "--classifier-init",
+            help="Classifier weights: max_fan = uniform(+-1/sqrt(max(features, classes))); torchvision = "
+            "uniform(+-1/sqrt(classes)), which starts a 10-class B0 at loss 6.4 (docs/progressive.md); zeros.",
+        ),
         ema: Optional[float] = typer.Option(
             None, "--ema", metavar="DECAY", help="Evaluate and export an EMA of the weights with this decay (e.g. 0.9999)."
         ),
@@ -116,6 +127,7 @@ def register(app: typer.Typer) -> None:
             lr_schedule=lr_schedule.value,
             warmup_epochs=warmup_epochs,
             label_smoothing=label_smoothing,
+            classifier_init=classifier_init.value,
             ema_decay=ema,
             batch_size=batch_size,
             seed=seed,
