@@ -83,7 +83,7 @@ def main() -> None:
 
         def recorded(x, y, mixup_alpha, step=step, losses=losses):
             loss = step(x, y, mixup_alpha)
-            losses.append(float(loss))
+            losses.append(loss.item())
             return loss
 
         trainer._step = recorded

@@ -120,7 +120,7 @@ def test_classifier_init_is_part_of_the_run(files, tmp_path):
     assert _invoke(files, "--epochs", "1", "--out", out).exit_code == 0  # default max_fan
     result = _invoke(files, "--epochs", "1", "--out", out, "--classifier-init", "torchvision")
     assert result.exit_code == 2
-    assert "config.classifier_init: max_fan -> torchvision" in " ".join(result.output.split())
+    assert "config.classifier_init: 'max_fan' -> 'torchvision'" in " ".join(result.output.split())
     bad = _invoke(files, "--epochs", "1", "--out", out, "--classifier-init", "fan_in")
     assert bad.exit_code == 2 and "fan_in" in bad.output
     from nasgen.cli.train import ClassifierInit
