@@ -1,7 +1,8 @@
 """Progressive learning vs fixed-size training on Fashion-MNIST (EfficientNetV2 §4), the evidence of issue 20.
 
 Three arms, each over ``--seeds`` seeds, all with ``nasgen.train.train``'s recipe (AdamW 3e-3, 1 warm-up
-epoch, cosine, label smoothing 0.1, zero-init residual, BN re-estimated before each evaluation):
+epoch, cosine, label smoothing 0.1, zero-init residual, the classifier drawn by ``--classifier-init``, BN
+re-estimated before each evaluation):
 
 * ``fixed``: ``--epochs`` epochs at the final size ``--resolution`` (≥ 64 px; the 28-px images are upsampled);
 * ``progressive``: the same epochs with ``progressive=True`` (the schedule ``ProgressiveSchedule.for_run``
@@ -10,7 +11,10 @@ epoch, cosine, label smoothing 0.1, zero-init residual, BN re-estimated before e
   ``floor(epochs · wall(progressive) / wall(fixed))`` (run only when that is fewer than ``--epochs``).
 
 Each run is cached as JSON in ``benchmarks/results/progressive/<tag>/<arm>-s<seed>.json``; rerunning the same
-command skips what is cached (resumable), then prints top-1 mean ± sd and wall time per arm.
+command skips what is cached (resumable), then prints top-1 mean ± sd and wall time per arm. The tag names the
+architecture, final size, epochs, images, batch and classifier initialization (runs made before
+``train``'s default became ``max_fan`` are under ``…-torchvision``). ``--seed-from`` starts at a later seed, so
+seeds can be added one at a time; ``--only`` runs one arm.
 
 Data: the 60,000 training and 10,000 test images of Fashion-MNIST (the test images are the validation set),
 from ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; ``--max-images`` takes a stratified
@@ -18,6 +22,7 @@ subset (6/7 train, 1/7 validation) for a reduced run on a busy CPU.
 
 Usage:
     python benchmarks/progressive.py --max-images 7000 --epochs 4 --threads 2
+    python benchmarks/progressive.py --max-images 7000 --epochs 4 --seed-from 1 --seeds 3 --only progressive
     python benchmarks/progressive.py --arch efficientnet-b0 --resolution 64 --epochs 8
 """
 
@@ -62,13 +67,13 @@ def _run(arm: str, epochs: int, progressive: bool, seed: int, args, spec, data, 
     with tempfile.TemporaryDirectory(prefix="nasgen-bench-") as out:
         start, cpu_start = time.perf_counter(), time.process_time()
         result = train(spec, data, epochs=epochs, out=out, progressive=progressive, batch_size=args.batch_size,
-                       seed=seed, device="cpu")  # fmt: skip
+                       seed=seed, device="cpu", classifier_init=args.classifier_init)  # fmt: skip
         wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     record = {
         "arm": arm, "seed": seed, "epochs": epochs, "wall_s": wall, "cpu_s": cpu, "val_top1": result.val_top1,
         "sizes": [int(r["image_size_px"]) for r in result.metrics],
         "train_loss": [r["train_loss"] for r in result.metrics], "val_top1_per_epoch": [r["val_top1"] for r in result.metrics],
-        "threads": args.threads,
+        "threads": args.threads, "classifier_init": args.classifier_init,
     }  # fmt: skip
     tag_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=1))
@@ -91,7 +96,10 @@ def main() -> None:
     parser.add_argument("--arch", default=None, help="built-in name or YAML (default: bench-tiny)")
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--resolution", type=int, default=64, help="final resolution (px), at least 64")
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0 .. SEEDS-1")
+    parser.add_argument("--seed-from", type=int, default=0, help="skip the seeds below this one")
+    parser.add_argument("--classifier-init", default="max_fan", choices=("torchvision", "max_fan", "zeros"),
+                        help="nasgen.nn.CLASSIFIER_INITS (default: nasgen.train.train's)")
     parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--max-images", type=int, default=None, help="stratified subset (reduced run)")
@@ -104,15 +112,18 @@ def main() -> None:
     data = split(dataset, None if args.max_images is None else 1 / 7, seed=0)
     base = loads_spec(ARCH, file="<benchmark arch>") if args.arch is None else load_spec(args.arch)
     spec = base.replace(resolution_px=args.resolution)
-    tag = f"{spec.name}-{args.resolution}px-{args.epochs}ep-{args.max_images or 'full'}-b{args.batch_size}"
+    tag = (f"{spec.name}-{args.resolution}px-{args.epochs}ep-{args.max_images or 'full'}-b{args.batch_size}"
+           f"-{args.classifier_init}")  # fmt: skip
     tag_dir = RESULTS / tag
     schedule = ProgressiveSchedule.for_run(spec, epochs=args.epochs, data_px=28)
     print(f"data: {len(data[0])} train / {len(data[1])} val images (28x28 grey, upsampled); arch {spec.name} at "
-          f"{args.resolution} px; {args.epochs} epochs; threads {args.threads}; cache {tag_dir}")
+          f"{args.resolution} px; {args.epochs} epochs; classifier {args.classifier_init}; threads {args.threads}; "
+          f"cache {tag_dir}")
     print(f"progressive schedule: sizes {[s.image_size_px for s in schedule.stages(args.epochs)]}, dropout "
           f"{schedule.dropout}, RandAugment {schedule.randaug_magnitude} x{schedule.randaug_num_ops}", flush=True)
     results: dict[str, list[dict]] = {}
-    for seed in range(args.seeds):  # seed by seed, so an interrupted run leaves both arms comparable
+    seeds = range(args.seed_from, args.seeds)
+    for seed in seeds:  # seed by seed, so an interrupted run leaves both arms comparable
         for arm, progressive in (("fixed", False), ("progressive", True)):
             if args.only not in (None, arm):
                 continue
@@ -132,7 +143,7 @@ def main() -> None:
             equal = math.floor(args.epochs * ratio)
             print(f"time(progressive) / time(fixed) = {ratio:.2f} → equal-time fixed arm: {equal} epochs")
             if 1 <= equal < args.epochs:
-                for seed in range(args.seeds):
+                for seed in seeds:
                     record = _run("fixed-equal-time", equal, False, seed, args, spec, data, tag_dir)
                     results.setdefault("fixed-equal-time", []).append(record)
                     print(f"fixed-equal-time seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s",
@@ -140,8 +151,10 @@ def main() -> None:
     print()
     print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd | CPU s mean |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for arm, records in results.items():
-        print(_line(arm, records))
+    for arm in ("fixed", "progressive", "fixed-equal-time"):  # every cached seed, not only this call's
+        records = sorted((json.loads(p.read_text()) for p in tag_dir.glob(f"{arm}-s*.json")), key=lambda r: r["seed"])
+        if records:
+            print(_line(arm, records))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,12 @@ def _default(name: str):
     return setting_default(FullTrainConfig, name)
 
 
+class ClassifierInit(str, Enum):  # nasgen.nn.CLASSIFIER_INITS (named here so that --help imports no torch)
+    torchvision = "torchvision"
+    max_fan = "max_fan"
+    zeros = "zeros"
+
+
 def register(app: typer.Typer) -> None:
     @app.command("train")
     @user_errors
@@ -57,6 +63,11 @@ def register(app: typer.Typer) -> None:
         ),
         label_smoothing: float = typer.Option(
             _default("label_smoothing"), "--label-smoothing", help="Label-smoothing epsilon."
+        ),
+        classifier_init: ClassifierInit = typer.Option(
+            ClassifierInit(_default("classifier_init")), "--classifier-init",
+            help="Classifier weights: max_fan = uniform(+-1/sqrt(max(features, classes))); torchvision = "
+            "uniform(+-1/sqrt(classes)), which starts a 10-class B0 at loss 6.4 (docs/progressive.md); zeros.",
         ),
         ema: Optional[float] = typer.Option(
             _default("ema_decay"), "--ema", metavar="DECAY",
@@ -96,7 +107,8 @@ def register(app: typer.Typer) -> None:
 
         recipe = FullTrainConfig(
             epochs=epochs, optimizer=optimizer.value, lr=lr, weight_decay=weight_decay, lr_schedule=lr_schedule.value,
-            warmup_epochs=warmup_epochs, label_smoothing=label_smoothing, ema_decay=ema, batch_size=batch_size,
+            warmup_epochs=warmup_epochs, label_smoothing=label_smoothing, classifier_init=classifier_init.value,
+            ema_decay=ema, batch_size=batch_size,
             seed=seed, resolution_px=resolution, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
         )  # fmt: skip
 

@@ -46,6 +46,10 @@ class TrainConfig(ConfigModel):
         bn_momentum: Override of every BatchNorm's momentum (PyTorch convention); ``None`` keeps the model's.
         zero_init_residual: Zero the last BatchNorm γ of every residual block, so each block starts as the
             identity (Goyal et al., 2017, §5.1).
+        classifier_init: How the classifier's weights are drawn (:data:`nasgen.nn.CLASSIFIER_INITS`):
+            ``"torchvision"`` (uniform ±1/√num_classes, the default of ``build_model`` and of the proxy, whose
+            measured fidelity stands on it), ``"max_fan"`` (uniform ±1/√max(in_features, num_classes); full
+            runs, :func:`nasgen.train.train`) or ``"zeros"``.
         bn_recalibration_images: Before every evaluation, re-estimate BatchNorm statistics with the current
             weights over this many training images (cumulative average, no gradient); 0 = off. Full runs
             (:func:`nasgen.train.train`) turn it on: with a few dozen steps the running averages lag the
@@ -86,6 +90,7 @@ class TrainConfig(ConfigModel):
     bf16: bool = True
     bn_momentum: float | None = Field(None, gt=0.0, le=1.0)
     zero_init_residual: bool = False
+    classifier_init: Literal["torchvision", "max_fan", "zeros"] = "torchvision"  # = nasgen.nn.CLASSIFIER_INITS
     bn_recalibration_images: int = Field(0, ge=0)
     ema_decay: float | None = Field(None, gt=0.0, lt=1.0)
     grad_clip_norm: float | None = Field(None, gt=0.0)
@@ -124,6 +129,10 @@ class FullTrainConfig(TrainConfig):
         label_smoothing: Label-smoothing ε (default 0.1, EfficientNet's; the proxy's is 0).
         zero_init_residual: Default on: without it a deep net such as B0 diverged in its first epoch on small
             images (issue 20; the proxy measured +8.4 points from it, docs/proxy.md).
+        classifier_init: Default ``"max_fan"``, uniform(±1/√max(in_features, num_classes)): torchvision's
+            uniform(±1/√num_classes) capped at PyTorch's ``nn.Linear`` range; with 10 classes torchvision's rule
+            starts B0 at loss 6.36 (ln 10 = 2.30) and its first epoch stayed above ln 10 (issue 20,
+            docs/progressive.md). The proxy keeps ``"torchvision"`` (its recorded figures stand on it).
         bn_recalibration_images: Default 2048 (at most the training set): on short runs the running averages
             lag the weights enough to make eval-mode predictions collapse to one class (issue 14).
         resolution_px: Final training and evaluation resolution (px); ``None`` (default) = the architecture's,
@@ -146,6 +155,7 @@ class FullTrainConfig(TrainConfig):
     warmup_epochs: float = Field(1.0, ge=0.0)
     label_smoothing: float = Field(0.1, ge=0.0, lt=1.0)
     zero_init_residual: bool = True
+    classifier_init: Literal["torchvision", "max_fan", "zeros"] = "max_fan"  # = nasgen.nn.CLASSIFIER_INITS
     bn_recalibration_images: int = Field(2048, ge=0)
     # ≥ 1 only: the architecture checks the size against its total stride and names both (SpecError)
     resolution_px: int | None = Field(None, ge=1, le=1024)  # type: ignore[assignment]

@@ -30,13 +30,14 @@ from nasgen.nn._layers import (
     residual_parts,
 )
 from nasgen.spec import hidden_channels
-from nasgen.nn._model import EfficientNet, block_drop_path_rates, build_model
+from nasgen.nn._model import CLASSIFIER_INITS, EfficientNet, block_drop_path_rates, build_model, init_classifier
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "CLASSIFIER_INITS",
     "MODEL_CODE_SHARED",
     "build_fused_mbconv",
     "build_mbconv",
@@ -44,6 +45,7 @@ __all__ = [
     "check_kernel_stride",
     "check_positive",
     "hidden_channels",
+    "init_classifier",
     "init_weights",
     "make_bn",
     "residual_parts",

@@ -6,6 +6,8 @@ the stages come from the block registry keyed by each stage's ``kind``.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -16,7 +18,7 @@ from nasgen.nn._layers import ConvBnAct, init_weights
 from nasgen.nn._registry import block_registry
 from nasgen.spec import ArchSpec, load_spec
 
-__all__ = ["EfficientNet", "block_drop_path_rates", "build_model"]
+__all__ = ["CLASSIFIER_INITS", "EfficientNet", "block_drop_path_rates", "build_model", "init_classifier"]
 
 
 def block_drop_path_rates(spec: ArchSpec) -> list[float]:
@@ -128,19 +130,76 @@ class EfficientNet(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
-def build_model(spec: ArchSpec | str | Path) -> EfficientNet:
+def _max_fan(classifier: nn.Linear) -> None:
+    # torchvision's draw is uniform(±1/√fan_out); scaling it by √(fan_out / max(fan_in, fan_out)) gives
+    # uniform(±1/√max(fan_in, fan_out)) without drawing again (every other weight keeps its seeded value).
+    fan_out, fan_in = classifier.weight.shape
+    classifier.weight.mul_(min(1.0, math.sqrt(fan_out / fan_in)))
+
+
+def _zeros(classifier: nn.Linear) -> None:
+    nn.init.zeros_(classifier.weight)
+
+
+CLASSIFIER_INITS: dict[str, Callable[[nn.Linear], None]] = {
+    "torchvision": lambda classifier: None,
+    "max_fan": _max_fan,
+    "zeros": _zeros,
+}
+"""Rules for the classifier's weights, applied after :func:`~nasgen.nn.init_weights` (biases stay zero).
+
+* ``"torchvision"``: uniform(±1/√fan_out) = uniform(±1/√num_classes), torchvision's EfficientNet (timm's
+  ``_init_weight_goog`` and the TF reference use the same fan-out range). Made for ImageNet: with 1,000 classes
+  and B0's 1,280 features the initial logits have a standard deviation below 1. The range widens as the classes
+  get fewer, so with 10 classes a fresh B0 starts confidently wrong: loss 6.36 on its first batch of embedded
+  Fashion-MNIST, against ln 10 = 2.30 for a uniform guess (issue 20).
+* ``"max_fan"``: uniform(±1/√max(fan_in, fan_out)): the narrower of torchvision's range and PyTorch's own
+  ``nn.Linear`` default (±1/√fan_in), so identical to torchvision whenever ``num_classes ≥ in_features``, and
+  never wider than PyTorch's default. First-batch loss of the same B0: 2.40.
+* ``"zeros"``: zero weights, every class equally likely at the start (loss exactly ln(num_classes)); the head
+  initialization of ViT (Dosovitskiy et al., 2021) and of BiT's fine-tuning (Kolesnikov et al., 2020).
+"""
+
+
+@torch.no_grad()
+def init_classifier(classifier: nn.Linear, rule: str) -> None:
+    """Re-initialize a classifier drawn by :func:`~nasgen.nn.init_weights` by one of :data:`CLASSIFIER_INITS`.
+
+    Args:
+        classifier: The final ``Linear`` (weight ``(num_classes, in_features)``), as ``init_weights`` left it.
+        rule: A key of :data:`CLASSIFIER_INITS`.
+
+    Raises:
+        SpecError: Unknown ``rule`` (path ``classifier_init``); the message lists the known ones.
+    """
+    _check_classifier_init(rule)
+    CLASSIFIER_INITS[rule](classifier)
+
+
+def _check_classifier_init(rule: str) -> None:
+    if rule not in CLASSIFIER_INITS:
+        known = ", ".join(CLASSIFIER_INITS)
+        raise SpecError(f"must be one of {known}, got {rule!r}", path="classifier_init", value=rule)
+
+
+def build_model(spec: ArchSpec | str | Path, *, classifier_init: str = "torchvision") -> EfficientNet:
     """Build the PyTorch model of an architecture, with torchvision's EfficientNet weight initialisation.
 
     Args:
         spec: An :class:`~nasgen.spec.ArchSpec`, a built-in architecture name (``"efficientnet-b0"``) or a
             YAML/JSON path. The spec is never modified.
+        classifier_init: How the classifier's weights are drawn (:data:`CLASSIFIER_INITS`). The default keeps
+            torchvision's rule, exact for ImageNet's 1,000 classes; training on few classes should pass
+            ``"max_fan"``, as :func:`nasgen.train.train` does (with torchvision's rule a 10-class B0 starts at
+            loss 6.36, far above ln 10; issue 20). The random draws are the same for every rule, so a seed
+            gives the same weights everywhere else.
 
     Returns:
         An :class:`EfficientNet` in training mode, on the CPU, in float32; ``model.spec`` is the spec.
 
     Raises:
         SpecError: ``spec`` is not a spec, name or path, cannot be loaded, or has a stage ``kind``
-            without a registered block builder.
+            without a registered block builder; or ``classifier_init`` is unknown.
 
     Example:
         >>> from nasgen.nn import build_model
@@ -150,4 +209,7 @@ def build_model(spec: ArchSpec | str | Path) -> EfficientNet:
     """
     if not isinstance(spec, (ArchSpec, str, Path)):
         raise SpecError(f"expected an ArchSpec, a built-in name or a path, got {type(spec).__name__}", value=spec)
-    return EfficientNet(load_spec(spec))
+    _check_classifier_init(classifier_init)  # before building: a typo costs no B7
+    model = EfficientNet(load_spec(spec))
+    init_classifier(model.classifier, classifier_init)
+    return model

@@ -273,7 +273,7 @@ def _train(
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(spec)
+        model = build_model(spec, classifier_init=config.classifier_init)
     if config.zero_init_residual:
         from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
 

@@ -186,7 +186,7 @@ def _proxy_model(spec, train: ImageDataset, config: TrainConfig, seed: int) -> t
         changes["drop_path_rate"] = config.drop_path_rate
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = build_model(spec.replace(**changes))
+        model = build_model(spec.replace(**changes), classifier_init=config.classifier_init)
     if config.zero_init_residual:
         zero_init_residual(model)
     return model, resolution

@@ -115,6 +115,20 @@ def test_resuming_with_more_epochs_names_the_setting(files, tmp_path):
     assert "Traceback" not in result.output
 
 
+def test_classifier_init_is_part_of_the_run(files, tmp_path):
+    out = str(tmp_path / "run")
+    assert _invoke(files, "--epochs", "1", "--out", out).exit_code == 0  # default max_fan
+    result = _invoke(files, "--epochs", "1", "--out", out, "--classifier-init", "torchvision")
+    assert result.exit_code == 2
+    assert "config.classifier_init: 'max_fan' -> 'torchvision'" in " ".join(result.output.split())
+    bad = _invoke(files, "--epochs", "1", "--out", out, "--classifier-init", "fan_in")
+    assert bad.exit_code == 2 and "fan_in" in bad.output
+    from nasgen.cli.train import ClassifierInit
+    from nasgen.nn import CLASSIFIER_INITS
+
+    assert [c.value for c in ClassifierInit] == list(CLASSIFIER_INITS)
+
+
 def _folder(root):
     from PIL import Image
 

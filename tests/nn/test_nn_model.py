@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import typing
 from collections.abc import Iterator
 
 import pytest
@@ -13,16 +14,19 @@ from torch import nn
 
 from nasgen.errors import PluginError, SpecError
 from nasgen.nn import (
+    CLASSIFIER_INITS,
     EfficientNet,
     FusedMBConv,
     MBConv,
+    _registry,
     block_drop_path_rates,
     block_registry,
     build_model,
+    init_classifier,
     register_block,
 )
-from nasgen.nn import _registry
 from nasgen.spec import ArchSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
+from nasgen.train import TrainConfig
 
 # DESIGN.md reference numbers (torchvision 0.29.1, sum(p.numel()))
 REFERENCE_PARAMS = {
@@ -95,6 +99,42 @@ def test_weight_init_matches_torchvision_scheme(tiny_spec: ArchSpec) -> None:
     assert se_biases and not any(b.any() for b in se_biases)
     head = model.head.conv.weight  # kaiming normal, fan_out = 64 · 1 · 1 → std sqrt(2 / 64)
     assert abs(float(head.detach().std()) - math.sqrt(2 / 64)) < 0.02
+
+
+def _seeded(spec: ArchSpec, **kwargs) -> EfficientNet:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return build_model(spec, **kwargs)
+
+
+def test_classifier_init_rules(tiny_spec: ArchSpec) -> None:
+    """torchvision's rule by default; max_fan narrows it to ±1/sqrt(in_features) for few classes only; zeros."""
+    default, torchvision_rule = _seeded(tiny_spec), _seeded(tiny_spec, classifier_init="torchvision")
+    assert all(torch.equal(a, b) for a, b in zip(default.state_dict().values(), torchvision_rule.state_dict().values()))
+    few = _seeded(tiny_spec, classifier_init="max_fan")  # 10 classes, 64 features
+    torch.testing.assert_close(few.classifier.weight, default.classifier.weight * math.sqrt(10 / 64), rtol=0, atol=0)
+    assert float(few.classifier.weight.detach().abs().max()) <= 1 / math.sqrt(64) < 1 / math.sqrt(10)
+    assert float(default.classifier.weight.detach().abs().max()) > 1 / math.sqrt(64)  # the draw that is narrowed
+    others = [k for k in default.state_dict() if not k.startswith("classifier.")]
+    assert all(torch.equal(default.state_dict()[k], few.state_dict()[k]) for k in others)  # same draws elsewhere
+    assert not few.classifier.bias.any()
+    many = tiny_spec.replace(num_classes=100)  # num_classes >= in_features: torchvision's rule unchanged
+    assert torch.equal(_seeded(many, classifier_init="max_fan").classifier.weight, _seeded(many).classifier.weight)
+    zeros = _seeded(tiny_spec, classifier_init="zeros")
+    assert not zeros.classifier.weight.any() and torch.equal(zeros.stem.conv.weight, default.stem.conv.weight)
+
+
+def test_classifier_init_bad_name(tiny_spec: ArchSpec) -> None:
+    with pytest.raises(SpecError, match=r"classifier_init: must be one of torchvision, max_fan, zeros, got 'fan_in'"):
+        build_model(tiny_spec, classifier_init="fan_in")
+    with pytest.raises(SpecError, match=r"classifier_init: must be one of .*, got 'Zeros'"):
+        init_classifier(nn.Linear(4, 2), "Zeros")
+
+
+def test_classifier_init_names_agree_with_train_config() -> None:
+    field = TrainConfig.model_fields["classifier_init"]
+    assert typing.get_args(field.annotation) == tuple(CLASSIFIER_INITS)
+    assert field.default == "torchvision"  # the proxy keeps build_model's default
 
 
 @pytest.fixture
