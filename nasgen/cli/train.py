@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from pathlib import Path
 from typing import Optional
 
@@ -21,10 +22,10 @@ def _default(name: str):
     return setting_default(FullTrainConfig, name)
 
 
-class ClassifierInit(str, Enum):  # nasgen.nn.CLASSIFIER_INITS (named here so that --help imports no torch)
-    torchvision = "torchvision"
-    max_fan = "max_fan"
-    zeros = "zeros"
+# nasgen.nn.CLASSIFIER_INITS, read from the config's field so that --help imports no torch
+ClassifierInit = choice_enum(
+    "ClassifierInit", typing.get_args(FullTrainConfig.model_fields["classifier_init"].annotation)
+)
 
 
 def register(app: typer.Typer) -> None:
