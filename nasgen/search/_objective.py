@@ -36,14 +36,12 @@ from nasgen.search._record import (
     record_duplicate,
     record_error,
     record_evaluation,
-    record_feasible,
     record_hardware,
     record_infeasible,
     record_interrupted,
     record_partial,
     record_reward,
     record_spec,
-    record_worker,
     reusable,
     running_twin,
 )
@@ -144,8 +142,8 @@ class Objective:
         params = suggest_params(trial, self.space)
         spec = self.space.freeze(params, **self.freeze_kwargs)
         cost = count_cost(spec)
-        record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec))
-        record_worker(trial, self.host, os.getpid())
+        record_spec(trial, spec, cost, seed=self.seed, out=self.out, proxy_px=self.evaluator_px(spec),
+                    worker=(self.host, os.getpid()))
         violations = self.limits.violations(cost)
         reason = self.limits.reason(cost)
         hardware: dict[str, float] = {}
@@ -159,9 +157,9 @@ class Objective:
         if any(value > 0 for value in violations.values()):
             record_infeasible(trial, reason)
             return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
-        record_feasible(trial)
-        self._skip_if_running_elsewhere(trial, spec.content_hash())
-        reused = reusable(_records(trial), spec.content_hash())
+        trials = self._skip_if_running_elsewhere(trial, spec.content_hash())  # also marks the trial feasible
+        complete = [TrialRecord.from_trial(t) for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        reused = reusable(complete, spec.content_hash())
         if reused is not None:
             evaluation = Evaluation(
                 val_top1=float(reused.val_top1), epochs=int(reused.epochs or 0), device=str(reused.device)
@@ -179,22 +177,28 @@ class Objective:
             value = reward.value
         return self._finish(trial, violations, value, cost)
 
-    def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> None:
+    def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> list[optuna.trial.FrozenTrial]:
         """Another worker trains this architecture right now: do not train it twice (``running_twin``).
+
+        The trial is marked feasible in the same write as its claim (or its ``duplicate_of``): one storage round
+        trip fewer per trial (on PostgreSQL each is ≈ 5 ms).
+
+        Returns:
+            The study's trials as last read (the caller looks for a reusable result in them: one read, not two).
 
         Raises:
             optuna.TrialPruned: Recorded ``duplicate_of`` that trial.
         """
         deadline = time.monotonic() + 30.0  # a twin killed while deciding does not block this trial for long
         while True:
-            trials = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+            trials = trial.study.get_trials(deepcopy=False)
             twin, undecided = running_twin(trials, trial.number, content_hash)
             if twin is not None:
                 record_duplicate(trial, twin)
                 raise optuna.TrialPruned(f"architecture already running in trial {twin}")
             if not undecided or time.monotonic() > deadline:
                 record_claim(trial)
-                return
+                return trials
             time.sleep(0.05)
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:

@@ -256,8 +256,10 @@ def record_spec(
     seed: int,
     out: Path,
     proxy_px: int | None = None,
+    worker: tuple[str, int] | None = None,
 ) -> None:
-    """Record a sampled architecture, its cost and seed on ``trial``; write ``trials/<n>/arch.yaml`` in ``out``."""
+    """Record a sampled architecture, its cost and seed on ``trial`` — and, given ``worker = (host, pid)``, the
+    process that runs it (:func:`record_worker`) in the same write; write ``trials/<n>/arch.yaml`` in ``out``."""
     text = dump_yaml(spec)
     attrs: dict[str, Any] = {
         _SPEC: text,
@@ -270,6 +272,8 @@ def record_spec(
     }
     if proxy_px is not None:
         attrs[_PROXY_PX] = int(proxy_px)
+    if worker is not None:
+        attrs[_HOST], attrs[_PID] = worker[0], int(worker[1])
     _set_attrs(trial, attrs)
     folder = out / "trials" / str(trial.number)
     folder.mkdir(parents=True, exist_ok=True)
@@ -408,13 +412,15 @@ def running_twin(trials: list[FrozenTrial], number: int, content_hash: str) -> t
 
 
 def record_claim(trial: optuna.Trial) -> None:
-    """Mark ``trial`` as the one that trains its architecture (see :func:`running_twin`)."""
-    trial.set_user_attr(_CLAIMED, True)
+    """Mark ``trial`` as the one that trains its architecture (see :func:`running_twin`) and as feasible, in one
+    write."""
+    _set_attrs(trial, {_FEASIBLE: True, _CLAIMED: True})
 
 
 def record_duplicate(trial: optuna.Trial, of: int) -> None:
-    """Mark ``trial`` as the same architecture as the running trial ``of`` (it is not trained)."""
-    trial.set_user_attr(_DUPLICATE, int(of))
+    """Mark ``trial`` as feasible and the same architecture as the running trial ``of`` (it is not trained), in
+    one write."""
+    _set_attrs(trial, {_FEASIBLE: True, _DUPLICATE: int(of)})
 
 
 def mark_failed_with_reason(storage: Any, trial_id: int, reason: str, *, fail: bool) -> bool:
