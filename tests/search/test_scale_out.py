@@ -204,7 +204,11 @@ def test_workers_propose_what_one_process_proposes_for_the_same_study_seed(share
 
 CTRL_C_SCRIPT = textwrap.dedent(
     """
+    import signal
     import sys
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when the test run was started in the background by a
+    # shell without job control: SIGINT is then ignored and the ignoring inherited (the search ran to its end).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from nasgen.search import search
     from nasgen.space import load_space
     from scaleout_helpers import sleepy_macs_score
