@@ -17,8 +17,9 @@ States (``TrialRecord.state``):
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,22 +230,47 @@ def _reason_of(trial: FrozenTrial) -> str:
 
 
 # -- writing (the objective) ---------------------------------------------------------------------------------
+def _batch_storage(trial: optuna.Trial) -> Any:
+    """The storage under ``trial`` that batches writes (``set_trial_user_attrs``, ``defer_params``), or None.
+
+    Optuna wraps an RDB storage in its ``_CachedStorage``, which passes writes straight to the storage it wraps
+    (``_backend``): the batch methods are looked up there too."""
+    storage = trial.storage
+    if hasattr(storage, "set_trial_user_attrs"):
+        return storage
+    backend = getattr(storage, "_backend", None)
+    return backend if hasattr(backend, "set_trial_user_attrs") else None
+
+
+@contextlib.contextmanager
+def params_batch(trial: optuna.Trial) -> Iterator[None]:
+    """Inside this block ``trial``'s sampled parameters are written together with its next attribute batch
+    (:func:`record_spec`), in one PostgreSQL transaction or one journal append instead of one per parameter;
+    without a batching storage the block changes nothing.
+
+    Raises:
+        ValueError: A parameter's distribution conflicts with the study's (as Optuna's ``suggest_*``), at the
+            write.
+    """
+    storage = _batch_storage(trial)
+    if storage is None or getattr(trial, "_cached_frozen_trial", None) is None:
+        yield
+        return
+    with storage.defer_params(trial._trial_id):
+        yield
+
+
 def _set_attrs(trial: optuna.Trial, attrs: Mapping[str, Any]) -> None:
     """Set several user attributes of the running ``trial``: in one storage write where the storage offers
-    ``set_trial_user_attrs`` (nasgen's journal and RDB storages: one fsync or one commit instead of one per key),
-    else one by one. Optuna wraps an RDB storage in its ``_CachedStorage``, which passes attribute writes straight
-    to the storage it wraps (``_backend``): the batch is looked up there too (on PostgreSQL one write of 5
-    attributes costs one commit, ≈ 5 ms, instead of five)."""
-    storage = trial.storage
-    batch = getattr(storage, "set_trial_user_attrs", None) or getattr(
-        getattr(storage, "_backend", None), "set_trial_user_attrs", None
-    )
+    ``set_trial_user_attrs`` (nasgen's journal and RDB storages: one fsync or one commit instead of one per key,
+    with the parameters held back by :func:`params_batch`), else one by one."""
+    storage = _batch_storage(trial)
     cached = getattr(trial, "_cached_frozen_trial", None)
-    if batch is None or cached is None or len(attrs) < 2:
+    if storage is None or cached is None or len(attrs) < 2:
         for key, value in attrs.items():
             trial.set_user_attr(key, value)
         return
-    batch(trial._trial_id, dict(attrs))
+    storage.set_trial_user_attrs(trial._trial_id, dict(attrs))
     cached.user_attrs.update(attrs)
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import uuid
+
 import pytest
 
+from nasgen.search._storage import display_url
 from nasgen.space import Choice, IntRange, SearchSpace, StageSpace, StemSpace
 from nasgen.spec import ArchSpec
 
@@ -47,6 +51,38 @@ def tiny_space() -> SearchSpace:
         dropout=0.0,
         drop_path_rate=0.0,
     )
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    """The URL of a reachable PostgreSQL server (``$NASGEN_TEST_POSTGRES_URL``), or skip saying why not."""
+    url = os.environ.get("NASGEN_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("no PostgreSQL server: NASGEN_TEST_POSTGRES_URL is not set (.ci/run starts one on 127.0.0.1)")
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg (the driver of postgresql:// URLs) is not installed: pip install 'nasgen[postgres]'")
+    try:
+        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at {display_url(url)} is unreachable: {str(exc).strip().splitlines()[0]}")
+    return url
+
+
+@pytest.fixture
+def postgres_database(postgres_admin_url) -> str:
+    """The URL of a new, empty database on the test server (skips without one)."""
+    return _fresh_database(postgres_admin_url)
+
+
+def _fresh_database(admin_url: str) -> str:
+    import psycopg
+
+    name = f"nasgen_t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return admin_url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture

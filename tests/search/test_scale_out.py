@@ -15,7 +15,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import optuna
@@ -24,7 +23,7 @@ from optuna.trial import TrialState
 
 from nasgen.cost import count_cost
 from nasgen.search import search
-from nasgen.search._storage import display_url, open_storage
+from nasgen.search._storage import open_storage
 from nasgen.space import dump_space
 from nasgen.units import format_count
 
@@ -32,37 +31,12 @@ HERE = Path(__file__).parent
 BUDGET = 1_000_000
 
 
-@pytest.fixture(scope="session")
-def postgres_admin_url():
-    url = os.environ.get("NASGEN_TEST_POSTGRES_URL")
-    if not url:
-        pytest.skip("no PostgreSQL server: NASGEN_TEST_POSTGRES_URL is not set (.ci/run starts one on 127.0.0.1)")
-    try:
-        import psycopg
-    except ImportError:
-        pytest.skip("psycopg (the driver of postgresql:// URLs) is not installed: pip install 'nasgen[postgres]'")
-    try:
-        psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=5).close()
-    except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at {display_url(url)} is unreachable: {str(exc).strip().splitlines()[0]}")
-    return url
-
-
-def _fresh_database(admin_url: str) -> str:
-    import psycopg
-
-    name = f"nasgen_t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    return admin_url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture(params=["journal", "postgresql"])
 def shared_url(request, tmp_path):
     """A storage URL nobody has used yet: a journal file, or a new PostgreSQL database."""
     if request.param == "journal":
         return f"journal://{tmp_path / 'shared' / 'study.log'}"
-    return _fresh_database(request.getfixturevalue("postgres_admin_url"))
+    return request.getfixturevalue("postgres_database")
 
 
 def _env(**extra: str) -> dict[str, str]:
