@@ -175,6 +175,11 @@ class PluginRegistry:
         """
         self._call("nasgen_trial_end", trial_number=trial_number, spec=spec, result=result)
 
+    def implements(self, hook_name: str) -> bool:
+        """Whether any plugin implements ``hook_name`` (e.g. ``"nasgen_trial_end"``): callers skip building the
+        hook's arguments otherwise."""
+        return bool(getattr(self.manager.hook, hook_name).get_hookimpls())
+
     def _call(self, hook_name: str, **kwargs: Any) -> None:
         # One by one (pluggy's order: last registered first) so an error names its plugin.
         for impl in reversed(getattr(self.manager.hook, hook_name).get_hookimpls()):

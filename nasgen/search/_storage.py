@@ -333,34 +333,29 @@ class _BatchRDBStorage(_DeferredParams, optuna.storages.RDBStorage):
     def _write_batch(self, trial_id: int, params: list[tuple[str, float, Any, Any]], attrs: dict[str, Any]) -> None:
         import json
 
-        import sqlalchemy
-        from optuna.distributions import check_distribution_compatibility, distribution_to_json
+        from optuna.distributions import check_distribution_compatibility, distribution_to_json, json_to_distribution
         from optuna.storages._rdb import models
         from optuna.storages._rdb.storage import _create_scoped_session
 
         if not params and not attrs:
             return
+        statements = _write_statements(self.engine.name)
         with _create_scoped_session(self.scoped_session, True) as session:
-            trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
-            self.check_trial_is_updatable(trial_id, trial.state)
+            found = session.execute(statements["trial"], {"trial_id": trial_id}).first()
+            if found is None:
+                raise KeyError(models.NOT_FOUND_MSG)
+            study_id, state = found
+            self.check_trial_is_updatable(trial_id, state)
             if params:
                 for name, _, distribution, previous in params:
                     if previous is None:  # as Optuna: the study's first distribution of this name decides
-                        record = (
-                            session.query(models.TrialParamModel.distribution_json)
-                            .join(models.TrialModel)
-                            .filter(models.TrialModel.study_id == trial.study_id)
-                            .filter(models.TrialParamModel.param_name == name)
-                            .first()
-                        )
-                        if record is not None:
-                            from optuna.distributions import json_to_distribution
-
-                            previous = json_to_distribution(record[0])
+                        first = session.execute(statements["first"], {"study_id": study_id, "name": name}).first()
+                        if first is not None:
+                            previous = json_to_distribution(first[0])
                     if previous is not None:
                         check_distribution_compatibility(previous, distribution)
                 session.execute(
-                    sqlalchemy.insert(models.TrialParamModel),
+                    statements["params"],
                     [
                         {"trial_id": trial_id, "param_name": name, "param_value": value,
                          "distribution_json": distribution_to_json(distribution)}
@@ -369,9 +364,8 @@ class _BatchRDBStorage(_DeferredParams, optuna.storages.RDBStorage):
                 )
             if attrs:
                 rows = [{"trial_id": trial_id, "key": k, "value_json": json.dumps(v)} for k, v in attrs.items()]
-                upsert = _upsert(self.engine.name, models.TrialUserAttributeModel, rows)
-                if upsert is not None:
-                    session.execute(upsert)
+                if statements["attrs"] is not None:
+                    session.execute(statements["attrs"], rows)
                 else:  # another database: Optuna's one-by-one path
                     for key, value in attrs.items():
                         self._set_trial_attr_without_commit(
@@ -379,180 +373,40 @@ class _BatchRDBStorage(_DeferredParams, optuna.storages.RDBStorage):
                         )
 
 
-    # -- reads: two statements per read instead of Optuna's ORM (one per trial table, or per lazy load) -----------
-    def get_trial(self, trial_id: int) -> FrozenTrial:
-        """Optuna's ``get_trial`` in two statements (the trial's row; its parameters, values and attributes in one
-        ``UNION ALL``) instead of six; the same ``FrozenTrial``.
-
-        Raises:
-            KeyError: No trial ``trial_id``.
-        """
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-
-        with _create_scoped_session(self.scoped_session) as session:
-            trials = _read_trials(session, ("one", False, ""), {"trial_id": trial_id})
-        if not trials:
-            raise KeyError(models.NOT_FOUND_MSG)
-        return trials[0]
-
-    def _get_trials(
-        self, study_id: int, states: Any, included_trial_ids: set[int], trial_id_greater_than: int
-    ) -> list[FrozenTrial]:
-        """Optuna's ``_get_trials`` (what ``get_all_trials`` and Optuna's trial cache read) in two statements.
-
-        Raises:
-            KeyError: No study ``study_id``.
-        """
-        from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
-
-        included = [i for i in included_trial_ids if i <= trial_id_greater_than]
-        values: dict[str, Any] = {"study_id": study_id, "greater": trial_id_greater_than}
-        if states is not None:
-            values["states"] = list(states)
-        if included and trial_id_greater_than > -1:
-            values["included"] = included
-            after = "greater_or_included"
-        else:
-            after = "greater" if trial_id_greater_than > -1 else ""
-        shape = ("study", states is not None, after)
-        with _create_scoped_session(self.scoped_session) as session:
-            trials = _read_trials(session, shape, values)
-            if not trials:  # as Optuna: an unknown study is an error, an empty one is not
-                models.StudyModel.find_or_raise_by_id(study_id, session)
-        return trials
-
-
 @functools.cache
-def _read_statements(shape: tuple[str, bool, str]) -> tuple[Any, Any]:
-    """The two statements of :func:`_read_trials` for one kind of filter, built once (building them costs
-    more client time than running them): the trials' rows, and their children in one ``UNION ALL``.
-
-    ``shape``: ``("one", False, "")`` (bound ``trial_id``) or ``("study", states?, after)`` (bound ``study_id``,
-    ``states`` when filtered by state, ``greater`` and ``included`` as ``after`` says: ``""``, ``"greater"`` or
-    ``"greater_or_included"``).
-    """
+def _write_statements(dialect: str) -> dict[str, Any]:
+    """The statements of :meth:`_BatchRDBStorage._write_batch`, built once (building costs more client time than
+    running them): the trial's study and state, a study's first distribution of a parameter name, the
+    parameters' insert, and the attributes' upsert (``INSERT … ON CONFLICT (trial_id, key) DO UPDATE``; None on
+    a database without one)."""
     import sqlalchemy
     from optuna.storages._rdb import models
 
-    c = models.TrialModel.__table__.c
-    if shape[0] == "one":
-        where = c.trial_id == sqlalchemy.bindparam("trial_id")
-    else:
-        _, by_state, after = shape
-        where = c.study_id == sqlalchemy.bindparam("study_id")
-        if by_state:
-            where = sqlalchemy.and_(where, c.state.in_(sqlalchemy.bindparam("states", expanding=True)))
-        greater = c.trial_id > sqlalchemy.bindparam("greater")
-        if after == "greater":
-            where = sqlalchemy.and_(where, greater)
-        elif after == "greater_or_included":
-            where = sqlalchemy.and_(
-                where, sqlalchemy.or_(c.trial_id.in_(sqlalchemy.bindparam("included", expanding=True)), greater)
-            )
-    rows = (
-        sqlalchemy.select(c.trial_id, c.number, c.state, c.datetime_start, c.datetime_complete)
-        .where(where)
-        .order_by(c.trial_id)
-    )
-    ids = sqlalchemy.select(c.trial_id).where(where).scalar_subquery()
-    null_text = sqlalchemy.cast(sqlalchemy.null(), sqlalchemy.Text)
-    null_float = sqlalchemy.cast(sqlalchemy.null(), sqlalchemy.Float)
-    null_int = sqlalchemy.cast(sqlalchemy.null(), sqlalchemy.Integer)
-
-    def branch(kind: str, model: Any, row_id: Any, name: Any, number: Any, integer: Any, text: Any) -> Any:
-        return sqlalchemy.select(
-            sqlalchemy.literal(kind, sqlalchemy.Text).label("kind"),
-            model.trial_id.label("trial_id"),
-            row_id.label("row_id"),
-            sqlalchemy.cast(name, sqlalchemy.Text).label("name"),
-            sqlalchemy.cast(number, sqlalchemy.Float).label("number"),
-            sqlalchemy.cast(integer, sqlalchemy.Integer).label("integer"),
-            sqlalchemy.cast(text, sqlalchemy.Text).label("text"),
-        ).where(model.trial_id.in_(ids))
-
-    P, U, S, V, I = (models.TrialParamModel, models.TrialUserAttributeModel, models.TrialSystemAttributeModel,
-                     models.TrialValueModel, models.TrialIntermediateValueModel)
-    union = sqlalchemy.union_all(
-        branch("p", P, P.param_id, P.param_name, P.param_value, null_int, P.distribution_json),
-        branch("u", U, U.trial_user_attribute_id, U.key, null_float, null_int, U.value_json),
-        branch("s", S, S.trial_system_attribute_id, S.key, null_float, null_int, S.value_json),
-        branch("v", V, V.trial_value_id, null_text, V.value, V.objective, V.value_type),
-        branch("i", I, I.trial_intermediate_value_id, null_text, I.intermediate_value, I.step,
-               I.intermediate_value_type),
-    ).subquery()
-    return rows, sqlalchemy.select(union).order_by(union.c.kind, union.c.trial_id, union.c.row_id)
-
-
-def _read_trials(session: Any, shape: tuple[str, bool, str], values: dict[str, Any]) -> list[FrozenTrial]:
-    """The trials that ``shape`` with bound ``values`` selects (:func:`_read_statements`), ordered by id, as
-    Optuna's ``RDBStorage._build_frozen_trial_from_trial_model`` builds them: datetimes stored as naive UTC read
-    as naive local time, parameters in insertion order."""
-    import datetime
-    import json
-
-    from optuna.distributions import json_to_distribution
-    from optuna.storages._rdb import models
-
-    rows_statement, parts_statement = _read_statements(shape)
-    rows = session.execute(rows_statement, values).all()
-    if not rows:
-        return []
-    parts = session.execute(parts_statement, values).all()
-    V, I = models.TrialValueModel, models.TrialIntermediateValueModel
-    children: dict[int, dict[str, list[Any]]] = {row.trial_id: {k: [] for k in "pusvi"} for row in rows}
-    for part in parts:
-        children[part.trial_id][part.kind].append(part)
-
-    def local(value: datetime.datetime | None) -> datetime.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=datetime.timezone.utc).astimezone().replace(tzinfo=None)
-
-    value_type, step_type = V.TrialValueType, I.TrialIntermediateValueType
-    trials = []
-    for row in rows:
-        kids = children[row.trial_id]
-        dists = {p.name: json_to_distribution(p.text) for p in kids["p"]}
-        values: list[float] | None = None
-        if kids["v"]:
-            values = [0.0] * len(kids["v"])
-            for v in kids["v"]:
-                values[v.integer] = V.stored_repr_to_value(v.number, value_type[v.text])
-        trials.append(
-            FrozenTrial(
-                number=row.number,
-                state=row.state,
-                value=None,
-                values=values,
-                datetime_start=local(row.datetime_start),
-                datetime_complete=local(row.datetime_complete),
-                params={p.name: dists[p.name].to_external_repr(p.number) for p in kids["p"]},
-                distributions=dists,
-                user_attrs={u.name: json.loads(u.text) for u in kids["u"]},
-                system_attrs={a.name: json.loads(a.text) for a in kids["s"]},
-                intermediate_values={
-                    i.integer: I.stored_repr_to_intermediate_value(i.number, step_type[i.text]) for i in kids["i"]
-                },
-                trial_id=row.trial_id,
-            )
+    trials = models.TrialModel.__table__.c
+    params = models.TrialParamModel.__table__
+    attrs = models.TrialUserAttributeModel.__table__
+    upsert = None
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statement = insert(attrs)
+        upsert = statement.on_conflict_do_update(
+            index_elements=[attrs.c.trial_id, attrs.c.key], set_={"value_json": statement.excluded.value_json}
         )
-    return trials
-
-
-def _upsert(dialect: str, model: Any, rows: list[dict[str, Any]]) -> Any:
-    """One ``INSERT … ON CONFLICT (trial_id, key) DO UPDATE`` of all ``rows`` (None: a dialect without one)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:
-        return None
-    statement = insert(model).values(rows)
-    return statement.on_conflict_do_update(
-        index_elements=[model.trial_id, model.key], set_={"value_json": statement.excluded.value_json}
-    )
+    return {
+        "trial": sqlalchemy.select(trials.study_id, trials.state).where(
+            trials.trial_id == sqlalchemy.bindparam("trial_id")
+        ),
+        "first": sqlalchemy.select(params.c.distribution_json)
+        .join(models.TrialModel.__table__, params.c.trial_id == trials.trial_id)
+        .where(trials.study_id == sqlalchemy.bindparam("study_id"))
+        .where(params.c.param_name == sqlalchemy.bindparam("name"))
+        .limit(1),
+        "params": sqlalchemy.insert(params),
+        "attrs": upsert,
+    }
 
 
 class _ReasonRDBStorage(_BatchRDBStorage):

@@ -185,6 +185,9 @@ def test_search_callbacks_are_called_and_errors_name_the_plugin(make_plugin) -> 
     with pytest.raises(PluginError, match=r"plugin 'failing' failed in nasgen_trial_start \(trial 7\): "
                                           r"ZeroDivisionError"):
         _registry(failing).trial_start(7, spec)
+    # the search skips parsing a trial's spec for trial_end when no plugin implements it
+    assert registry.implements("nasgen_trial_end") and registry.implements("nasgen_trial_start")
+    assert not _registry(failing).implements("nasgen_trial_end")
 
 
 def test_load_plugins_is_cached_and_has_the_builtin() -> None:
