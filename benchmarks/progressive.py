@@ -14,7 +14,8 @@ Each run is cached as JSON in ``benchmarks/results/progressive/<tag>/<arm>-s<see
 command skips what is cached (resumable), then prints top-1 mean ± sd and wall time per arm. The tag names the
 architecture, final size, epochs, images, batch and classifier initialization (runs made before
 ``train``'s default became ``max_fan`` are under ``…-torchvision``). ``--seed-from`` starts at a later seed, so
-seeds can be added one at a time; ``--only`` runs one arm.
+seeds can be added one at a time; ``--only`` runs one arm; ``--stages M`` runs the progressive arm with M stages
+(arm ``progressive-mM``) instead of the rule's ``min(4, epochs)``.
 
 Data: the 60,000 training and 10,000 test images of Fashion-MNIST (the test images are the validation set),
 from ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; ``--max-images`` takes a stratified
@@ -60,7 +61,8 @@ drop_path_rate: 0.0
 """
 
 
-def _run(arm: str, epochs: int, progressive: bool, seed: int, args, spec, data, tag_dir: Path) -> dict:
+def _run(arm: str, epochs: int, progressive: bool | ProgressiveSchedule, seed: int, args, spec, data,
+         tag_dir: Path) -> dict:
     path = tag_dir / f"{arm}-s{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
@@ -104,6 +106,9 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--max-images", type=int, default=None, help="stratified subset (reduced run)")
     parser.add_argument("--only", choices=("fixed", "progressive", "fixed-equal-time"), default=None)
+    parser.add_argument("--stages", type=int, default=None,
+                        help="M: the progressive arm uses M stages instead of the rule's min(4, epochs); cached as "
+                             "arm progressive-mM beside the others")
     args = parser.parse_args()
     if args.resolution < 64:
         parser.error("--resolution must be at least 64 (the issue's final size)")
@@ -115,7 +120,8 @@ def main() -> None:
     tag = (f"{spec.name}-{args.resolution}px-{args.epochs}ep-{args.max_images or 'full'}-b{args.batch_size}"
            f"-{args.classifier_init}")  # fmt: skip
     tag_dir = RESULTS / tag
-    schedule = ProgressiveSchedule.for_run(spec, epochs=args.epochs, data_px=28)
+    schedule = ProgressiveSchedule.for_run(spec, epochs=args.epochs, data_px=28, num_stages=args.stages)
+    progressive_arm = "progressive" if args.stages is None else f"progressive-m{args.stages}"
     print(f"data: {len(data[0])} train / {len(data[1])} val images (28x28 grey, upsampled); arch {spec.name} at "
           f"{args.resolution} px; {args.epochs} epochs; classifier {args.classifier_init}; threads {args.threads}; "
           f"cache {tag_dir}")
@@ -124,13 +130,13 @@ def main() -> None:
     results: dict[str, list[dict]] = {}
     seeds = range(args.seed_from, args.seeds)
     for seed in seeds:  # seed by seed, so an interrupted run leaves both arms comparable
-        for arm, progressive in (("fixed", False), ("progressive", True)):
-            if args.only not in (None, arm):
+        for arm, progressive in (("fixed", False), (progressive_arm, True if args.stages is None else schedule)):
+            if args.only not in (None, arm.split("-m")[0]):
                 continue
             record = _run(arm, args.epochs, progressive, seed, args, spec, data, tag_dir)
             results.setdefault(arm, []).append(record)
             print(f"{arm} seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s", flush=True)
-    if args.only in (None, "fixed-equal-time"):
+    if args.only in (None, "fixed-equal-time") and args.stages is None:
         walls = {arm: [json.loads(p.read_text())["wall_s"] for p in tag_dir.glob(f"{arm}-s*.json")]
                  for arm in ("fixed", "progressive")}  # fmt: skip
         if walls["fixed"] and walls["progressive"]:
@@ -151,7 +157,9 @@ def main() -> None:
     print()
     print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd | CPU s mean |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for arm in ("fixed", "progressive", "fixed-equal-time"):  # every cached seed, not only this call's
+    arms = sorted({p.name.rsplit("-s", 1)[0] for p in tag_dir.glob("*-s*.json")},
+                  key=lambda a: (a != "fixed", a == "fixed-equal-time", a))  # every cached arm and seed
+    for arm in arms:
         records = sorted((json.loads(p.read_text()) for p in tag_dir.glob(f"{arm}-s*.json")), key=lambda r: r["seed"])
         if records:
             print(_line(arm, records))
