@@ -15,7 +15,7 @@ command skips what is cached (resumable), then prints top-1 mean ± sd and wall 
 architecture, final size, epochs, images, batch and classifier initialization (runs made before
 ``train``'s default became ``max_fan`` are under ``…-torchvision``). ``--seed-from`` starts at a later seed, so
 seeds can be added one at a time; ``--only`` runs one arm; ``--stages M`` runs the progressive arm with M stages
-(arm ``progressive-mM``) instead of the rule's ``min(4, epochs)``.
+(arm ``progressive-mM``) instead of the rule's; ``--fixed-epochs N`` adds a fixed-size arm of N epochs (``fixed-Nep``).
 
 Data: the 60,000 training and 10,000 test images of Fashion-MNIST (the test images are the validation set),
 from ``/usr/share/datasets/fashion-mnist`` or ``$NASGEN_FASHION_MNIST``; ``--max-images`` takes a stratified
@@ -109,6 +109,10 @@ def main() -> None:
     parser.add_argument("--stages", type=int, default=None,
                         help="M: the progressive arm uses M stages instead of the rule's min(4, epochs); cached as "
                              "arm progressive-mM beside the others")
+    parser.add_argument("--fixed-epochs", type=int, default=None,
+                        help="also run fixed-size training with this many epochs (arm fixed-Nep), e.g. the whole "
+                             "number of epochs just above the progressive arm's time, when the equal-time arm's "
+                             "floor() falls below it")
     args = parser.parse_args()
     if args.resolution < 64:
         parser.error("--resolution must be at least 64 (the issue's final size)")
@@ -136,7 +140,12 @@ def main() -> None:
             record = _run(arm, args.epochs, progressive, seed, args, spec, data, tag_dir)
             results.setdefault(arm, []).append(record)
             print(f"{arm} seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s", flush=True)
-    if args.only in (None, "fixed-equal-time") and args.stages is None:
+    if args.fixed_epochs is not None:
+        for seed in seeds:
+            record = _run(f"fixed-{args.fixed_epochs}ep", args.fixed_epochs, False, seed, args, spec, data, tag_dir)
+            print(f"fixed-{args.fixed_epochs}ep seed {seed}: top-1 {record['val_top1']:.4f}, {record['wall_s']:.0f} s",
+                  flush=True)
+    if args.only in (None, "fixed-equal-time") and args.stages is None and args.fixed_epochs is None:
         walls = {arm: [json.loads(p.read_text())["wall_s"] for p in tag_dir.glob(f"{arm}-s*.json")]
                  for arm in ("fixed", "progressive")}  # fmt: skip
         if walls["fixed"] and walls["progressive"]:
@@ -158,7 +167,7 @@ def main() -> None:
     print("| arm | epochs | sizes px | seeds | top-1 % mean ± sd | wall s mean ± sd | CPU s mean |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     arms = sorted({p.name.rsplit("-s", 1)[0] for p in tag_dir.glob("*-s*.json")},
-                  key=lambda a: (a != "fixed", a == "fixed-equal-time", a))  # every cached arm and seed
+                  key=lambda a: (a != "fixed", a.startswith("fixed-"), a))  # every cached arm and seed
     for arm in arms:
         records = sorted((json.loads(p.read_text()) for p in tag_dir.glob(f"{arm}-s*.json")), key=lambda r: r["seed"])
         if records:

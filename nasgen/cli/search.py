@@ -115,7 +115,7 @@ def register(app: typer.Typer) -> None:
         progressive: bool = typer.Option(
             False,
             "--progressive",
-            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, min(4, epochs) stages). Experimental: "
+            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental: "
             "not measured to help the proxy's fidelity or time (docs/progressive.md).",
         ),
         scale_phi: Optional[str] = typer.Option(

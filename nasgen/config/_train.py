@@ -61,7 +61,7 @@ class TrainConfig(ConfigModel):
         drop_path_rate: Proxy override of the architecture's stochastic-depth rate; ``None`` keeps the spec's.
         progressive: Proxy only, experimental (not measured to help the proxy): EfficientNetV2 progressive
             learning (§4, Algorithm 1) with
-            ``ProgressiveSchedule.for_spec(proxy spec, num_stages=min(4, epochs))`` (needs ``epochs`` ≥ 2);
+            ``ProgressiveSchedule.for_spec(proxy spec, num_stages=default_num_stages(epochs))`` (needs ``epochs`` ≥ 2);
             full runs take a schedule through ``nasgen.train.train(progressive=...)`` instead.
 
     Raises:

@@ -164,9 +164,9 @@ def evaluate_proxy(
     model, resolution = _proxy_model(spec, train, config, seed)
     epoch_settings = None
     if config.progressive:
-        from nasgen.train.progressive import ProgressiveSchedule, progressive_settings
+        from nasgen.train.progressive import ProgressiveSchedule, default_num_stages, progressive_settings
 
-        schedule = ProgressiveSchedule.for_spec(model.spec, num_stages=min(4, config.epochs))
+        schedule = ProgressiveSchedule.for_spec(model.spec, num_stages=default_num_stages(config.epochs))
         epoch_settings = progressive_settings(schedule, config.epochs)
     return train_model(
         model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device, on_epoch=on_epoch,

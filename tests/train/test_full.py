@@ -93,14 +93,15 @@ def test_resume_equals_straight_run(tiny_spec, data, tmp_path):
 
 def test_outputs(tiny_spec, data, tmp_path):
     result = _run(tiny_spec, data, tmp_path, epochs=4, ema_decay=None)
-    # for_run at 32 px on 28-px data: S_0 = max(stride 8, floor 16, round(32·128/300) = 14) → 16, 21, 27, 32.
+    # for_run at 32 px on 28-px data: S_0 = max(stride 8, floor 16, round(32·128/300) = 14) → 16, then 32; two
+    # stages of two epochs (default_num_stages(4) == 2).
     with open(tmp_path / "metrics.csv", newline="") as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames) == METRICS_COLUMNS
         rows = list(reader)
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3, 4]
-    assert [int(r["stage"]) for r in rows] == [1, 2, 3, 4]
-    assert [int(r["image_size_px"]) for r in rows] == [16, 21, 27, 32]
+    assert [int(r["stage"]) for r in rows] == [1, 1, 2, 2]
+    assert [int(r["image_size_px"]) for r in rows] == [16, 16, 32, 32]
     assert float(rows[-1]["val_top1"]) == pytest.approx(result.val_top1)
     assert all(0.0 <= float(r["train_top1"]) <= 1.0 and float(r["images_per_s"]) > 0 for r in rows)
     assert float(rows[0]["lr"]) > float(rows[-1]["lr"])  # cosine decays to 0 at the last step

@@ -11,6 +11,7 @@ from nasgen.train.progressive import (
     PRESETS,
     REGULARIZATION_FULL_EPOCHS,
     ProgressiveSchedule,
+    default_num_stages,
     load_schedule,
     loads_schedule,
     schedule_from_dict,
@@ -198,11 +199,20 @@ def test_for_run_picks_the_schedule_from_resolution_data_size_and_epochs():
     assert long == ProgressiveSchedule.efficientnetv2_s()
     # B0 at 224 px on 28-px data for 4 epochs: sizes 96 → 224 (V2-S's ratio), regularization scaled by 4/100:
     # RandAugment would end at 0.6 (< 1.5) so it is off, dropout 0.004 → 0.012.
+    # Two stages of two epochs (a stage gets two epochs or more where the run allows).
     short = ProgressiveSchedule.for_run(b0, epochs=4, data_px=28)
-    assert _summary(short, 4) == ([96, 139, 181, 224], (0.004, 0.012), (0.2, 0.6), 0, (0.0, 0.0))
+    assert _summary(short, 4) == ([96, 224], (0.004, 0.012), (0.2, 0.6), 0, (0.0, 0.0))
+    assert [(s.first_epoch, s.end_epoch) for s in short.stages(4)] == [(0, 2), (2, 4)]
     # B0 at 64 px (the issue's command): 64·128/300 = 27.3 is raised to the total stride 32.
     issue = ProgressiveSchedule.for_run(b0.replace(resolution_px=64), epochs=4, data_px=28)
-    assert [s.image_size_px for s in issue.stages(4)] == [32, 43, 53, 64]
+    assert [s.image_size_px for s in issue.stages(4)] == [32, 64]
+    # M = epochs // 2 within [2, 4]: 3 epochs → 2 stages, 6 → 3, 7 → 3, 8 and more → 4 (the paper's).
+    for epochs, stages in ((2, 2), (3, 2), (5, 2), (6, 3), (7, 3), (8, 4), (350, 4)):
+        assert ProgressiveSchedule.for_run(b0, epochs=epochs, data_px=28).num_stages == stages, epochs
+        assert default_num_stages(epochs) == stages
+    assert default_num_stages(1) == 1  # the proxy's one-epoch recipe: one stage
+    assert [s.image_size_px for s in ProgressiveSchedule.for_run(b0, epochs=8, data_px=28).stages(8)] == [
+        96, 139, 181, 224]
     # 30 epochs: 0.3 of V2-S's regularization, RandAugment on (end magnitude 4.5).
     mid = ProgressiveSchedule.for_run(b0.replace(resolution_px=64), epochs=30, data_px=28)
     assert _summary(mid, 30)[1:4] == ((0.03, 0.09), (1.5, 4.5), 2)
