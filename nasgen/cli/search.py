@@ -115,8 +115,8 @@ def register(app: typer.Typer) -> None:
         progressive: bool = typer.Option(
             False,
             "--progressive",
-            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental: "
-            "not measured to help the proxy's fidelity or time (docs/progressive.md).",
+            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental, "
+            "not recommended: on the CPU proxy it scored 4.2 points lower at the same time (docs/progressive.md).",
         ),
         scale_phi: Optional[str] = typer.Option(
             None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."

@@ -59,7 +59,7 @@ class TrainConfig(ConfigModel):
         grad_clip_norm: Clip the global gradient norm to this value; ``None`` = off.
         dropout: Proxy override of the architecture's classifier dropout; ``None`` keeps the spec's.
         drop_path_rate: Proxy override of the architecture's stochastic-depth rate; ``None`` keeps the spec's.
-        progressive: Proxy only, experimental (not measured to help the proxy): EfficientNetV2 progressive
+        progressive: Proxy only, experimental and not recommended (measured: lower scores at the same time, docs/progressive.md): EfficientNetV2 progressive
             learning (§4, Algorithm 1) with
             ``ProgressiveSchedule.for_spec(proxy spec, num_stages=default_num_stages(epochs))`` (needs ``epochs`` ≥ 2);
             full runs take a schedule through ``nasgen.train.train(progressive=...)`` instead.
