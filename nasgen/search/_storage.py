@@ -22,6 +22,7 @@ retried once (:func:`retry_stale_trial`).
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import random
@@ -290,8 +291,13 @@ class _DeferredParams:
         pending[trial_id] = []
         try:
             yield
-        finally:
+        except BaseException:  # the trial failed while sampling: keep what it sampled, keep its error
             left = pending.pop(trial_id, [])
+            if left:
+                with contextlib.suppress(Exception):
+                    self._write_batch(trial_id, left, {})
+            raise
+        left = pending.pop(trial_id, [])
         if left:
             self._write_batch(trial_id, left, {})
 
@@ -315,8 +321,10 @@ class _DeferredParams:
             held.clear()
         self._write_batch(trial_id, params, attrs)
 
+    @abc.abstractmethod
     def _write_batch(self, trial_id: int, params: list[tuple[str, float, Any, Any]], attrs: dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Write ``params`` (name, internal value, distribution, the study's distribution or None) and ``attrs`` of
+        ``trial_id`` in one transaction or append (each storage's own)."""
 
 
 class _BatchRDBStorage(_DeferredParams, optuna.storages.RDBStorage):

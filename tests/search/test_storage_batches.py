@@ -111,6 +111,12 @@ def test_held_back_parameters_obey_optunas_rules(kind, tmp_path):
         storage.set_trial_param(third, "width", 32, IntDistribution(16, 32, step=8))
         assert storage.get_trial(third).params == {}  # held back
     assert storage.get_trial(third).params == {"width": 32}
+    # a trial that fails while sampling keeps what it sampled, and its own error
+    fourth = storage.create_new_trial(study_id)
+    with pytest.raises(RuntimeError, match="freeze failed"), storage.defer_params(fourth):
+        storage.set_trial_param(fourth, "width", 16, IntDistribution(16, 32, step=8))
+        raise RuntimeError("freeze failed")
+    assert storage.get_trial(fourth).params == {"width": 16}
     # a finished trial takes no more writes, batched or not
     storage.set_trial_state_values(third, TrialState.COMPLETE, [1.0])
     with pytest.raises(optuna.exceptions.UpdateFinishedTrialError):
