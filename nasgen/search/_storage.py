@@ -393,8 +393,10 @@ def _write_statements(dialect: str) -> dict[str, Any]:
     trials = models.TrialModel.__table__.c
     params = models.TrialParamModel.__table__
     attrs = models.TrialUserAttributeModel.__table__
+    import sqlite3
+
     upsert = None
-    if dialect in ("postgresql", "sqlite"):
+    if dialect == "postgresql" or dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
