@@ -329,8 +329,8 @@ class _DeferredParams:
 
 class _BatchRDBStorage(_DeferredParams, optuna.storages.RDBStorage):
     """Optuna's RDB storage writing a trial's parameters and attributes in batches: one transaction of three
-    statements (find the trial, insert the parameters, upsert the attributes) where Optuna spends three
-    statements and a commit on each."""
+    statements (find the trial, insert the parameters, upsert the attributes) where Optuna spends two or three
+    statements and a commit on each parameter and attribute; and reading trials in two statements."""
 
     def _set_trial_param(
         self, trial_id: int, param_name: str, param_value_internal: float, distribution: Any, previous: Any
@@ -387,14 +387,14 @@ def _write_statements(dialect: str) -> dict[str, Any]:
     running them): the trial's study and state, a study's first distribution of a parameter name, the
     parameters' insert, and the attributes' upsert (``INSERT … ON CONFLICT (trial_id, key) DO UPDATE``; None on
     a database without one)."""
+    import sqlite3
+
     import sqlalchemy
     from optuna.storages._rdb import models
 
     trials = models.TrialModel.__table__.c
     params = models.TrialParamModel.__table__
     attrs = models.TrialUserAttributeModel.__table__
-    import sqlite3
-
     upsert = None
     if dialect == "postgresql" or dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
         if dialect == "postgresql":
