@@ -55,7 +55,9 @@ __all__ = [
 # Advisory-lock key of nasgen's schema creation (any constant 64-bit integer; "nasgen" in ASCII).
 _SCHEMA_LOCK_KEY = 0x6E617367656E
 _BEAT = "nasgen:heartbeat"  # trial system attribute: wall time (s since the epoch) of the last beat
-_DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL"}
+_DRIVER_PACKAGES = {
+    "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL", "MySQLdb": "mysqlclient",
+}
 
 
 @dataclass(frozen=True)

@@ -153,3 +153,17 @@ def test_a_search_writes_each_trials_parameters_with_its_spec(kind, space, tmp_p
     for trial, record in zip(trials, open_run(url).records(), strict=True):
         # the stored parameters freeze to the stored spec: nothing was lost or mixed between trials
         assert space.freeze(trial.params).content_hash() == record.spec().content_hash()
+
+
+def test_a_missing_mysql_driver_names_the_package_that_provides_it():
+    pytest.importorskip("sqlalchemy")
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("MySQLdb is installed here")
+    from nasgen.errors import SearchError
+
+    with pytest.raises(SearchError, match=r"the Python module 'MySQLdb', is not installed; pip install 'mysqlclient'"):
+        open_storage("mysql://u@127.0.0.1/db", shared=False)
