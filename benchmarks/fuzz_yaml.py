@@ -36,7 +36,7 @@ from yaml_mutations import mutate  # noqa: E402
 
 SOURCES = {
     "b0": (ROOT / "nasgen" / "archs" / "efficientnet-b0.yaml").read_text(),
-    "v1": (ROOT / "nasgen" / "spaces" / "efficientnet-v1.yaml").read_text(),
+    "v1": (ROOT / "search_spaces" / "efficientnet-v1.yaml").read_text(),
 }
 _CLI = "import sys; from nasgen.cli import main; sys.argv[0] = 'nasgen'; main()"  # the console script's body
 TIME_LIMIT_S = 5.0

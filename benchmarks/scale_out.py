@@ -102,7 +102,7 @@ def run_once(url: str, workers: int, n_trials: int, sleep_s: float, out: Path) -
 
 def _slept(trial) -> bool:
     # read through the run record, as every consumer of trial facts does
-    from nasgen.search._record import TrialRecord
+    from nasgen.runs import TrialRecord
 
     record = TrialRecord.from_trial(trial)
     return record.scored

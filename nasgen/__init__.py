@@ -71,10 +71,10 @@ _LAZY = {
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
     "run_search": ("nasgen.search", "search"),
-    "open_run": "nasgen.search",
+    "open_run": "nasgen.runs",  # the run record's reader (no search imported)
     "confirm": "nasgen.search",
-    "Run": "nasgen.search",
-    "TrialRecord": "nasgen.search",
+    "Run": "nasgen.runs",
+    "TrialRecord": "nasgen.runs",
     "write_report": "nasgen.report",  # report.html + figures of a run (matplotlib on first use)
     "export": "nasgen.exporting",  # the subpackage is not called ``export``: see nasgen/exporting/__init__.py
     "load": "nasgen.exporting",
@@ -85,7 +85,7 @@ _LAZY = {
     "FullTrainConfig": "nasgen.config",
 }
 # subpackages reached as attributes (``nasgen.search.search``) without an import statement
-_SUBPACKAGES = ("config", "search", "train")
+_SUBPACKAGES = ("config", "runs", "search", "train")
 
 __all__ = sorted(
     [*_LAZY, *_SUBPACKAGES, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError",

@@ -1,4 +1,4 @@
-"""`import nasgen` and `nasgen --help` stay light: no torch, no Optuna (DESIGN.md)."""
+"""`import nasgen` and `nasgen --help` stay light: no torch, no Optuna (docs/design.md)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ _ARCH_FILE = "nasgen/archs/efficientnet-b0.yaml"
     ids=["validate-arch", "profile-json", "validate-space"],
 )
 def test_validate_and_profile_import_no_torch(args: list[str]) -> None:
-    # the CLI in-process, as a user runs it on a spec file: no torch, no Optuna (DESIGN.md, issue 12)
+    # the CLI in-process, as a user runs it on a spec file: no torch, no Optuna (docs/design.md, issue 12)
     root = Path(__file__).parents[1]
     code = (
         "import json, sys\nfrom typer.testing import CliRunner\nfrom nasgen.cli import app\n"
@@ -69,12 +69,55 @@ def test_validate_and_profile_import_no_torch(args: list[str]) -> None:
 
 
 def test_import_contracts_hold() -> None:
-    """The DESIGN.md import contracts ([tool.importlinter] in pyproject.toml) are kept, checked on this tree."""
-    lint = shutil.which("lint-imports")
-    if lint is None:
-        pytest.skip("import-linter is not installed (pip install 'nasgen[test]')")
+    """The docs/design.md import contracts ([tool.importlinter] in pyproject.toml) are kept, checked on this tree.
+
+    import-linter comes with the ``test`` extra, so a missing ``lint-imports`` is a broken set-up, not a skip."""
+    import tomllib
+
+    lint = shutil.which("lint-imports") or str(Path(sys.executable).with_name("lint-imports"))
+    assert Path(lint).is_file(), "lint-imports is not installed: pip install -e '.[test]'"
     root = Path(__file__).parents[1]
+    contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "plugins")])}
     result = subprocess.run([lint, "--no-cache"], cwd=root, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 kept, 0 broken" in result.stdout
+    assert f"{len(contracts)} kept, 0 broken" in result.stdout
+
+
+def _packages(root: Path) -> set[str]:
+    return {p.name for p in (root / "nasgen").iterdir() if (p / "__init__.py").is_file()}
+
+
+def test_every_package_is_under_the_layers_contract() -> None:
+    import tomllib
+
+    root = Path(__file__).parents[1]
+    contracts = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")
+    listed = {name.strip().removeprefix("nasgen.") for layer in layers["layers"] for name in layer.split("|")}
+    modules = {p.stem for p in (root / "nasgen").glob("*.py") if p.stem != "__init__"}
+    assert _packages(root) | modules <= listed | {"archs"}, sorted((_packages(root) | modules) - listed)
+    assert not layers.get("ignore_imports"), layers.get("ignore_imports")
+
+
+def test_no_module_imports_another_packages_private_module() -> None:
+    """``nasgen.<a>...`` may import ``nasgen.<b>`` and its public names, never ``nasgen.<b>._private``."""
+    import ast
+
+    root = Path(__file__).parents[1]
+    found = []
+    for path in sorted((root / "nasgen").rglob("*.py")):
+        parts = path.relative_to(root).with_suffix("").parts
+        own = parts[1] if len(parts) > 2 else None
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:
+                continue
+            for name in names:
+                bits = name.split(".")
+                if bits[0] == "nasgen" and len(bits) > 2 and bits[1] != own and bits[2].startswith("_"):
+                    found.append(f"{path.relative_to(root)}:{node.lineno}: {name}")
+    assert found == []

@@ -10,34 +10,38 @@ import typer
 from nasgen.cli._common import console, err_console, user_errors
 
 
+@user_errors
+def confirm(
+    run: str = typer.Argument(..., help="A search run directory, or a storage URL with --study-name."),
+    top: int = typer.Option(3, help="Top-K feasible architectures by proxy score to confirm."),
+    seeds: int = typer.Option(3, help="Seeds per architecture (at least 2: one seed has no spread)."),
+    epochs: Optional[int] = typer.Option(None, help="Epochs of the confirmation recipe (default 2x the proxy's)."),
+    data: Optional[str] = typer.Option(None, help="Dataset (default: the one the search used)."),
+    study_name: Optional[str] = typer.Option(None, help="Study name, for a storage URL holding several."),
+    out: Optional[Path] = typer.Option(None, help="Where confirm.csv and best.yaml go (default: the run)."),
+) -> None:
+    """Confirm a search: train its top-K architectures and every enqueued baseline with several seeds under a
+    longer recipe, then recommend the cheapest architecture (MACs) whose mean top-1 is not significantly below
+    the best mean (one-sided Welch t-test at 5 %). Writes confirm.csv and best.yaml (with its evidence);
+    results are stored in the study as they come, so the same command resumes.
+    """
+    from nasgen.runs import open_run
+    from nasgen.search import confirm as run_confirm
+
+    handle = open_run(run, study_name=study_name) if "://" in run or study_name else run
+    verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console)
+    console.print(verdict_table(verdict), soft_wrap=not console.is_terminal)
+    console.print(verdict.text, highlight=False, soft_wrap=True, markup=False)
+    console.print(f"written: {verdict.csv_path} and {verdict.csv_path.parent / 'best.yaml'}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("confirm")
-    @user_errors
-    def confirm(
-        run: str = typer.Argument(..., help="A search run directory, or a storage URL with --study-name."),
-        top: int = typer.Option(3, help="Top-K feasible architectures by proxy score to confirm."),
-        seeds: int = typer.Option(3, help="Seeds per architecture (at least 2: one seed has no spread)."),
-        epochs: Optional[int] = typer.Option(None, help="Epochs of the confirmation recipe (default 2x the proxy's)."),
-        data: Optional[str] = typer.Option(None, help="Dataset (default: the one the search used)."),
-        study_name: Optional[str] = typer.Option(None, help="Study name, for a storage URL holding several."),
-        out: Optional[Path] = typer.Option(None, help="Where confirm.csv and best.yaml go (default: the run)."),
-    ) -> None:
-        """Confirm a search: train its top-K architectures and every enqueued baseline with several seeds under a
-        longer recipe, then recommend the cheapest architecture (MACs) whose mean top-1 is not significantly below
-        the best mean (one-sided Welch t-test at 5 %). Writes confirm.csv and best.yaml (with its evidence);
-        results are stored in the study as they come, so the same command resumes.
-        """
-        from nasgen.search import confirm as run_confirm
-        from nasgen.search import open_run
-
-        handle = open_run(run, study_name=study_name) if "://" in run or study_name else run
-        verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console)
-        console.print(_table(verdict), soft_wrap=not console.is_terminal)
-        console.print(verdict.text, highlight=False, soft_wrap=True, markup=False)
-        console.print(f"written: {verdict.csv_path} and {verdict.csv_path.parent / 'best.yaml'}", highlight=False)
+    """Add ``nasgen confirm`` to the app (the command is the module-level :func:`confirm`)."""
+    app.command("confirm")(confirm)
 
 
-def _table(verdict):
+def verdict_table(verdict):
+    """The confirmation as a rich table: one row per architecture, its seeds' mean ± sd, interval, p and verdict."""
     from rich.table import Table
 
     from nasgen.units import format_count

@@ -78,8 +78,37 @@ def _not_found(name: str, archs: list[str], spaces: list[str]) -> str:
     )
 
 
+@user_errors
+def validate(
+    file: str = typer.Argument(..., help="search-space or architecture YAML file, or a built-in name"),
+) -> None:
+    """Check a search-space or architecture file and print its size and MACs range, or its cost."""
+    from nasgen.errors import SpecError
+    from nasgen.space import builtin_space_files, load_space, loads_space
+    from nasgen.spec import builtin_architectures, load_spec, loads_spec, read_text, yaml_document
+
+    path = Path(file)
+    if not path.exists():
+        if file in builtin_space_files():
+            _report_space(load_space(file))
+        elif file in builtin_architectures():
+            _report_arch(load_spec(file))
+        elif path.suffix in (".yaml", ".yml", ".json") or "/" in file:
+            raise SpecError("no such file", file=file)
+        else:  # a bare name: most likely a misspelled built-in
+            raise SpecError(_not_found(file, list(builtin_architectures()), list(builtin_space_files())), file=file)
+        return
+    text = read_text(path)
+    data, _ = yaml_document(text, file=file)
+    if _looks_like_space(data):
+        _report_space(loads_space(text, file=file))
+    else:
+        _report_arch(loads_spec(text, file=file))
+
+
 def register(app: typer.Typer) -> None:
-    @app.command(
+    """Add ``nasgen validate`` to the app (the command is the module-level :func:`validate`)."""
+    app.command(
         "validate",
         help=(
             "Check a search-space or architecture file (detected from its content) and print what it holds.\n\n"
@@ -88,30 +117,4 @@ def register(app: typer.Typer) -> None:
             "params. MACs are multiply-accumulates of Conv2d "
             "and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs)."
         ),
-    )
-    @user_errors
-    def validate(
-        file: str = typer.Argument(..., help="search-space or architecture YAML file, or a built-in name"),
-    ) -> None:
-        """Check a search-space or architecture file and print its size and MACs range, or its cost."""
-        from nasgen.errors import SpecError
-        from nasgen.space import builtin_space_files, load_space, loads_space
-        from nasgen.spec import builtin_architectures, load_spec, loads_spec, read_text, yaml_document
-
-        path = Path(file)
-        if not path.exists():
-            if file in builtin_space_files():
-                _report_space(load_space(file))
-            elif file in builtin_architectures():
-                _report_arch(load_spec(file))
-            elif path.suffix in (".yaml", ".yml", ".json") or "/" in file:
-                raise SpecError("no such file", file=file)
-            else:  # a bare name: most likely a misspelled built-in
-                raise SpecError(_not_found(file, list(builtin_architectures()), list(builtin_space_files())), file=file)
-            return
-        text = read_text(path)
-        data, _ = yaml_document(text, file=file)
-        if _looks_like_space(data):
-            _report_space(loads_space(text, file=file))
-        else:
-            _report_arch(loads_spec(text, file=file))
+    )(validate)

@@ -13,13 +13,28 @@ Example:
 """
 
 from nasgen.config._base import ConfigModel, merge_settings
-from nasgen.config._search import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, PRUNERS, REWARDS, SAMPLERS, SearchConfig
+from nasgen.config._search import (
+    DEFAULT_HEARTBEAT_GRACE_S,
+    DEFAULT_HEARTBEAT_INTERVAL_S,
+    DEFAULT_N_TRIALS,
+    DEFAULT_TIMEOUT_S,
+    EVALUATORS,
+    PRUNERS,
+    REWARDS,
+    SAMPLERS,
+    ZERO_COST_SCORES,
+    SearchConfig,
+    check_evaluator,
+)
 from nasgen.config._train import LR_SCHEDULES, OPTIMIZERS, PROXY_ONLY, FullTrainConfig, TrainConfig
 
 __all__ = [
     "ConfigModel",
+    "DEFAULT_HEARTBEAT_GRACE_S",
+    "DEFAULT_HEARTBEAT_INTERVAL_S",
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
+    "EVALUATORS",
     "FullTrainConfig",
     "LR_SCHEDULES",
     "OPTIMIZERS",
@@ -29,5 +44,7 @@ __all__ = [
     "SAMPLERS",
     "SearchConfig",
     "TrainConfig",
+    "ZERO_COST_SCORES",
+    "check_evaluator",
     "merge_settings",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -11,18 +12,39 @@ from nasgen.config._base import ConfigModel, parsed_already
 from nasgen.errors import SearchError
 from nasgen.units import parse_bytes, parse_count, parse_duration_ms, parse_macs
 
-__all__ = ["DEFAULT_N_TRIALS", "DEFAULT_TIMEOUT_S", "PRUNERS", "REWARDS", "SAMPLERS", "SearchConfig"]
+__all__ = [
+    "EVALUATORS",
+    "ZERO_COST_SCORES",
+    "DEFAULT_HEARTBEAT_GRACE_S",
+    "DEFAULT_HEARTBEAT_INTERVAL_S",
+    "DEFAULT_N_TRIALS",
+    "DEFAULT_TIMEOUT_S",
+    "PRUNERS",
+    "REWARDS",
+    "SAMPLERS",
+    "SearchConfig",
+]
 
-#: Sampler names; ``nasgen.search._study`` holds a factory for each (a test checks both lists agree).
+#: Sampler names, their one home; ``nasgen.search.samplers`` holds a factory for each (checked at its import).
 SAMPLERS = ("tpe", "random", "nsga2", "evolution")
 #: Pruner names; ``"none"`` turns pruning off.
 PRUNERS = ("none", "median", "hyperband")
-#: Objectives of the search (``nasgen.search._hardware``): proxy top-1, the MnasNet reward, the EfficientNetV2 one.
+#: Rewards of the search (``nasgen.search.objective``): proxy top-1, the MnasNet reward, the EfficientNetV2 one.
 REWARDS = ("accuracy", "mnasnet", "v2")
+
+#: Built-in evaluators (``nasgen.search.evaluators``): proxy training from scratch, the zero-cost scores; plugins may
+#: add more (hook ``nasgen_evaluators``), so other well-formed names are checked by the search, not here.
+EVALUATORS = ("proxy", "zero-cost")
+#: The zero-cost scores of ``zero-cost:<score>`` (``nasgen.train.ZERO_COST_SCORES`` implements each; checked there).
+ZERO_COST_SCORES = ("synflow", "naswot", "grad_norm", "snip")
 
 DEFAULT_N_TRIALS = 20
 DEFAULT_TIMEOUT_S = 600.0
 """Defaults that keep the bare ``nasgen search --budget 400M`` inside 15 minutes on a 2-core CPU."""
+
+DEFAULT_HEARTBEAT_INTERVAL_S = 30
+DEFAULT_HEARTBEAT_GRACE_S = 120
+"""A running trial on a shared storage beats every 30 s; one silent for 120 s is failed (reason kept) and retried."""
 
 
 class SearchConfig(ConfigModel):
@@ -34,13 +56,16 @@ class SearchConfig(ConfigModel):
     argument of :func:`nasgen.search.search`.
 
     Attributes:
-        budget: MACs budget (conv + linear MACs at the architecture's resolution, batch 1; DESIGN.md),
+        budget: MACs budget (conv + linear MACs at the architecture's resolution, batch 1; docs/design.md),
             given as ``"400M"``, ``"1.5G"`` or ``400000000``; required.
         max_params: Parameter limit (``"5M"``), checked before training like the budget; ``None`` (default) = none.
         max_memory: Activation-memory limit in bytes (``"50M"``); ``None`` (default) = none.
         max_latency: Predicted inference latency limit at batch 1 on this device, in ms (``"5ms"``, ``"0.02s"``),
             checked before training (per-block lookup tables, ``nasgen.cost.predict_latency``); default none.
         max_step_time: Predicted training-step limit at the proxy's batch and resolution, in ms (``"300ms"``).
+        evaluator: What scores a feasible architecture (``nasgen.search.evaluators``): ``"proxy"`` (default; trained
+            from scratch briefly), ``"zero-cost:<score>"`` (a score at initialization: synflow, naswot,
+            grad_norm, snip), or a plugin's evaluator.
         reward: The objective (default ``"accuracy"``, proxy top-1), ``"mnasnet"`` (ACC·(C/T)^−0.07, EfficientNet
             §4 / MnasNet §3) or ``"v2"`` (A·S^−0.07·P^−0.05, EfficientNetV2 §3.3).
         n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold (default 20).
@@ -88,6 +113,7 @@ class SearchConfig(ConfigModel):
     max_memory: int | None = None
     max_latency: float | None = None
     max_step_time: float | None = None
+    evaluator: str = "proxy"
     reward: Literal[REWARDS] = "accuracy"
     n_trials: int = DEFAULT_N_TRIALS
     timeout: float | None = DEFAULT_TIMEOUT_S
@@ -104,12 +130,12 @@ class SearchConfig(ConfigModel):
     proxy_images: int | None = Field(None, ge=2)
     loader_workers: int | None = Field(None, ge=0)
     skip_bad_images: bool = False
-    # checked where they are used (nasgen.search._workers / _storage), with messages that name the option
+    # checked where they are used (nasgen.search.workers / nasgen.runs.storage), with messages that name the option
     workers: int = 1
     devices: str | None = None
     threads_per_worker: int | None = None
-    heartbeat_interval: int = 30
-    heartbeat_grace: int = 120
+    heartbeat_interval: int = DEFAULT_HEARTBEAT_INTERVAL_S
+    heartbeat_grace: int = DEFAULT_HEARTBEAT_GRACE_S
 
     @field_validator("budget", mode="before")
     @classmethod
@@ -132,6 +158,11 @@ class SearchConfig(ConfigModel):
         if value is None or parsed_already(info):
             return value
         return parse_duration_ms(value, what=info.field_name.replace("_", "-"))
+
+    @field_validator("evaluator", mode="before")
+    @classmethod
+    def _known_evaluator(cls, value: Any) -> Any:
+        return check_evaluator(value)
 
     @field_validator("reward", mode="before")
     @classmethod
@@ -166,6 +197,27 @@ class SearchConfig(ConfigModel):
     @classmethod
     def _phi_tuple(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, Iterable) and not isinstance(value, (str, bytes)) else value
+
+
+_EVALUATOR_NAME = re.compile(r"^[a-z][a-z0-9_-]*(:[A-Za-z0-9_.-]+)?$")
+
+
+def check_evaluator(value: Any) -> str:
+    """An ``--evaluator`` value: a built-in name, ``zero-cost:<score>``, or a well-formed plugin name.
+
+    Raises:
+        SearchError: Not a name, a built-in name with a wrong argument, or an unknown zero-cost score.
+    """
+    known = f"{', '.join(EVALUATORS)} (zero-cost:<score> with one of {', '.join(ZERO_COST_SCORES)}) or a plugin's"
+    if not isinstance(value, str) or not _EVALUATOR_NAME.match(value):
+        raise SearchError(f"evaluator: expected {known}, got {value!r}")
+    name, _, argument = value.partition(":")
+    if name == "zero-cost" and argument not in ZERO_COST_SCORES:
+        raise SearchError(f"evaluator: zero-cost needs one of {', '.join(ZERO_COST_SCORES)} (zero-cost:synflow), got "
+                          f"{value!r}")
+    if name in EVALUATORS and name != "zero-cost" and argument:
+        raise SearchError(f"evaluator: {name!r} takes no argument, got {value!r}")
+    return value
 
 
 def _choice(what: str, value: Any, allowed: tuple[str, ...]) -> Any:

@@ -1,6 +1,6 @@
 """The analytic cost counter: params, MACs and activation memory of a spec, without torch.
 
-The convention (DESIGN.md, "The cost convention"): MACs are the multiply-accumulates of Conv2d and
+The convention (docs/design.md, "The cost convention"): MACs are the multiply-accumulates of Conv2d and
 Linear layers only, at batch 1 (conv: C_out·C_in/groups·k_h·k_w·H_out·W_out; linear: in·out) — what
 the EfficientNet papers call "FLOPS" (B0: 0.39B). BatchNorm, activations, the SE multiply, pooling and
 residual adds cost nothing. Params are all trainable parameters, BN affine and biases included.

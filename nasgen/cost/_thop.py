@@ -2,7 +2,7 @@
 
 The only module of :mod:`nasgen.cost` that imports torch and thop. Default thop also counts BatchNorm
 (2 ops per element) and pooling, which gives EfficientNet-B0 415.1M instead of the papers' 0.39B; the
-custom rules here count Conv2d and Linear only (DESIGN.md, "The cost convention"), and every other
+custom rules here count Conv2d and Linear only (docs/design.md, "The cost convention"), and every other
 module thop has a rule for counts zero.
 """
 

@@ -2,7 +2,7 @@
 
 Cost rules describe a block as calls on a :class:`LayerTrace` (conv, BN, activation, SE, residual
 add); the trace derives each output shape and counts MACs and params under the cost convention of
-DESIGN.md. The analytic counter sums the trace, the graph view turns it into nodes and edges, so both
+docs/design.md. The analytic counter sums the trace, the graph view turns it into nodes and edges, so both
 always agree.
 """
 

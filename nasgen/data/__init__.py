@@ -17,23 +17,57 @@ Example:
     (10000, 2000, (28, 28, 1))
 """
 
-from nasgen.data._cache import ProxyCache, proxy_cache
+from nasgen.data._cache import DEFAULT_PROXY_IMAGES, ProxyCache, open_proxy_cache, proxy_cache
 from nasgen.data._config import DataConfig, read_safetensors_metadata
 from nasgen.data._dataset import DataReport, ImageDataset, split, stratified_order
 from nasgen.data._files import ImageFiles, open_image_files
+from nasgen.data._fingerprint import fingerprint
 from nasgen.data._sources import embedded_path, load_dataset
 
+# torch-side names, imported on first use so that loading data does not import torch
+_LAZY = {
+    "images_at": "nasgen.data._tensors",
+    "labels_of": "nasgen.data._tensors",
+    "channel_stats": "nasgen.data._tensors",
+    "normalize": "nasgen.data._tensors",
+    "BadImages": "nasgen.data._stream",
+    "StreamBatch": "nasgen.data._stream",
+    "make_loader": "nasgen.data._stream",
+    "train_transform": "nasgen.data._stream",
+    "eval_transform": "nasgen.data._stream",
+    "default_loader_workers": "nasgen.data._stream",
+}
+
 __all__ = [
+    *_LAZY,
+    "DEFAULT_PROXY_IMAGES",
     "DataConfig",
     "DataReport",
     "ImageDataset",
     "ImageFiles",
     "ProxyCache",
     "embedded_path",
+    "fingerprint",
     "load_dataset",
     "open_image_files",
+    "open_proxy_cache",
     "proxy_cache",
     "read_safetensors_metadata",
     "split",
     "stratified_order",
 ]
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'nasgen.data' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

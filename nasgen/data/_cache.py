@@ -23,7 +23,7 @@ from nasgen.data._dataset import ImageDataset, stratified_order
 from nasgen.data._files import ImageFiles
 from nasgen.errors import DataError
 
-__all__ = ["DEFAULT_CACHE_MEMORY_BYTES", "DEFAULT_PROXY_IMAGES", "ProxyCache", "proxy_cache"]
+__all__ = ["DEFAULT_CACHE_MEMORY_BYTES", "DEFAULT_PROXY_IMAGES", "ProxyCache", "open_proxy_cache", "proxy_cache"]
 
 #: Proxy subset size: the embedded Fashion-MNIST proxy's 10,000 + 2,000 images, whose recipe (docs/proxy.md)
 #: was measured at this size, so a proxy on a user's folder costs what the default search costs.
@@ -153,7 +153,9 @@ def _on_disk(files: ImageFiles, order: np.ndarray, shape: tuple[int, ...], cache
             images.flush()
             del images
             os.replace(tmp, data_path)
-            meta = {"kept": kept.tolist(), "skipped": skipped, "shape": list(shape)}
+            labels = files.labels[order[kept]]
+            meta = {"kept": kept.tolist(), "skipped": skipped, "shape": list(shape), "labels": labels.tolist(),
+                    "classes": list(files.classes), "name": f"{files.name}[proxy {int(kept.sum())}@{key[2]}px]"}
             meta_path.with_suffix(".json.tmp").write_text(json.dumps(meta))
             os.replace(meta_path.with_suffix(".json.tmp"), meta_path)
     meta = json.loads(meta_path.read_text())
@@ -161,3 +163,26 @@ def _on_disk(files: ImageFiles, order: np.ndarray, shape: tuple[int, ...], cache
     images = np.load(data_path, mmap_mode="c")  # copy-on-write: writable for torch, pages shared
     dataset = _dataset(files, images, order, kept, key[2])
     return ProxyCache(dataset, 0.0 if reused else time.perf_counter() - start, reused, data_path, meta["skipped"])
+
+
+def open_proxy_cache(path: str | Path) -> ImageDataset:
+    """The memory-mapped proxy cache at ``path`` (a ``proxy-cache-….u8`` file a search built in its run directory)
+    as an in-memory :class:`ImageDataset`, without the files it was decoded from: what a ``--workers`` process and
+    ``confirm`` train on, so that neither scans nor decodes the folder again.
+
+    Raises:
+        DataError: No cache there, or one written before caches described themselves (rebuild it from the data).
+    """
+    data_path = Path(path)
+    meta_path = data_path.with_suffix(".json")
+    if not data_path.is_file() or not meta_path.is_file():
+        raise DataError(f"{data_path}: no proxy cache there (its .u8 and .json files); rebuild it from the data")
+    meta = json.loads(meta_path.read_text())
+    if "labels" not in meta:
+        raise DataError(f"{data_path}: a proxy cache written by an older nasgen (no labels in {meta_path.name}); "
+                        "delete it and rebuild it from the data")
+    kept = np.array(meta["kept"], dtype=bool)
+    images = np.load(data_path, mmap_mode="c")  # copy-on-write: writable for torch, pages shared
+    if not kept.all():
+        images = images[kept]
+    return ImageDataset(images, np.asarray(meta["labels"], dtype=np.int64), list(meta["classes"]), meta["name"])

@@ -14,7 +14,7 @@ Example:
 """
 
 from nasgen.exporting._api import FORMAT_NAMES, ExportedFile, ExportResult, export, load, parse_formats
-from nasgen.exporting._codegen import arch_name, import_model_code, render_model_code
+from nasgen.exporting._codegen import arch_name, code_unsupported, import_model_code, render_model_code
 from nasgen.exporting._interop import timm_view, torchvision_view
 from nasgen.exporting._manifest import COST_CONVENTION, build_manifest
 from nasgen.exporting._source import ExportSource, parse_trial, resolve_source
@@ -27,6 +27,7 @@ __all__ = [
     "ExportedFile",
     "arch_name",
     "build_manifest",
+    "code_unsupported",
     "export",
     "import_model_code",
     "load",

@@ -1,7 +1,7 @@
 """Where an architecture to export comes from: a spec, a built-in name, an arch file, a search run
 directory (a trial picked from its Optuna study) or a training / export directory.
 
-A run directory is read through ``nasgen.search.open_run`` (imported only then, so this module stays light).
+A run directory is read through ``nasgen.runs.open_run`` (imported only then, so this module stays light).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from nasgen.spec import ArchSpec, builtin_architectures, load_spec
 __all__ = ["WEIGHT_FILES", "ExportSource", "parse_trial", "resolve_source"]
 
 WEIGHT_FILES = ("weights.safetensors", "weights.pt")
-"""Trained-weight file names looked for next to an ``arch.yaml``, in order of preference."""
+"""Trained-weight file names looked for next to an ``arch.yaml``, in order of preference (the same names as a
+run's ``trials/<n>/``: ``nasgen.runs.WEIGHT_FILES``, which this torch- and Optuna-free module does not import)."""
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _no_trial(trial: str | int, what: str) -> None:
 
 
 def _from_run(run_dir: Path, trial: str | int) -> ExportSource:
-    """Pick a trial of the search run in ``run_dir`` through the run record (``nasgen.search.open_run``).
+    """Pick a trial of the search run in ``run_dir`` through the run record (``nasgen.runs.open_run``).
 
     ``"best"`` is the trial ``best.yaml`` names (``Run.best``: complete before partial, highest validation
     top-1, ties to fewer MACs, then the earlier trial); for a study not written by nasgen, Optuna's best trial
@@ -175,7 +176,7 @@ def _from_run(run_dir: Path, trial: str | int) -> ExportSource:
             architecture.
     """
     from nasgen.errors import SearchError
-    from nasgen.search import open_run
+    from nasgen.runs import open_run
 
     try:
         run = open_run(run_dir)

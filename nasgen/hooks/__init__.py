@@ -45,6 +45,7 @@ __all__ = [
     "hookimpl",
     "hookspec",
     "load_plugins",
+    "run_complete",
     "scale",
     "scale_family",
     "scale_preset",
@@ -69,6 +70,16 @@ def trial_end(trial_number: int, spec: object, result: object) -> None:
         PluginError: A hook raised; the message names the plugin.
     """
     load_plugins().trial_end(trial_number, spec, result)
+
+
+def run_complete(run: object, out: object = None, console: object = None) -> None:
+    """Call every plugin's ``nasgen_run_complete(run, out, console)``: what a search and a confirmation call once their
+    outputs are written (the built-in report plugin writes ``report.html``).
+
+    Raises:
+        PluginError: A hook raised; the message names the plugin.
+    """
+    load_plugins().run_complete(run, out, console)
 
 
 # The compound-scaling plugin's functions, reached through its ``nasgen_api`` hook (interface

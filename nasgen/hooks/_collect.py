@@ -14,7 +14,7 @@ from nasgen.hooks._specs import BlockKind
 
 __all__ = ["CALLBACK_HOOKS", "Provided", "collect_provided"]
 
-CALLBACK_HOOKS = ("nasgen_trial_start", "nasgen_trial_end")
+CALLBACK_HOOKS = ("nasgen_trial_start", "nasgen_trial_end", "nasgen_run_complete")
 
 
 @dataclass
@@ -26,6 +26,7 @@ class Provided:
     search_spaces: dict[str, Any] = field(default_factory=dict)
     callbacks: list[str] = field(default_factory=list)
     apis: dict[str, Any] = field(default_factory=dict)
+    evaluators: dict[str, Any] = field(default_factory=dict)
 
     def tables(self) -> tuple[dict[str, Any], dict[str, BlockKind], dict[str, Any]]:
         """The three named tables, in the order transforms, block kinds, search spaces."""
@@ -37,6 +38,7 @@ class Provided:
             "transforms": tuple(self.transforms),
             "block_kinds": tuple(self.block_kinds),
             "search_spaces": tuple(self.search_spaces),
+            "evaluators": tuple(self.evaluators),
             "callbacks": tuple(self.callbacks),
         }
 
@@ -89,11 +91,22 @@ def _apis(value: Any) -> dict[str, Any]:
     return dict(_check_names(value, "nasgen_api"))
 
 
+def _evaluators(value: Any) -> dict[str, Any]:
+    table = _check_names(value, "nasgen_evaluators")
+    for name, factory in table.items():
+        if not callable(factory):
+            raise PluginError(f"evaluator {name!r} is not a factory (callable): {factory!r}")
+        if ":" in name:
+            raise PluginError(f"evaluator name {name!r} must not contain ':' (it separates NAME:ARGUMENT)")
+    return dict(table)
+
+
 _PROVIDERS = (
     ("nasgen_api", "apis", _apis),
     ("nasgen_transforms", "transforms", _transforms),
     ("nasgen_block_kinds", "block_kinds", _block_kinds),
     ("nasgen_search_spaces", "search_spaces", _search_spaces),
+    ("nasgen_evaluators", "evaluators", _evaluators),
 )
 
 

@@ -35,7 +35,7 @@ __all__ = [
     "load_plugins",
 ]
 
-BUILTIN_PLUGINS = {"compound_scaling": "nasgen_scaling.plugin"}
+BUILTIN_PLUGINS = {"compound_scaling": "nasgen_scaling.plugin", "report": "nasgen.report.plugin"}
 """Plugins shipped in nasgen's wheel (entry-point name → module). They are registered by entry point like
 any other; when no entry point declares one (a checkout run with ``plugins/`` on ``PYTHONPATH`` but never
 installed), it is imported by name. nasgen reaches them only through their hooks."""
@@ -93,6 +93,7 @@ class PluginRegistry:
         block_kinds: Stage kind → ``(BlockKind, plugin name)``.
         search_spaces: Space name → ``(path or SearchSpace, plugin name)``.
         apis: Interface name → ``(object, plugin name)`` (the ``nasgen_api`` hook).
+        evaluators: Evaluator name → ``(factory, plugin name)`` (the ``nasgen_evaluators`` hook).
     """
 
     manager: pluggy.PluginManager
@@ -102,6 +103,7 @@ class PluginRegistry:
     block_kinds: Mapping[str, tuple[BlockKind, str]] = field(default_factory=dict)
     search_spaces: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
     apis: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
+    evaluators: Mapping[str, tuple[Any, str]] = field(default_factory=dict)
 
     def api(self, name: str) -> Any:
         """The interface ``name`` a plugin offers through ``nasgen_api``.
@@ -175,6 +177,14 @@ class PluginRegistry:
         """
         self._call("nasgen_trial_end", trial_number=trial_number, spec=spec, result=result)
 
+    def run_complete(self, run: Any, out: Any = None, console: Any = None) -> None:
+        """Call every ``nasgen_run_complete`` hook.
+
+        Raises:
+            PluginError: A hook raised; names the plugin and the error.
+        """
+        self._call("nasgen_run_complete", run=run, out=out, console=console)
+
     def implements(self, hook_name: str) -> bool:
         """Whether any plugin implements ``hook_name`` (e.g. ``"nasgen_trial_end"``): callers skip building the
         hook's arguments otherwise."""
@@ -186,9 +196,9 @@ class PluginRegistry:
             try:
                 impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
             except Exception as exc:
+                where = f" (trial {kwargs['trial_number']})" if "trial_number" in kwargs else ""
                 raise PluginError(
-                    f"plugin {impl.plugin_name!r} failed in {hook_name} (trial {kwargs['trial_number']}): "
-                    f"{type(exc).__name__}: {exc}"
+                    f"plugin {impl.plugin_name!r} failed in {hook_name}{where}: {type(exc).__name__}: {exc}"
                 ) from exc
 
 
@@ -275,14 +285,16 @@ def build_registry(
         manager.unregister(name=name)
         _fail(failures, candidate, error)
     transforms, kinds, spaces = _merge(provided)
-    apis = _merge_apis(provided)
+    apis = _merge_apis(provided, "apis", "plugin interface")
+    evaluators = _merge_apis(provided, "evaluators", "evaluator")
     infos = tuple(
         PluginInfo(name, candidate.value, candidate.source, getattr(plugin, "__file__", None),
                    MappingProxyType(provided[name].summary()))
         for name, (candidate, plugin) in loaded.items()
     )
     registry = PluginRegistry(manager, infos, tuple(failures), MappingProxyType(transforms),
-                              MappingProxyType(kinds), MappingProxyType(spaces), MappingProxyType(apis))
+                              MappingProxyType(kinds), MappingProxyType(spaces), MappingProxyType(apis),
+                              MappingProxyType(evaluators))
     if register_kinds:
         _register_block_kinds(registry)
     return registry
@@ -301,12 +313,13 @@ def _merge(provided: dict[str, Provided]) -> tuple[dict, dict, dict]:
     return merged
 
 
-def _merge_apis(provided: dict[str, Provided]) -> dict[str, tuple[Any, str]]:
+def _merge_apis(provided: dict[str, Provided], attribute: str, what: str) -> dict[str, tuple[Any, str]]:
+    """One table (``apis`` or ``evaluators``) over every plugin; a name provided twice is refused."""
     merged: dict[str, tuple[Any, str]] = {}
     for plugin, items in provided.items():
-        for name, value in items.apis.items():
+        for name, value in getattr(items, attribute).items():
             if name in merged:
-                raise PluginError(f"plugin interface {name!r} is provided twice: by plugin {merged[name][1]!r} "
+                raise PluginError(f"{what} {name!r} is provided twice: by plugin {merged[name][1]!r} "
                                   f"and by plugin {plugin!r}")
             merged[name] = (value, plugin)
     return merged

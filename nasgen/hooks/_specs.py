@@ -76,6 +76,17 @@ class NasgenHookSpecs:
         """
 
     @hookspec
+    def nasgen_evaluators(self) -> dict[str, Callable[..., Any]]:
+        """Extra evaluators a search can score with (``--evaluator NAME`` or ``NAME:ARGUMENT``).
+
+        Returns:
+            Mapping of a unique evaluator name (not a built-in one: ``proxy``, ``supernet``, ``zero-cost``) to a
+            factory ``factory(context, argument) -> Evaluator``: ``context`` is the search's
+            ``nasgen.search.evaluators.EvaluatorContext`` (prepared data, proxy recipe, seed …), ``argument``
+            the text after ``:`` (or None), and the result a ``nasgen.search.evaluators.Evaluator``.
+        """
+
+    @hookspec
     def nasgen_trial_start(self, trial_number: int, spec: ArchSpec) -> None:
         """Called by the search before trial ``trial_number`` evaluates ``spec``.
 
@@ -94,4 +105,15 @@ class NasgenHookSpecs:
             result: The trial's record: a mapping with at least ``state`` (``"complete"``,
                 ``"pruned"``, ``"infeasible"`` or ``"fail"``), ``macs``, ``params`` and, when
                 trained, ``val_top1``.
+        """
+
+    @hookspec
+    def nasgen_run_complete(self, run: Any, out: Path | None, console: Any) -> None:
+        """Called when a search or a confirmation has written its outputs (the built-in report plugin writes
+        ``report.html`` here). A raising implementation does not cost the run its outputs: they are written.
+
+        Args:
+            run: The run (``nasgen.runs.Run``).
+            out: The folder the outputs went to (the run directory, or ``confirm``'s ``out``); None = ``run.out``.
+            console: A rich console to print to, or None (print nothing to stdout).
         """

@@ -1,7 +1,8 @@
 """The report of a search: figures and one self-contained ``report.html``, from the run record.
 
-Reads a run only through ``nasgen.search``'s public reader (``open_run`` → ``Run``, ``TrialRecord``, the
-leaderboard and importances); draws with matplotlib's Agg backend (see ``_figures``).
+Reads a run only through ``nasgen.runs``' public reader (``open_run`` → ``Run``, ``TrialRecord``, the
+leaderboard and importances); draws with matplotlib's Agg backend (see ``_figures``). It never imports
+``nasgen.search``: a search reaches it through the plugin hook ``nasgen_run_complete`` (``plugin.py``).
 
 Example:
     >>> from nasgen.report import write_report

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from nasgen.errors import ReportError
-from nasgen.search import Run, open_run
+from nasgen.runs import Run, RunDir, open_run
 
 __all__ = ["ReportResult", "report_quietly", "write_report"]
 
@@ -52,7 +52,7 @@ def write_report(
     Works on a finished study, a study still running (a snapshot) and a multi-objective (NSGA-II) study.
 
     Args:
-        source: A :class:`~nasgen.search.Run`, a run directory or a storage URL.
+        source: A :class:`~nasgen.runs.Run`, a run directory or a storage URL.
         out: The report folder (default: the run directory).
         study_name: The study, for a storage holding several.
 
@@ -79,7 +79,7 @@ def write_report(
     data = gather(run, folder)
     draw = {"accuracy_vs_macs": accuracy_vs_macs, "history": history, "importances": importances,
             "stage_choices": stage_choices}
-    result = ReportResult(html=folder / "report.html")
+    result = ReportResult(html=RunDir(folder).report_html)
     pngs: dict[str, tuple[str, bytes]] = {}
     for stem, caption in FIGURES:
         figure = draw[stem](data)
@@ -126,8 +126,8 @@ def _remove_stale(path: Path) -> None:
 
 
 def report_quietly(run: Run, out: str | Path | None = None, console: Any = None) -> Path | None:
-    """Write the report at the end of a search or confirmation; any failure is one warning line, never an error,
-    so that the results it reports on are never lost to it.
+    """Write the report at the end of a search or confirmation (what the report plugin's ``nasgen_run_complete``
+    does); any failure is one warning line, never an error, so that the results it reports on are never lost to it.
 
     Returns:
         ``report.html``, or None when it could not be written.

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from nasgen.report._data import ReportData, proxy_recipe
-from nasgen.search import near_chance
+from nasgen.runs import near_chance
 from nasgen.units import format_count
 
 __all__ = ["render"]

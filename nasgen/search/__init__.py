@@ -1,8 +1,10 @@
-"""Architecture search with Optuna: the only nasgen package that imports Optuna.
+"""Architecture search with Optuna: space → trials → an evaluator's scores → a run (``nasgen.runs``).
 
 A search space's dimensions become Optuna parameters named by their dotted labels; every sample is costed
-before it is built; feasible samples are scored by proxy training; the study lives in SQLite (or a shared
-RDB) next to ``best.yaml`` and ``leaderboard.csv``.
+before it is built; feasible samples are scored by an evaluator (:mod:`nasgen.search.evaluators`: proxy training
+by default); the study lives in SQLite (or a journal file, or a shared RDB) next to ``best.yaml`` and
+``leaderboard.csv``. One subpackage per concept: ``evaluators``, ``samplers``, ``objective``, ``workers``,
+``confirm``; the run record, reader and outputs are :mod:`nasgen.runs`'.
 
 The settings are a :class:`~nasgen.config.SearchConfig` (re-exported here); :func:`search` takes one, or its
 fields as keywords. ``nasgen.run_search`` is the same function at the top level (``nasgen.search`` itself is this
@@ -21,59 +23,46 @@ from nasgen.search._version import MIN_OPTUNA, check_optuna_version
 
 check_optuna_version(optuna.__version__)
 
-from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchConfig, SearchResult, search
-from nasgen.search._evaluate import Evaluation, ProxyEvaluator, ScorerEvaluator
-from nasgen.search._objective import WORST_VALUE, Limits, Objective
-from nasgen.search._confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm
-from nasgen.search._reader import Run, open_run
-from nasgen.search._insight import (
-    FamilyMember,
-    Importances,
-    param_importances,
-    scaled_family,
-    trial_params,
-    trial_times,
+from nasgen.runs import Run, TrialRecord, open_run  # noqa: E402 -- re-exported: the reader of what a search wrote
+from nasgen.search._api import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, SearchConfig, SearchResult, search  # noqa: E402
+from nasgen.search._study import recover_stale_trials  # noqa: E402
+from nasgen.search.confirm import CONFIRM_FIELDS, Candidate, Confirmation, confirm  # noqa: E402
+from nasgen.search.evaluators import (  # noqa: E402
+    Evaluation,
+    Evaluator,
+    EvaluatorContext,
+    ProxyEvaluator,
+    ScorerEvaluator,
+    ZeroCostEvaluator,
+    make_evaluator,
 )
-from nasgen.search._record import TrialRecord
-from nasgen.search._outputs import LEADERBOARD_FIELDS, LeaderboardRow, leaderboard, near_chance, write_outputs
-from nasgen.search._study import PRUNERS, SAMPLERS, recover_stale_trials
-from nasgen.search._suggest import suggest_params, suggestable_params
+from nasgen.search.objective import WORST_VALUE, Limits, Objective, suggest_params, suggestable_params  # noqa: E402
 
 __all__ = [
     "CONFIRM_FIELDS",
-    "Candidate",
-    "Confirmation",
-    "confirm",
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
     "MIN_OPTUNA",
-    "LEADERBOARD_FIELDS",
-    "PRUNERS",
-    "SAMPLERS",
     "WORST_VALUE",
+    "Candidate",
+    "Confirmation",
     "Evaluation",
-    "FamilyMember",
-    "Importances",
-    "LeaderboardRow",
+    "Evaluator",
+    "EvaluatorContext",
     "Limits",
     "Objective",
-    "Run",
-    "TrialRecord",
     "ProxyEvaluator",
+    "Run",
     "ScorerEvaluator",
     "SearchConfig",
     "SearchResult",
-    "leaderboard",
-    "near_chance",
+    "TrialRecord",
+    "ZeroCostEvaluator",
+    "confirm",
+    "make_evaluator",
     "open_run",
-    "param_importances",
     "recover_stale_trials",
-    "scaled_family",
     "search",
     "suggest_params",
     "suggestable_params",
-    "trial_params",
-    "trial_times",
-    "write_outputs",
 ]
-

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from nasgen.search._record import TrialRecord
+from nasgen.runs import TrialRecord
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count
 

@@ -1,27 +1,44 @@
-"""Helpers of one search run: naming, enqueueing known architectures, and stopping on repeated failure."""
+"""Running the trials of one search process: the loop, enqueueing known architectures, stopping on repeated
+failure, the plugins' trial hooks and a quiet Optuna."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from nasgen.errors import SearchError
-from nasgen.search._record import TrialRecord, enqueue_attrs, enqueued_labels
-from nasgen.search._suggest import suggestable_params
+from nasgen.errors import NasgenError, SearchError
+from nasgen.runs import Run, TrialRecord, enqueue_attrs, enqueued_labels, write_outputs
+from nasgen.search._progress import SearchProgress
+from nasgen.search._study import count_finished
+from nasgen.search.objective import Objective, suggestable_params
 from nasgen.spec import ArchSpec, load_spec
 
 __all__ = [
     "MAX_CONSECUTIVE_FAILURES",
+    "TRIAL_ERRORS",
     "FailureGuard",
+    "OnComplete",
+    "complete",
     "enqueue_architectures",
     "plugin_trial_end",
+    "quiet_optuna",
     "resolve_enqueue",
+    "run_trials",
     "space_name",
 ]
+
+# What a trial may raise and still leave the search going (recorded as a failed trial with its reason).
+TRIAL_ERRORS = (RuntimeError, ArithmeticError, MemoryError, ValueError, NasgenError)
+
+OnComplete = Callable[[Run], None]
+"""``on_complete(run)``: called once a search (or confirmation) has written its outputs."""
 
 MAX_CONSECUTIVE_FAILURES = 5
 
@@ -127,3 +144,85 @@ def plugin_trial_end(study: optuna.Study, trial: FrozenTrial) -> None:
         return
     data = {"state": record.state, "macs": record.macs, "params": record.params, "val_top1": record.val_top1}
     hooks.trial_end(trial.number, record.spec(), data)
+
+
+def run_trials(
+    study: optuna.Study,
+    objective: Objective,
+    n_trials: int,
+    timeout: float | None,
+    callbacks: list[Any],
+    console: Any,
+    out_dir: Path,
+) -> None:
+    """Run trials in this process until the study holds ``n_trials`` finished ones or ``timeout`` s pass; the
+    outputs are written however it ends (Ctrl-C included).
+
+    Raises:
+        SearchError: :data:`MAX_CONSECUTIVE_FAILURES` trials in a row failed.
+    """
+    done = count_finished(study)
+    if done >= n_trials:
+        return
+    guard = FailureGuard()
+    try:
+        with SearchProgress(n_trials, done, timeout, console) as progress:
+            objective.on_start = _started(progress, objective)
+            if console is not None:
+                objective.on_note = lambda text: console.print(text, highlight=False, soft_wrap=True, markup=False)
+            objective.deadline = None if timeout is None else time.monotonic() + timeout
+            study.optimize(
+                objective,
+                timeout=timeout,
+                catch=TRIAL_ERRORS,
+                callbacks=[progress, guard, plugin_trial_end, *callbacks],
+            )
+    finally:
+        write_outputs(study, out_dir)
+    guard.raise_if_tripped()
+
+
+def _started(progress: SearchProgress, objective: Objective) -> Callable[[int, ArchSpec], None]:
+    from nasgen import hooks
+
+    def started(number: int, spec: ArchSpec) -> None:
+        progress.trial_started(number, spec, objective.evaluator_px(spec))
+        hooks.trial_start(number, spec)
+
+    return started
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna logs every trial at INFO and a failed trial's traceback at WARNING; the progress display and the
+    trial's recorded failure reason replace both (Ctrl-C then prints one line). Restored afterwards."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def complete(run: Run, out: Path | None, console: Any, on_complete: Iterable[OnComplete] = ()) -> None:
+    """The end of a run: the plugins' ``nasgen_run_complete`` hooks (the report), then the caller's callbacks.
+
+    A failing hook is one warning line, never an error, so that the outputs it follows are never lost to it.
+    """
+    from nasgen import hooks
+    from nasgen.errors import PluginError
+
+    try:
+        hooks.run_complete(run, out, console)
+    except PluginError as exc:
+        message = f"warning: {exc}"
+        if console is not None:
+            console.print(message, highlight=False, markup=False, soft_wrap=True)
+        else:
+            import sys
+
+            print(message, file=sys.stderr)
+    for callback in on_complete:
+        callback(run)

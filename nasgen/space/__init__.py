@@ -3,7 +3,7 @@
 A :class:`SearchSpace` flattens to ``{label: dimension}`` (:meth:`SearchSpace.dimensions`) with stable
 dotted labels such as ``stages.3.kernel_size``; a sample is a plain ``{label: value}`` dict and
 :meth:`SearchSpace.freeze` turns it into an :class:`~nasgen.spec.ArchSpec`. Spaces are written in YAML
-(built-in ones in ``nasgen/spaces/``) or in Python.
+(built-in ones in ``search_spaces/``) or in Python.
 
 Example:
     >>> from nasgen.space import load_space

@@ -1,7 +1,9 @@
 """Reading search spaces from YAML and the registry of built-in spaces.
 
-Built-in spaces are the YAML files of the data package :mod:`nasgen.spaces` (``nasgen/spaces/*.yaml``), read
-through :mod:`importlib.resources`, the same from a checkout, an editable install and a wheel.
+Built-in spaces are the YAML files of the repository's top-level ``search_spaces/`` folder, their one home. The
+package reaches that folder as ``nasgen/search_spaces`` (in the repository a symbolic link to ``../search_spaces``,
+which the wheel build follows, so a wheel holds the files themselves) and reads it through :mod:`importlib.resources`
+— the same code from a checkout, an editable install and a wheel, with no fallback.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ def loads_space(text: str, *, file: str | None = None) -> SearchSpace:
     return validate_document(SearchSpace, data, file=file, node=node)
 
 
-_SPACE_PACKAGE = "nasgen.spaces"
+_SPACE_FOLDER = "search_spaces"
 
 
 def builtin_space_files() -> dict[str, Traversable | Path]:
-    """Names of the built-in spaces (file names without ``.yaml``) mapped to their files in ``nasgen/spaces/``."""
-    folder = resources.files(_SPACE_PACKAGE)
+    """Names of the built-in spaces (file names without ``.yaml``) mapped to their files in ``search_spaces/``."""
+    folder = resources.files("nasgen") / _SPACE_FOLDER
     entries = sorted((e for e in folder.iterdir() if e.name.endswith(_SUFFIXES)), key=lambda e: e.name)
     return {entry.name.rsplit(".", 1)[0]: entry for entry in entries}
 

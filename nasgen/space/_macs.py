@@ -1,4 +1,4 @@
-"""The smallest and the largest architecture of a space by MACs (DESIGN.md cost convention).
+"""The smallest and the largest architecture of a space by MACs (docs/design.md cost convention).
 
 Method. MACs (conv + linear, :func:`nasgen.cost.count_cost`) are monotone in most fields: they grow with
 ``resolution_px``, every channel count, kernel sizes, ``num_layers``, ``se_ratio`` and an MBConv

@@ -21,9 +21,16 @@ from pydantic import (
 
 from nasgen.errors import SpecError, short_repr
 from nasgen.space._dimensions import Choice, Dimension, Fixed, IntRange, dimension_to_data, parse_dimension
-from nasgen.spec import ArchSpec, FusedMBConvSpec, MBConvSpec, StemSpec, block_kinds
-from nasgen.spec._base import SpecModel, pydantic_errors
-from nasgen.spec._kinds import discover_plugin_kinds
+from nasgen.spec import (
+    ArchSpec,
+    FusedMBConvSpec,
+    MBConvSpec,
+    SpecModel,
+    StemSpec,
+    block_kinds,
+    discover_plugin_kinds,
+    pydantic_errors,
+)
 
 __all__ = ["BLOCK_KINDS", "DimensionField", "StageSpace", "StemSpace"]
 

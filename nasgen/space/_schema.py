@@ -73,7 +73,7 @@ def space_json_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "nasgen search space"
     schema["description"] = (
-        "A nasgen search space (nasgen/spaces/*.yaml, `nasgen validate FILE`). Each dimension field is a value, "
+        "A nasgen search space (search_spaces/*.yaml, `nasgen validate FILE`). Each dimension field is a value, "
         "a list of values (a choice) or an integer range {low, high, step}; docs/guide.md describes every field."
     )
     return schema

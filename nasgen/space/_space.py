@@ -15,8 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from nasgen.space._dimensions import Choice, Dimension, Fixed
 from nasgen.space._models import _CONFIG, GLOBAL_FIELDS, DimensionField, StageSpace, StemSpace, check_global
-from nasgen.spec import MAX_IN_CHANNELS, MAX_NUM_CLASSES, MAX_STAGES, ArchSpec, network_stride
-from nasgen.spec._base import SpecModel
+from nasgen.spec import MAX_IN_CHANNELS, MAX_NUM_CLASSES, MAX_STAGES, ArchSpec, SpecModel, network_stride
 
 __all__ = ["PRESENT", "SearchSpace"]
 
@@ -276,7 +275,7 @@ class SearchSpace(SpecModel):
 
     def macs_range(self, **freeze_kwargs: Any) -> tuple[int, int]:
         """``(min_macs, max_macs)`` over the space: MACs of Conv2d and Linear layers at each architecture's
-        ``resolution_px``, batch 1 (DESIGN.md cost convention), from :func:`nasgen.cost.count_cost`.
+        ``resolution_px``, batch 1 (docs/design.md cost convention), from :func:`nasgen.cost.count_cost`.
 
         Args:
             **freeze_kwargs: Passed to :meth:`freeze` (``num_classes``, ``in_channels``).

@@ -30,7 +30,7 @@ from nasgen.spec._io import (
 )
 from nasgen.spec._base import SpecModel, pydantic_errors
 from nasgen.spec._formulas import hidden_channels, make_divisible, network_stride, se_channels, total_stride
-from nasgen.spec._kinds import BlockKind, block_kind, block_kinds, register_block_kind, resolve
+from nasgen.spec._kinds import BlockKind, block_kind, block_kinds, discover_plugin_kinds, register_block_kind, resolve
 from nasgen.spec._models import (
     ACTIVATIONS,
     BUILTIN_STAGE_KINDS,
@@ -50,6 +50,7 @@ from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
+    "discover_plugin_kinds",
     "pydantic_errors",
     "SpecModel",
     "resolve",

@@ -85,7 +85,7 @@ def _check_block(spec: ArchSpec, torch: Any) -> tuple[tuple[int, int, int], int]
 
 def _check_code(spec: ArchSpec, model: Any, x: Any, expected: Any, folder: Path, torch: Any) -> bool:
     from nasgen.exporting import import_model_code, render_model_code
-    from nasgen.exporting._codegen import code_unsupported
+    from nasgen.exporting import code_unsupported
 
     if code_unsupported(spec) is not None:
         return False

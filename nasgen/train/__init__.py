@@ -23,7 +23,11 @@ from nasgen.train._proxy import (
     default_proxy,
     estimate_proxy_seconds,
     evaluate_proxy,
+    proxy_data,
     proxy_resolution,
+    proxy_resolution_for,
+    proxy_split,
+    zero_init_residual,
 )
 from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
 from nasgen.train._zero_cost import (
@@ -53,12 +57,16 @@ __all__ = [
     "default_proxy",
     "evaluate_proxy",
     "load_schedule",
+    "proxy_data",
     "proxy_resolution",
+    "proxy_resolution_for",
+    "proxy_split",
     "estimate_proxy_seconds",
     "PROXY_FLOOR_PX",
     "resolve_device",
     "train",
     "train_model",
+    "zero_init_residual",
     "ZERO_COST_SCORES",
     "grad_norm",
     "naswot",

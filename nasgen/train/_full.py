@@ -20,7 +20,7 @@ import torch
 
 from nasgen.config import FullTrainConfig, TrainConfig, merge_settings
 from nasgen.data import ImageDataset, load_dataset, split
-from nasgen.data._files import ImageFiles
+from nasgen.data import ImageFiles
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint

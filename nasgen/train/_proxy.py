@@ -14,6 +14,7 @@ from torch import nn
 
 from nasgen.config import TrainConfig
 from nasgen.data import ImageDataset, split
+from nasgen.errors import DataError
 from nasgen.spec import total_stride
 from nasgen.train._trainer import TrainResult, resolve_device, train_model
 
@@ -28,6 +29,8 @@ __all__ = [
     "proxy_data",
     "proxy_resolution",
     "proxy_resolution_for",
+    "proxy_split",
+    "zero_init_residual",
 ]
 
 #: The smallest proxy input (px) unless the data itself is smaller: a resolution scaled down from 224 px can
@@ -94,25 +97,71 @@ def proxy_resolution_for(spec, data: ImageDataset, config: TrainConfig) -> int:
     return proxy_resolution(spec.resolution_px, config, total_stride(spec), data_px=int(data.images.shape[1]))
 
 
-def proxy_data(data, spec, config: TrainConfig):
-    """The in-memory data the proxy of ``spec`` trains on: ``data`` itself, or for a streamed dataset
-    (:class:`~nasgen.data.ImageFiles`, what ``load_dataset(folder)`` returns) the proxy's cache — the class-balanced
-    subset of ``DEFAULT_PROXY_IMAGES`` files decoded once at this proxy's resolution (resize + centre crop) by
-    :func:`~nasgen.data.proxy_cache`, as the search builds it (there at the largest proxy resolution of its space).
-    Builds are reused within the process. A ``(train, val)`` pair is converted part by part.
+def proxy_data(
+    data,
+    config: TrainConfig,
+    *,
+    resolution_px: int,
+    n_images: int | None = None,
+    cache_dir=None,
+    workers: int | None = None,
+    skip_bad_images: bool = False,
+):
+    """The in-memory data a proxy trains on, and the cache it came from: the one place a streamed dataset becomes
+    the proxy's cache (a search prepares it once per study, :func:`evaluate_proxy` when given a folder directly).
+
+    ``data`` in memory (or a ``(train, val)`` pair of in-memory datasets) is returned as it is, with no cache. A
+    streamed :class:`~nasgen.data.ImageFiles` (what ``load_dataset(folder)`` returns) becomes the class-balanced
+    subset of ``n_images`` files decoded once at ``resolution_px`` (resize + centre crop) by
+    :func:`~nasgen.data.proxy_cache`: in memory, or memory-mapped in ``cache_dir`` when given (then every process of
+    a study maps the same file). Builds are reused within the process.
+
+    Args:
+        data: A dataset or ``(train, val)`` pair.
+        config: The proxy recipe (for the defaults of a future recipe-dependent cache; the size is explicit).
+        resolution_px: Side of the cached images (px): the largest proxy resolution that will read them.
+        n_images: Subset size (default ``DEFAULT_PROXY_IMAGES``).
+        cache_dir: Where to memory-map the cache (a run directory), or None to keep it in memory.
+        workers: Decode processes (None = cores − 1, 1…8).
+        skip_bad_images: Leave undecodable files out (listed in the cache's ``skipped``) instead of failing.
+
+    Returns:
+        ``(dataset, cache)``: the data to train on, and the :class:`~nasgen.data.ProxyCache` (None for data already
+        in memory).
 
     Raises:
         DataError: A file of the subset cannot be decoded (named), or fewer than two classes remain.
     """
-    from nasgen.data._cache import DEFAULT_PROXY_IMAGES, proxy_cache
-    from nasgen.data._files import ImageFiles
+    from nasgen.data import DEFAULT_PROXY_IMAGES, ImageFiles, proxy_cache
 
     if isinstance(data, tuple):
-        return tuple(proxy_data(part, spec, config) for part in data)
+        if any(isinstance(part, ImageFiles) for part in data):
+            raise DataError("a (train, val) pair must be in memory; pass one streamed dataset and let it be split")
+        return data, None
+    if not isinstance(data, ImageFiles):
+        return data, None
+    limit = {} if cache_dir is None else {"memory_limit_bytes": 0}
+    cache = proxy_cache(
+        data, resolution_px, n_images=DEFAULT_PROXY_IMAGES if n_images is None else n_images, cache_dir=cache_dir,
+        workers=workers, skip_bad_images=skip_bad_images, **limit,
+    )
+    return cache.dataset, cache
+
+
+def _in_memory(data, spec, config: TrainConfig):
+    """``data`` as the proxy of ``spec`` trains on it: a streamed dataset becomes its cache at ``spec``'s proxy
+    resolution (:func:`proxy_data`)."""
+    from nasgen.data import ImageFiles
+
     if not isinstance(data, ImageFiles):
         return data
-    px = proxy_resolution(spec.resolution_px, config, total_stride(spec))
-    return proxy_cache(data, px, n_images=DEFAULT_PROXY_IMAGES).dataset
+    return proxy_data(data, config, resolution_px=proxy_resolution(spec.resolution_px, config, total_stride(spec)))[0]
+
+
+def proxy_split(dataset: ImageDataset, split_seed: int = 0) -> tuple[ImageDataset, ImageDataset]:
+    """The proxy's ``(train, val)`` split of ``dataset`` (:func:`~nasgen.data.split` by ``split_seed``, its shipped
+    split when it has one): the same two objects for every call, so resized tensors are cached across trials."""
+    return _split_once(dataset, split_seed)
 
 
 def _split_once(dataset: ImageDataset, split_seed: int) -> tuple[ImageDataset, ImageDataset]:
@@ -143,7 +192,7 @@ def evaluate_proxy(
         spec: The :class:`~nasgen.spec.ArchSpec` to score.
         data: A dataset (split with :func:`~nasgen.data.split` by ``split_seed``, its shipped split when it has
             one, the same for every trial) or a ``(train, val)`` pair. A streamed one (``load_dataset(folder)``)
-            trains on the proxy's cache of it (:func:`proxy_data`), as in a search.
+            trains on the proxy's cache of it at this spec's proxy resolution (:func:`proxy_data`).
         config: The recipe; ``None`` = :func:`default_proxy` for the device.
         seed: Seed of initialization, data order and subsampling.
         on_epoch: ``on_epoch(epoch, val_top1)`` after each epoch; exceptions propagate (pruning).
@@ -159,7 +208,7 @@ def evaluate_proxy(
         DataError: A streamed file of the proxy's subset cannot be decoded (named).
     """
     config = config or default_proxy(device)
-    data = proxy_data(data, spec, config)
+    data = _in_memory(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
     epoch_settings = None
@@ -213,11 +262,11 @@ def estimate_proxy_seconds(
     """
     import time
 
-    from nasgen.data._tensors import images_at, labels_of
+    from nasgen.data import images_at, labels_of
     from nasgen.train._trainer import Trainer
 
     config = config or default_proxy(device)
-    data = proxy_data(data, spec, config)
+    data = _in_memory(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
     trainer = Trainer(model, train, val, config.replace(resolution_px=resolution), seed=seed, device=device)

@@ -18,8 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from nasgen.config import TrainConfig
-from nasgen.data._files import ImageFiles
-from nasgen.data._stream import BadImages, make_loader
+from nasgen.data import BadImages, ImageFiles, make_loader
 from nasgen.errors import TrainError
 from nasgen.train._trainer import EpochSettings, Trainer
 

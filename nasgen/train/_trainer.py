@@ -21,7 +21,7 @@ from torch import nn
 
 from nasgen.config import TrainConfig
 from nasgen.data import DataConfig, ImageDataset, stratified_order
-from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
+from nasgen.data import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
 from nasgen.train._optim import make_optimizer, make_scheduler
 
@@ -429,7 +429,7 @@ def train_model(
         TrainError: The loss became NaN/inf, or CUDA was requested but is not available.
         DataError: A streamed file cannot be decoded (named).
     """
-    from nasgen.data._files import ImageFiles
+    from nasgen.data import ImageFiles
 
     if isinstance(train, ImageFiles):  # streamed: decoded per epoch at each epoch's size, as nasgen.train.train
         from nasgen.train._stream import StreamTrainer as trainer_class

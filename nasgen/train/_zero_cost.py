@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from nasgen.config import ZERO_COST_SCORES as _SCORE_NAMES
+
 __all__ = [
     "ZERO_COST_SCORES",
     "grad_norm",
@@ -192,10 +194,13 @@ def snip(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
     return float(sum(float((m.weight.detach() * m.weight.grad).abs().sum()) for m in layers))
 
 
-#: The zero-cost scores by name, each ``score(model, images, labels) -> float``, higher = better.
+#: The zero-cost scores by name, each ``score(model, images, labels) -> float``, higher = better; the names are
+#: ``nasgen.config.ZERO_COST_SCORES`` (what ``--evaluator zero-cost:<score>`` accepts).
 ZERO_COST_SCORES: Mapping[str, Callable[[nn.Module, torch.Tensor, torch.Tensor], float]] = MappingProxyType(
     {"synflow": synflow, "naswot": naswot, "grad_norm": grad_norm, "snip": snip}
 )
+if tuple(ZERO_COST_SCORES) != _SCORE_NAMES:  # a score added here without its name in nasgen.config, or the reverse
+    raise ImportError(f"zero-cost scores {tuple(ZERO_COST_SCORES)} do not match nasgen.config's {_SCORE_NAMES}")
 
 
 def zero_cost_batch(dataset, resolution_px: int, *, batch_size: int = 64, seed: int = 0):
@@ -210,7 +215,7 @@ def zero_cost_batch(dataset, resolution_px: int, *, batch_size: int = 64, seed: 
     Returns:
         ``(images (N, C, R, R) float32, labels (N,) int64)``.
     """
-    from nasgen.data._tensors import channel_stats, images_at, labels_of, normalize
+    from nasgen.data import channel_stats, images_at, labels_of, normalize
 
     images, labels = images_at(dataset, resolution_px), labels_of(dataset)
     index = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:batch_size]
@@ -248,14 +253,14 @@ def zero_cost_scores(
     Raises:
         KeyError: An unknown score name.
     """
-    from nasgen.train._proxy import CPU_PROXY, _proxy_model, _split_once, proxy_data
+    from nasgen.train._proxy import CPU_PROXY, _in_memory, _proxy_model, _split_once
 
     names = tuple(ZERO_COST_SCORES) if names is None else names
     unknown = [name for name in names if name not in ZERO_COST_SCORES]
     if unknown:
         raise KeyError(f"unknown zero-cost score {unknown[0]!r}; known: {', '.join(ZERO_COST_SCORES)}")
     config = (config or CPU_PROXY).replace(zero_init_residual=False)
-    data = proxy_data(data, spec, config)  # a streamed folder: the proxy's cache, as evaluate_proxy
+    data = _in_memory(data, spec, config)  # a streamed folder: the proxy's cache, as evaluate_proxy
     train = data[0] if isinstance(data, tuple) else _split_once(data, 0)[0]
     scores: dict[str, float] = {}
     for name in names:

@@ -160,7 +160,7 @@ def scale_preset(spec: ArchSpec | str | Path, preset: str) -> ArchSpec:
     """Scale ``spec`` with a released (width, depth, resolution, dropout) preset, ``b0`` … ``b7``.
 
     From the shipped EfficientNet-B0 this reproduces torchvision's ``efficientnet_b1`` … ``b7``
-    exactly (params and conv+linear MACs of DESIGN.md). The preset's resolution is for a 224 px baseline;
+    exactly (params and conv+linear MACs of docs/design.md). The preset's resolution is for a 224 px baseline;
     another baseline resolution R gets ``round(R · preset_px / 224)``. Presets ``b5`` … ``b7`` also set
     torchvision's BatchNorm eps 1e-3 / momentum 0.01 (the table in ``presets.yaml`` says why).
 

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from nasgen.cli import app
 from nasgen.errors import SearchError
-from nasgen.search._workers import plan_devices, worker_threads
+from nasgen.search.workers import plan_devices, worker_threads
 
 runner = CliRunner()
 

@@ -27,7 +27,7 @@ def test_spaces_lists_the_builtin_spaces_with_size_and_dimensions() -> None:
 
 
 def test_validate_space_file_prints_size_and_macs_range() -> None:
-    result = _run("validate", str(REPO / "nasgen" / "spaces" / "efficientnet-v1.yaml"))
+    result = _run("validate", str(REPO / "search_spaces" / "efficientnet-v1.yaml"))
     assert result.exit_code == 0, result.output
     assert "architectures: 6,278,145,006,551,040 (6.28e+15)" in result.output
     assert "dimensions: 41" in result.output
@@ -52,7 +52,7 @@ def test_validate_detects_an_architecture_file() -> None:
 
 
 def test_validate_bad_space_exits_2_with_one_line(tmp_path: Path) -> None:
-    text = (REPO / "nasgen" / "spaces" / "efficientnet-v1.yaml").read_text()
+    text = (REPO / "search_spaces" / "efficientnet-v1.yaml").read_text()
     bad = tmp_path / "space.yaml"
     bad.write_text(text.replace("kernel_size: [3, 5]", "kernel_size: [3, 4]", 4))
     result = _run("validate", str(bad))

@@ -1,4 +1,4 @@
-"""The analytic counter against the reference numbers of DESIGN.md and hand-counted small networks."""
+"""The analytic counter against the reference numbers of docs/design.md and hand-counted small networks."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from nasgen.cost import CostReport, conv_output_size, count_cost
 from nasgen.errors import PluginError, SpecError
 from nasgen.spec import load_spec, spec_from_dict
 
-# DESIGN.md reference numbers: (params, MACs) at the architecture's own resolution
+# docs/design.md reference numbers: (params, MACs) at the architecture's own resolution
 REFERENCE = {
     "efficientnet-b0": (224, 5_288_548, 385_814_752),
     "efficientnetv2-s": (384, 21_458_488, 8_365_617_152),

@@ -161,7 +161,7 @@ def test_calibrate_stores_both_and_predictions_use_them():
 
 
 def test_a_search_calibrates_a_fresh_table_before_its_first_prediction():
-    from nasgen.search._hardware import HardwareCost
+    from nasgen.search.objective import HardwareCost
 
     spec = spec_from_dict(TINY)
     hardware = HardwareCost("accuracy", budget_macs=10**9, max_latency_ms=50.0, calibration=[spec])

@@ -43,7 +43,7 @@ def test_code_compiles_and_imports_only_torch(name):
 def test_docstring_carries_cost_convention_hash_and_origin():
     spec = load_spec("efficientnet-b0")
     doc = ast.get_docstring(ast.parse(render_model_code(spec)))
-    # DESIGN.md reference numbers for B0 at 224 px
+    # docs/design.md reference numbers for B0 at 224 px
     assert "5,288,548" in doc and "385,814,752" in doc and "224 px" in doc
     assert "MACs of Conv2d and Linear layers at batch 1" in doc and "FLOPs = 2 x MACs (771.6M FLOPs)" in doc
     assert spec.content_hash() in doc

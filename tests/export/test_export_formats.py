@@ -131,7 +131,7 @@ def test_b0_every_format_round_trips(b0_export):
     spec, train_dir, out, result = b0_export
     assert list(result.files) == list(FORMAT_NAMES)
     manifest = check_every_format(out, spec, trained=True)
-    assert manifest["params"] == 5_288_548  # DESIGN.md
+    assert manifest["params"] == 5_288_548  # docs/design.md
     assert manifest["source"] == {
         "kind": "directory",
         "location": str(train_dir),

@@ -152,7 +152,7 @@ def test_unknown_transform_names_the_loaded_ones(make_plugin) -> None:
 
 
 def test_search_space_from_a_plugin(make_plugin) -> None:
-    path = Path(__file__).parents[2] / "nasgen" / "spaces" / "efficientnet-v1.yaml"
+    path = Path(__file__).parents[2] / "search_spaces" / "efficientnet-v1.yaml"
     body = f"@hookimpl\ndef nasgen_search_spaces():\n    return {{'my-space': {str(path)!r}}}\n"
     registry = _registry(make_plugin("spaces", body))
     space = registry.search_space("my-space")

@@ -28,7 +28,7 @@ from nasgen.nn import (
 from nasgen.spec import ArchSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
 from nasgen.train import TrainConfig
 
-# DESIGN.md reference numbers (torchvision 0.29.1, sum(p.numel()))
+# docs/design.md reference numbers (torchvision 0.29.1, sum(p.numel()))
 REFERENCE_PARAMS = {
     "efficientnet-b0": 5_288_548,
     "efficientnetv2-s": 21_458_488,

@@ -1,4 +1,4 @@
-"""The released B1–B7 presets from the shipped B0 reproduce DESIGN.md's params and MACs exactly."""
+"""The released B1–B7 presets from the shipped B0 reproduce docs/design.md's params and MACs exactly."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from nasgen.cost import count_cost
 from nasgen.errors import SpecError
 from nasgen.spec import load_spec
 
-# DESIGN.md "Reference numbers" (torchvision 0.29.1, conv + linear MACs, batch 1, 1000 classes)
+# docs/design.md "Reference numbers" (torchvision 0.29.1, conv + linear MACs, batch 1, 1000 classes)
 REFERENCE = {
     "b0": (224, 5_288_548, 385_814_752),
     "b1": (240, 7_794_184, 686_802_832),

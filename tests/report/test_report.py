@@ -354,7 +354,7 @@ def test_importances_find_a_planted_signal(tmp_path, make_run):
     # the score depends on the first stage's kernel alone (plus noise): that dimension must come first
     import random
 
-    from nasgen.search import param_importances
+    from nasgen.runs import param_importances
 
     rng = random.Random(1)
     out = make_run(tmp_path / "planted", 40, sampler="random", budget=10**9,

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from nasgen.search._storage import display_url
+from nasgen.runs.storage import display_url
 from nasgen.space import Choice, IntRange, SearchSpace, StageSpace, StemSpace
 from nasgen.spec import ArchSpec
 

@@ -13,8 +13,8 @@ from nasgen.cli import app
 from nasgen.cost import count_cost
 from nasgen.errors import SearchError
 from nasgen.search import confirm, open_run, search
-from nasgen.search._outputs import LeaderboardRow, tie_note
-from nasgen.search._verdict import recommend, student_t_ppf, student_t_sf, summarize, welch_one_sided
+from nasgen.runs import LeaderboardRow, tie_note
+from nasgen.search.confirm import recommend, student_t_ppf, student_t_sf, summarize, welch_one_sided
 
 BUDGET = 1_000_000
 

@@ -7,7 +7,7 @@ import math
 import optuna
 import pytest
 
-from nasgen.search._evolution import RegularizedEvolutionSampler
+from nasgen.search.samplers import RegularizedEvolutionSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -12,7 +12,7 @@ from nasgen.cli import app
 from nasgen.cost import count_cost
 from nasgen.errors import BudgetError, SearchError
 from nasgen.search import open_run, search
-from nasgen.search._hardware import HardwareCost, reward
+from nasgen.search.objective import HardwareCost, reward
 
 BUDGET = 1_000_000
 

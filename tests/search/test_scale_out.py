@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 
 from nasgen.cost import count_cost
 from nasgen.search import search
-from nasgen.search._storage import open_storage
+from nasgen.runs.storage import open_storage
 from nasgen.space import dump_space
 from nasgen.units import format_count
 
@@ -257,7 +257,7 @@ def test_the_data_is_identified_by_content_not_path(space, tmp_path):
     import numpy as np
 
     from nasgen.data import load_dataset
-    from nasgen.search._parallel import data_fingerprint
+    from nasgen.data import fingerprint as data_fingerprint
 
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(40, 16, 16, 1), dtype=np.uint8)
@@ -378,7 +378,7 @@ def test_a_stale_trial_is_retried_once_and_a_retry_never_again():
     from optuna.distributions import CategoricalDistribution
     from optuna.trial import create_trial
 
-    from nasgen.search._record import retry_allowed
+    from nasgen.runs import retry_allowed
 
     def failed(number, **attrs):
         trial = create_trial(state=TrialState.FAIL, params={"x": 1}, distributions={"x": CategoricalDistribution([1, 2])},

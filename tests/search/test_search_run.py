@@ -10,8 +10,9 @@ from optuna.trial import TrialState
 
 from nasgen.cost import count_cost
 from nasgen.errors import BudgetError, SearchError
-from nasgen.search import LEADERBOARD_FIELDS, search
-from nasgen.search._study import RunLock
+from nasgen.runs import LEADERBOARD_FIELDS
+from nasgen.search import search
+from nasgen.runs import RunLock
 from nasgen.space import Fixed, SearchSpace
 from nasgen.spec import loads_spec, save_spec
 

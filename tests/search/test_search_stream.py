@@ -74,23 +74,24 @@ def test_workers_train_on_the_parents_proxy_cache(space, tmp_path, monkeypatch):
     # with --workers, each worker process used to read the folder itself with the eager 64-px reader
     import torch
 
-    from nasgen.search._data import load_search_data, search_data
-    from nasgen.search._worker_proc import _evaluator
-    from nasgen.search._workers import WorkerPlan
+    from nasgen.search._data import DataOptions, prepare_data
+    from nasgen.search.workers import WorkerPlan
+    from nasgen.search.workers._proc import _evaluator
     from nasgen.train import default_proxy
 
     builds = _count_builds(monkeypatch)
     root = make_tree(tmp_path / "tree", n_per_class=30)
     config = default_proxy("cpu").replace(**PROXY)
-    options = {"proxy_images": 40, "loader_workers": 0, "skip_bad_images": False, "shared_cache": True}
-    parent, notes = search_data(load_search_data(str(root), 0), space, config, out_dir=tmp_path / "run", **options)
+    options = DataOptions(proxy_images=40, loader_workers=0, skip_bad_images=False)
+    prepared = prepare_data(str(root), space=space, proxy=config, out_dir=tmp_path / "run", seed=0, options=options)
+    parent, notes = prepared.train, prepared.notes
     assert notes[0].startswith("proxy data: 40 of 60 images, class-balanced, decoded once in ")
     assert " s at 32 px, memory-mapped " in notes[0]
     monkeypatch.setattr(cache_module, "_BUILT", {})  # a worker is another process: nothing built in it yet
     plan = WorkerPlan(
-        storage="unused", study_name="s", space=space, data=str(root), proxy=config, objective=None, limits=None,
+        storage="unused", study_name="s", space=space, evaluator="proxy", data=None, cache=prepared.cache_file,
+        fingerprint=prepared.fingerprint, proxy=config, objective=None, evaluator_options={}, limits=None,
         freeze_kwargs={}, sampler="random", pruner="none", seed=0, n_trials=1, timeout=None, out=tmp_path / "run",
-        data_options=options,
     )  # fmt: skip
     threads = torch.get_num_threads()
     try:

@@ -15,7 +15,7 @@ from nasgen.cost import count_cost
 from nasgen.errors import SpecError
 from nasgen.space import Choice, count_stage_sequences, load_space, loads_space
 
-V1_YAML = (Path(__file__).parents[2] / "nasgen" / "spaces" / "efficientnet-v1.yaml").read_text()
+V1_YAML = (Path(__file__).parents[2] / "search_spaces" / "efficientnet-v1.yaml").read_text()
 
 EXTRA_STAGE = """\
 - kind: [mbconv, fused_mbconv]

@@ -17,8 +17,8 @@ from nasgen.errors import SpecError
 from nasgen.space import builtin_space_files, builtin_spaces, dump_space, load_space, loads_space
 from nasgen.spec import load_spec
 
-B0_MACS = 385_814_752  # DESIGN.md reference (conv + linear, 224 px)
-REPO_SPACES = Path(__file__).parents[2] / "nasgen" / "spaces"
+B0_MACS = 385_814_752  # docs/design.md reference (conv + linear, 224 px)
+REPO_SPACES = Path(__file__).parents[2] / "search_spaces"
 
 
 def test_registry_lists_the_yaml_files_with_descriptions() -> None:
@@ -104,13 +104,14 @@ def test_samples_are_contained_and_values_are_optuna_friendly(name: str) -> None
 
 
 def test_builtin_spaces_are_found_at_the_wheel_location(tmp_path: Path) -> None:
-    # An installed copy of the package outside the repo reads its own nasgen/spaces/, never the checkout's:
-    # its folder holds only "only-v2" here.
+    # An installed copy of the package outside the repo (a wheel holds the files of search_spaces/ as
+    # nasgen/search_spaces/) reads its own folder, never the checkout's: it holds only "only-v2" here.
     package = tmp_path / "site" / "nasgen"
-    shutil.copytree(Path(nasgen.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"))
-    for old in (package / "spaces").glob("*.yaml"):
-        old.unlink()
-    shutil.copy(REPO_SPACES / "efficientnet-v2.yaml", package / "spaces" / "only-v2.yaml")
+    shutil.copytree(Path(nasgen.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__"),
+                    symlinks=True)
+    (package / "search_spaces").unlink()  # the checkout's link to ../search_spaces; a wheel has a real folder
+    (package / "search_spaces").mkdir()
+    shutil.copy(REPO_SPACES / "efficientnet-v2.yaml", package / "search_spaces" / "only-v2.yaml")
     code = "from nasgen.space import builtin_spaces, load_space; print(sorted(builtin_spaces())); " \
            "print(load_space('only-v2').stages[0].kind)"
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}

@@ -23,7 +23,7 @@ from nasgen.space import (
 from nasgen.spec import ArchSpec, json_schema
 
 ROOT = Path(__file__).parents[2]
-SPACE_FILES = [*sorted((ROOT / "nasgen" / "spaces").glob("*.yaml")), ROOT / "examples" / "small_space.yaml"]
+SPACE_FILES = [*sorted((ROOT / "search_spaces").glob("*.yaml")), ROOT / "examples" / "small_space.yaml"]
 
 
 def _forms(prop: dict) -> list[str]:

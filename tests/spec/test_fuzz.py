@@ -21,7 +21,7 @@ from nasgen.spec import loads_spec
 
 ROOT = Path(__file__).parents[2]
 B0_YAML = (ROOT / "nasgen" / "archs" / "efficientnet-b0.yaml").read_text()
-V1_YAML = (ROOT / "nasgen" / "spaces" / "efficientnet-v1.yaml").read_text()
+V1_YAML = (ROOT / "search_spaces" / "efficientnet-v1.yaml").read_text()
 # CPU seconds per input (a clean one takes ~20 ms): CPU, not wall time, since a niced test on a shared 2-core
 # machine at load 15 was measured taking 58 s of wall time for well under a second of CPU
 TIME_LIMIT_S = 3.0

@@ -16,7 +16,7 @@ from nasgen.spec import load_spec, loads_spec, yaml_document
 from nasgen.spec._loader import MAX_DEPTH, MAX_DOCUMENT_CHARS
 
 B0_YAML = (Path(__file__).parents[2] / "nasgen" / "archs" / "efficientnet-b0.yaml").read_text()
-V1_YAML = (Path(__file__).parents[2] / "nasgen" / "spaces" / "efficientnet-v1.yaml").read_text()
+V1_YAML = (Path(__file__).parents[2] / "search_spaces" / "efficientnet-v1.yaml").read_text()
 
 
 def _billion_laughs(levels: int = 9) -> str:

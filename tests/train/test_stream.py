@@ -223,15 +223,15 @@ def test_train_model_streams_loaded_files(tree, input_sizes, decoded, monkeypatc
 
 def test_proxy_on_a_loaded_folder_trains_on_the_proxy_cache(tree):
     from nasgen.data import ImageDataset, load_dataset
-    from nasgen.train import CPU_PROXY, evaluate_proxy
-    from nasgen.train._proxy import proxy_data
+    from nasgen.train import CPU_PROXY, evaluate_proxy, proxy_data, proxy_resolution
 
     files = load_dataset(tree)
     config = CPU_PROXY.replace(epochs=1, batch_size=16, warmup_epochs=0.0, val_images=12)
     spec = loads_spec(TINY).replace(resolution_px=112)  # 32 px · 112 / 224 = 16 px proxy
-    cached = proxy_data(files, spec, config)
+    px = proxy_resolution(spec.resolution_px, config)
+    cached, _ = proxy_data(files, config, resolution_px=px)
     assert isinstance(cached, ImageDataset) and cached.images.shape == (60, 16, 16, 3)
-    assert proxy_data(files, spec, config) is cached  # built once per process
+    assert proxy_data(files, config, resolution_px=px)[0] is cached  # built once per process
     assert np.bincount(cached.labels).tolist() == [30, 30]
     result = evaluate_proxy(spec, files, config, seed=0, device="cpu")
     assert 0.0 <= result.val_top1 <= 1.0

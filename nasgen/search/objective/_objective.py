@@ -1,6 +1,6 @@
 """The Optuna objective: suggest → freeze → cost → (infeasible | reused | evaluated) → recorded.
 
-Budget before build (DESIGN.md): every sample is costed analytically before a model exists. An
+Budget before build (docs/design.md): every sample is costed analytically before a model exists. An
 over-budget sample gets per-trial constraint values through ``Trial.set_constraint`` — Optuna 5's
 constraint API, which TPE (Watanabe 2023, §3.4: infeasible trials go to the "bad" density, ranked by
 violation, whatever their state) and NSGA-II (Deb et al. 2002, §VI constrained domination) both learn from —
@@ -9,7 +9,8 @@ optuna-dashboard are not stretched by an infinite score); under NSGA-II, whose p
 trials only, it is COMPLETE with accuracy ``-inf`` and its MACs. The run record (``_record.py``) marks it
 ``infeasible`` with the reason, and the leaderboard lists scored trials only.
 
-The trial's facts are written through ``nasgen.search._record`` (the run record), never as loose keys here.
+The trial's facts are written through ``nasgen.runs``' ``record_*`` functions (the run record), never as loose keys
+here.
 
 Constraint values are relative excesses, ``cost / limit − 1`` (> 0 = violated), so MACs, params and
 bytes add up on one scale when a sampler sums violations.
@@ -22,71 +23,43 @@ import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 
 from nasgen.cost import CostReport, count_cost
-from nasgen.search._evaluate import Evaluation, Evaluator
-from nasgen.search._record import (
+from nasgen.runs import (
+    RunDir,
     TrialRecord,
     params_batch,
     record_claim,
     record_duplicate,
     record_error,
+    record_estimate,
     record_evaluation,
     record_hardware,
     record_infeasible,
     record_interrupted,
     record_partial,
+    record_pruned_at,
     record_reward,
     record_spec,
+    record_stopped,
     reusable,
     running_twin,
 )
-from nasgen.search._suggest import suggest_params
+from nasgen.search.evaluators import Evaluation, Evaluator
+from nasgen.search.objective._limits import Limits
+from nasgen.search.objective._suggest import suggest_params
 from nasgen.spec import ArchSpec
-from nasgen.units import format_bytes, format_count
 
-__all__ = ["WORST_VALUE", "Limits", "Objective"]
+__all__ = ["WORST_VALUE", "Objective"]
 
 WORST_VALUE = float("-inf")
 """Objective value recorded for infeasible trials (maximization)."""
 
 TrialHook = Callable[[int, ArchSpec], None]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Cost limits of a search: MACs budget (required), params and activation memory (optional)."""
-
-    budget_macs: int
-    max_params: int | None = None
-    max_memory: int | None = None
-
-    def violations(self, cost: CostReport) -> dict[str, float]:
-        """Constraint values ``{name: cost/limit − 1}``; a value > 0 means the limit is exceeded."""
-        values = {"macs": cost.macs / self.budget_macs - 1.0}
-        if self.max_params is not None:
-            values["params"] = cost.params / self.max_params - 1.0
-        if self.max_memory is not None:
-            values["activation_bytes"] = cost.activation_bytes / self.max_memory - 1.0
-        return values
-
-    def reason(self, cost: CostReport) -> str:
-        """Why ``cost`` is infeasible, e.g. ``"MACs 512.3M > budget 400.0M"`` (empty when feasible)."""
-        parts = []
-        if cost.macs > self.budget_macs:
-            parts.append(f"MACs {format_count(cost.macs)} > budget {format_count(self.budget_macs)}")
-        if self.max_params is not None and cost.params > self.max_params:
-            parts.append(f"params {format_count(cost.params)} > max {format_count(self.max_params)}")
-        if self.max_memory is not None and cost.activation_bytes > self.max_memory:
-            parts.append(
-                f"activation memory {format_bytes(cost.activation_bytes)} > max {format_bytes(self.max_memory)}"
-            )
-        return "; ".join(parts)
 
 
 class Objective:
@@ -95,7 +68,7 @@ class Objective:
     Args:
         space: The search space (``nasgen.space.SearchSpace``).
         limits: Cost limits checked before any model is built.
-        evaluator: Scores feasible architectures (proxy training or a stand-in scorer).
+        evaluator: Scores feasible architectures (``nasgen.search.evaluators``).
         freeze_kwargs: Passed to ``space.freeze`` (the data's ``num_classes`` / ``in_channels``).
         multi_objective: NSGA-II mode, returning ``(val_top1, macs)``.
         seed: Training seed, recorded on every trial.
@@ -103,12 +76,12 @@ class Objective:
         on_start: Called with ``(trial number, spec)`` before evaluation (progress display, hooks).
 
     Attributes:
-        hardware: A :class:`~nasgen.search._hardware.HardwareCost` for latency / step-time limits and the
+        hardware: A :class:`~nasgen.search.objective.HardwareCost` for latency / step-time limits and the
             ``mnasnet`` / ``v2`` rewards, or None (MACs and accuracy only).
         deadline: ``time.monotonic()`` after which a training trial is pruned at its next epoch end
             (single-objective only; never after its last epoch, whose result is complete), so a search ends
             near its timeout even when one trial is long.
-        last_epoch: The proxy's last epoch (0-based).
+        last_epoch: The evaluator's last epoch (0-based).
     """
 
     def __init__(
@@ -137,7 +110,7 @@ class Objective:
         self.on_note: Callable[[str], None] | None = None
         self.estimated = False
         self.not_started: str | None = None
-        self.last_epoch = int(getattr(getattr(evaluator, "config", None), "epochs", 1)) - 1
+        self.last_epoch = evaluator.epochs - 1
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
         with params_batch(trial):  # the parameters are written with the spec's attributes: one write, not ~40
@@ -158,7 +131,7 @@ class Objective:
             self.on_start(trial.number, spec)
         if any(value > 0 for value in violations.values()):
             record_infeasible(trial, reason)
-            return self._finish(trial, violations, WORST_VALUE, cost, infeasible=True)
+            return self._finish(trial, violations, WORST_VALUE, cost, infeasible=reason)
         trials = self._skip_if_running_elsewhere(trial, spec.content_hash())  # also marks the trial feasible
         complete = [TrialRecord.from_trial(t) for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
         reused = reusable(complete, spec.content_hash())
@@ -166,11 +139,12 @@ class Objective:
             evaluation = Evaluation(
                 val_top1=float(reused.val_top1), epochs=int(reused.epochs or 0), device=str(reused.device)
             )
-            record_evaluation(trial, evaluation, reused_from=reused.reused_from or reused.number)
+            record_evaluation(trial, evaluation, evaluator=reused.scored_by or self.evaluator.name,
+                              reused_from=reused.reused_from or reused.number)
         else:
             self._check_time(trial, spec)
             evaluation = self._evaluate(trial, spec)
-            record_evaluation(trial, evaluation)
+            record_evaluation(trial, evaluation, evaluator=self.evaluator.name)
             self._save_weights(trial, evaluation)
         value = evaluation.val_top1
         if self.hardware is not None and self.hardware.objective != "accuracy":
@@ -204,9 +178,9 @@ class Objective:
             time.sleep(0.05)
 
     def evaluator_px(self, spec: ArchSpec) -> int | None:
-        """The resolution (px) the evaluator trains ``spec`` at, or None for a stand-in scorer."""
-        resolution_for = getattr(self.evaluator, "resolution_for", None)
-        return None if resolution_for is None else int(resolution_for(spec))
+        """The resolution (px) the evaluator scores ``spec`` at, or None for a stand-in scorer."""
+        px = self.evaluator.resolution_for(spec)
+        return None if px is None else int(px)
 
     def _finish(
         self,
@@ -215,17 +189,17 @@ class Objective:
         value: float,
         cost: CostReport,
         *,
-        infeasible: bool = False,
+        infeasible: str | None = None,
     ) -> float | tuple[float, float]:
         # Constraints are set last: a trial killed mid-training carries none into its retry.
         for name, violation in violations.items():
             trial.set_constraint(name, violation)
-        if infeasible and not self.multi_objective:
+        if infeasible is not None and not self.multi_objective:
             # Stored PRUNED with its constraint values, not COMPLETE at −inf: TPE reads a pruned trial's
             # constraints first (it is ranked by violation exactly as before), and Optuna's plots and
             # optuna-dashboard are not stretched by an infinite value. NSGA-II keeps COMPLETE (its population
             # holds complete trials only).
-            raise optuna.TrialPruned(trial.user_attrs.get("infeasible", ""))
+            raise optuna.TrialPruned(infeasible)
         return (value, float(cost.macs)) if self.multi_objective else value
 
     def _check_time(self, trial: optuna.Trial, spec: ArchSpec) -> None:
@@ -235,16 +209,15 @@ class Objective:
             optuna.TrialPruned: Not even one proxy epoch fits the time left; ``not_started`` says why and the
                 search stops (the same command with a larger ``--timeout`` resumes and retries this trial).
         """
-        estimate = getattr(self.evaluator, "estimate_seconds", None)
-        if self.deadline is None or self.estimated or estimate is None:
+        if self.deadline is None or self.estimated:
             return
         self.estimated = True
-        measured = estimate(spec)
+        measured = self.evaluator.estimate_seconds(spec)
         if measured is None:
             return
         epoch_s, total_s = measured
         left = self.deadline - time.monotonic()
-        trial.set_user_attr("estimated_seconds", round(total_s, 1))
+        record_estimate(trial, total_s)
         if self.on_note is not None:
             self.on_note(
                 f"trial #{trial.number}: one proxy epoch takes ≈{epoch_s:.0f} s here (timed on a few steps), the "
@@ -258,7 +231,7 @@ class Objective:
             f"{max(left, 0):.0f} s are left; use --timeout {int(total_s * 1.2) + 1} or more for a complete "
             f"trial (≥ {int(epoch_s * 1.2) + 1} for a partial one), or fewer --epochs / --images-per-epoch"
         )
-        trial.set_user_attr("stopped", "time limit (not started)")
+        record_stopped(trial, "time limit (not started)")
         trial.study.stop()
         raise optuna.TrialPruned(self.not_started)
 
@@ -276,7 +249,7 @@ class Objective:
                                train_seconds=time.perf_counter() - start)
                 raise optuna.TrialPruned(f"epoch {epoch}: the search's time limit passed")
             if trial.should_prune():
-                trial.set_user_attr("pruned_at_epoch", epoch)
+                record_pruned_at(trial, epoch)
                 raise optuna.TrialPruned(f"epoch {epoch}: val top-1 {val_top1:.4f} below the pruner's threshold")
 
         try:
@@ -299,7 +272,7 @@ class Objective:
 
             config = evaluation.data_config  # the proxy's normalization and size, which exports read back
             metadata = {"format": "pt", **config.metadata()} if config is not None else None
-            path = self.out / "trials" / str(trial.number) / "weights.safetensors"
+            path = RunDir(self.out).trial_weights(trial.number)
             save_file(evaluation.state_dict, str(path), metadata)
 
 

@@ -5,10 +5,13 @@ Yang et al. (ICLR 2020) show that in narrow spaces the seed decides proxy rankin
 candidate, not an answer: ``confirm`` trains the top-K feasible architectures by proxy score, plus every enqueued
 baseline (``--enqueue efficientnet-b0``), with N seeds under a longer recipe (default 2× the proxy's epochs),
 and recommends the cheapest architecture whose mean is not significantly below the best mean
-(``nasgen.search._verdict``: one-sided Welch t-test at 5 %).
+(``_verdict.py``: one-sided Welch t-test at 5 %).
 
-Each (architecture, recipe epochs, seed) result is stored in the study as soon as it exists (a study user
-attribute), so a confirmation killed half-way resumes where it stopped and workers sharing the study share it.
+Each (architecture, recipe epochs, seed) result is stored in the study as soon as it exists
+(``nasgen.runs.store_result``), so a confirmation killed half-way resumes where it stopped and workers sharing the
+study share it. The data is the search's own: its memory-mapped proxy cache when it has one, else the recorded
+source read with the recorded data settings (``--skip-bad-images`` …); the training is the search's evaluator
+factory's ``proxy``, always from scratch, so a verdict never rests on shared weights.
 """
 
 from __future__ import annotations
@@ -17,25 +20,20 @@ import csv
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nasgen.errors import SearchError
-from nasgen.search._reader import Run, open_run
-from nasgen.search._record import TrialRecord
-from nasgen.search._verdict import ALPHA, Summary, recommend, summarize, welch_one_sided
+from nasgen.runs import CONFIRM_FIELDS, Run, RunDir, TrialRecord, open_run, store_result, stored_result
+from nasgen.search._data import DataOptions, SearchData, open_prepared, prepare_data
+from nasgen.search._run import OnComplete, complete
+from nasgen.search.confirm._verdict import ALPHA, Summary, recommend, summarize, welch_one_sided
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count
 
-__all__ = ["CONFIRM_FIELDS", "Candidate", "Confirmation", "confirm"]
-
-_KEY = "confirm:{hash}:{epochs}:{seed}"
-CONFIRM_FIELDS = (
-    "rank", "trial", "label", "baseline", "feasible", "macs", "params", "proxy_val_top1", "seeds", "mean", "sd",
-    "ci95_low", "ci95_high", "p_vs_best", "tied_with_best", "recommended", "wall_seconds", "hash", "display",
-)
+__all__ = ["CONFIRM_FIELDS", "Candidate", "Confirmation", "check_counts", "confirm"]
 
 
 @dataclass
@@ -66,7 +64,7 @@ class Candidate:
 
     @property
     def macs(self) -> int:
-        """Conv + linear MACs at the architecture's resolution (DESIGN.md)."""
+        """Conv + linear MACs at the architecture's resolution (docs/design.md)."""
         return int(self.record.macs or 0)
 
     def shown(self) -> str:
@@ -113,6 +111,8 @@ def confirm(
     objective: Scorer | None = None,
     out: str | Path | None = None,
     console: Any = None,
+    data_options: DataOptions | None = None,
+    on_complete: Iterable[OnComplete] = (),
 ) -> Confirmation:
     """Confirm the top of a search with seeds and recommend an architecture.
 
@@ -121,10 +121,13 @@ def confirm(
         top: Top-K feasible architectures by proxy score (complete results before partial ones) to confirm.
         seeds: Seeds per architecture (≥ 2: one seed has no spread to test with).
         epochs: Epochs of the confirmation recipe (default: 2× the proxy's).
-        data: Dataset source (default: the data the search used, from the study).
+        data: Dataset source, a loaded dataset, or the search's prepared data (default: the data the search
+            used: its memory-mapped proxy cache, else the recorded source).
         objective: A stand-in ``f(spec, seed) -> score`` instead of training (tests, studies with a stand-in).
         out: Where ``confirm.csv`` and ``best.yaml`` go (default: the run directory).
         console: Where to print progress (rich Console); None prints nothing.
+        data_options: How to read a streamed folder (default: the settings the search recorded).
+        on_complete: ``f(run)`` called once the outputs are written (after the report plugin).
 
     Returns:
         The :class:`Confirmation`.
@@ -133,26 +136,29 @@ def confirm(
         SearchError: ``top`` < 1, ``seeds`` < 2, ``epochs`` < 1, no feasible evaluated trial, a study scored by a
             stand-in with no ``objective``, or no place to write the outputs.
     """
-    _check_counts(top, seeds, epochs)
+    check_counts(top, seeds, epochs)
     run = run if isinstance(run, Run) else open_run(run)
     folder = Path(out) if out is not None else run.out
     if folder is None:
         raise SearchError("confirm: a run opened from a storage URL needs --out for confirm.csv and best.yaml")
     candidates = _candidates(run, top)
-    train, epochs = _scorer(run, objective, epochs, data)
+    train, epochs = _scorer(run, objective, epochs, data, data_options)
     for candidate in candidates:
         _confirm_one(run, candidate, seeds, epochs, train, console)
     verdict = _verdict(candidates, seeds, epochs)
     run.study.set_user_attr("confirm_noise_sd", verdict.noise_sd)
     run.study.set_user_attr("recommendation", verdict.recommended.record.hash)
     verdict.csv_path = _write(folder, run, verdict)
-    from nasgen.report import report_quietly  # deferred: the report reads the run; a failure is only a warning
-
-    report_quietly(run, folder, console=console)
+    complete(run, folder, console, on_complete)
     return verdict
 
 
-def _check_counts(top: Any, seeds: Any, epochs: Any) -> None:
+def check_counts(top: Any, seeds: Any, epochs: Any) -> None:
+    """Check ``--top``, ``--seeds`` and ``--epochs`` of a confirmation before anything is trained.
+
+    Raises:
+        SearchError: Not a positive integer, or a single seed (no spread to test with).
+    """
     for name, value, low in (("top", top, 1), ("seeds", seeds, 1), ("epochs", epochs, 1)):
         if value is None and name == "epochs":
             continue
@@ -179,7 +185,9 @@ def _candidates(run: Run, top: int) -> list[Candidate]:
     return list(chosen.values())
 
 
-def _scorer(run: Run, objective: Scorer | None, epochs: int | None, data: Any) -> tuple[Scorer, int]:
+def _scorer(
+    run: Run, objective: Scorer | None, epochs: int | None, data: Any, options: DataOptions | None
+) -> tuple[Scorer, int]:
     if objective is not None:
         return objective, epochs or 1
     proxy = run.meta.get("proxy")
@@ -188,38 +196,49 @@ def _scorer(run: Run, objective: Scorer | None, epochs: int | None, data: Any) -
             f"study {run.name!r} was scored by a stand-in objective, not proxy training: pass objective= "
             "(Python) to confirm it"
         )
+    from nasgen.search.evaluators import EvaluatorContext, make_evaluator
     from nasgen.train import TrainConfig
 
     config = TrainConfig.model_validate(json.loads(proxy))
     epochs = epochs or 2 * config.epochs
     recipe = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, float(epochs)))
-    dataset = _confirm_data(run, data, config)
+    dataset = _confirm_data(run, data, config, options)
 
     def train(spec: ArchSpec, seed: int) -> float:
-        import nasgen.train
-
-        return float(nasgen.train.evaluate_proxy(spec, dataset, recipe, seed=seed).val_top1)
+        evaluator = make_evaluator("proxy", EvaluatorContext(data=dataset, proxy=recipe, seed=seed))
+        return float(evaluator(spec, lambda epoch, value: None).val_top1)
 
     return train, epochs
 
 
-def _confirm_data(run: Run, data: Any, config: Any) -> Any:
-    """The data the search's proxies trained on: a dataset as given; a folder or list → the study's proxy cache
-    (same subset size, the file in the run directory when it was memory-mapped); else ``load_dataset``."""
+def _confirm_data(run: Run, data: Any, config: Any, options: DataOptions | None) -> Any:
+    """The data the search's proxies trained on: the search's prepared data or a loaded in-memory dataset as given;
+    else the run's memory-mapped proxy cache; else the recorded source (or ``data``) read with the recorded data
+    settings (or ``options``)."""
     from nasgen.data import ImageDataset
-    from nasgen.data._files import ImageFiles
-    from nasgen.search._data import load_search_data, search_data
 
+    if isinstance(data, SearchData):
+        return data.train
     if isinstance(data, ImageDataset):
         return data
-    dataset = load_search_data(data if data is not None else _data_source(run.meta.get("data")), 0)
-    if isinstance(dataset, ImageFiles):
-        from nasgen.search._api import _load_space
+    cache = run.meta.get("proxy_cache")
+    if data is None and options is None and cache and run.out is not None and (run.out / cache).is_file():
+        return open_prepared(RunDir(run.out).root / cache, run.meta.get("data"), None).train
+    from nasgen.data import ImageFiles, load_dataset
 
-        space, _ = _load_space(run.meta.get("space"))
-        dataset, _ = search_data(dataset, space, config, out_dir=run.out, proxy_images=run.meta.get("proxy_images"),
-                                 loader_workers=None, skip_bad_images=False)  # fmt: skip
-    return dataset
+    source = data if data is not None else _data_source(run.meta.get("data"))
+    dataset = load_dataset(source, seed=0)
+    if not isinstance(dataset, ImageFiles):
+        return dataset
+    recorded = dict(run.meta.get("data_options") or {})
+    if options is None:
+        options = DataOptions(proxy_images=run.meta.get("proxy_images", recorded.get("proxy_images")),
+                              skip_bad_images=bool(recorded.get("skip_bad_images", False)))  # fmt: skip
+    from nasgen.search._prepare import load_search_space
+
+    space, _ = load_search_space(run.meta.get("space"))
+    out = run.out if run.out is not None else Path(".")
+    return prepare_data(dataset, space=space, proxy=config, out_dir=out, seed=0, options=options).train
 
 
 def _data_source(recorded: Any) -> Any:
@@ -229,8 +248,7 @@ def _data_source(recorded: Any) -> Any:
 def _confirm_one(run: Run, candidate: Candidate, seeds: int, epochs: int, train: Scorer, console: Any) -> None:
     spec = run.spec_of(candidate.record)
     for seed in range(seeds):
-        key = _KEY.format(hash=candidate.record.hash, epochs=epochs, seed=seed)
-        stored = run.study.user_attrs.get(key)
+        stored = stored_result(run, candidate.record.hash, epochs, seed)
         if stored is None:
             if console is not None:
                 console.print(f"confirm {candidate.label} ({format_count(candidate.macs)} MACs): seed {seed + 1}/{seeds}",
@@ -238,7 +256,7 @@ def _confirm_one(run: Run, candidate: Candidate, seeds: int, epochs: int, train:
             start = time.perf_counter()
             score = float(train(spec, seed))
             stored = {"val_top1": score, "seconds": time.perf_counter() - start}
-            run.study.set_user_attr(key, stored)  # stored at once: a killed confirmation resumes from here
+            store_result(run, candidate.record.hash, epochs, seed, **stored)  # a killed confirmation resumes here
         candidate.scores.append(float(stored["val_top1"]))
         candidate.seconds.append(float(stored["seconds"]))
     candidate.summary = summarize(candidate.scores)
@@ -288,8 +306,9 @@ def _words(verdict: Confirmation) -> str:
 
 
 def _write(folder: Path, run: Run, verdict: Confirmation) -> Path:
+    files = RunDir(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "confirm.csv"
+    path = files.confirm_csv
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CONFIRM_FIELDS)
         writer.writeheader()
@@ -310,5 +329,5 @@ def _write(folder: Path, run: Run, verdict: Confirmation) -> Path:
         f"[{100 * rec.summary.ci_low:.2f}, {100 * rec.summary.ci_high:.2f}] %; {format_count(rec.macs)} MACs, "
         f"{format_count(rec.record.params or 0)} params\n# {verdict.text}\n"
     )
-    (folder / "best.yaml").write_text(header + (rec.record.spec_yaml or ""), encoding="utf-8")
+    files.best_yaml.write_text(header + (rec.record.spec_yaml or ""), encoding="utf-8")
     return path

@@ -11,7 +11,7 @@ from optuna.trial import TrialState, create_trial
 from nasgen.cost import count_cost
 from nasgen.errors import SearchError
 from nasgen.search import Run, TrialRecord, open_run, search
-from nasgen.search._outputs import LeaderboardRow, near_chance_warning, summary_title
+from nasgen.runs import LeaderboardRow, near_chance_warning, summary_title
 from nasgen.spec import dump_yaml
 
 BUDGET = 1_000_000
@@ -138,7 +138,7 @@ def test_run_wraps_a_live_study(space):
 def test_attribute_writes_reach_the_batch_through_optunas_cache(space, tmp_path, monkeypatch):
     # Optuna wraps an RDB storage in its _CachedStorage; the record's several attributes must still go in one
     # write (one commit on PostgreSQL) instead of one per key.
-    from nasgen.search._storage import _BatchRDBStorage
+    from nasgen.runs.storage import BatchRDBStorage as _BatchRDBStorage
 
     batches: list[int] = []
     write = _BatchRDBStorage.set_trial_user_attrs
@@ -160,7 +160,7 @@ def test_attribute_writes_reach_the_batch_through_optunas_cache(space, tmp_path,
 def test_release_heap_gives_freed_memory_back():
     import os
 
-    from nasgen.search._evaluate import release_heap
+    from nasgen.search.evaluators import release_heap
 
     def rss_bytes():
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")

@@ -1,37 +1,20 @@
-"""``--workers N``: one study, N worker processes on this machine (DESIGN.md, scale-out).
-
-The parent creates the study once (storage, settings, enqueued architectures), then starts N processes
-(``python -m nasgen.search._worker_proc PLAN INDEX``), each pinned to one device (round robin over ``devices``;
-``CUDA_VISIBLE_DEVICES`` holds exactly that GPU, or nothing for ``cpu``) and to ``threads`` intra-op threads
-(``OMP_NUM_THREADS`` and ``torch.set_num_threads``), so N workers do not oversubscribe the cores. Workers load
-the study, train, and write nothing but the study and ``trials/<n>/arch.yaml``; the parent writes
-``best.yaml`` and ``leaderboard.csv`` once, from the study, when all have ended. Ctrl-C in the parent reaches
-every worker (SIGINT): each fails its running trial as interrupted (retried on resume) and exits.
-
-``n_trials`` counts the finished trials of the whole study, whichever worker ran them; a worker stops when the
-study holds that many (trials already running in other workers still finish, so a study may end up to N − 1
-trials over).
-"""
+"""``--workers N``: the plan every worker process follows, and the checks of the scale-out settings."""
 
 from __future__ import annotations
 
 import os
 import pickle
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nasgen.config import DEFAULT_HEARTBEAT_GRACE_S, DEFAULT_HEARTBEAT_INTERVAL_S
 from nasgen.errors import SearchError
+from nasgen.runs import RunDir
+from nasgen.runs.storage import display_url, storage_kind
 
-__all__ = ["WorkerPlan", "plan_devices", "run_workers", "worker_threads"]
-
-_STOP_GRACE_S = 30.0
-_POLL_S = 1.0
+__all__ = ["WorkerPlan", "check_picklable", "check_scale_out", "plan_devices", "worker_threads", "workers_storage"]
 
 
 @dataclass
@@ -42,9 +25,15 @@ class WorkerPlan:
         storage: Storage URL of the study (a journal file or an RDB URL).
         study_name: The study.
         space: The ``SearchSpace`` object.
-        data: Dataset source (``load_dataset``), None with a stand-in objective.
+        evaluator: The evaluator's name (``proxy``, ``zero-cost:synflow`` …), built by the same factory as the
+            parent's (``nasgen.search.evaluators.make_evaluator``).
+        data: The data source as given (``load_dataset``); None with a stand-in objective.
+        cache: The memory-mapped proxy cache the parent prepared in ``out`` (file name), which the workers map
+            instead of scanning the folder again; None for in-memory data.
+        fingerprint: The data's fingerprint (checked by the parent; carried for the workers' evaluators).
         proxy: The proxy ``TrainConfig`` fixed by the parent (the same for every worker), or None.
         objective: Stand-in scorer (a module-level function, pickled by reference), or None.
+        evaluator_options: Evaluator-specific settings (``EvaluatorContext.options``).
         limits: Cost limits.
         freeze_kwargs: ``num_classes`` / ``in_channels`` of the data.
         sampler: Sampler name; pruner: pruner name; seed: the study's seed.
@@ -53,16 +42,20 @@ class WorkerPlan:
         heartbeat: ``(interval_s, grace_s)``.
         save_weights: Keep the best trial's proxy weights.
         multi_objective: NSGA-II mode.
-        data_options: ``proxy_images``, ``loader_workers``, ``skip_bad_images``, ``shared_cache`` of
-            :func:`nasgen.search._data.search_data`: a streamed folder's workers train on the parent's proxy cache.
+        epochs: The evaluator's epochs (Hyperband's maximum resource).
+        devices: The device of each worker; threads: intra-op threads of each.
     """
 
     storage: str
     study_name: str
     space: Any
+    evaluator: str
     data: Any
+    cache: str | None
+    fingerprint: str | None
     proxy: Any
     objective: Callable[..., float] | None
+    evaluator_options: dict[str, Any]
     limits: Any
     freeze_kwargs: dict[str, Any]
     sampler: str
@@ -71,13 +64,12 @@ class WorkerPlan:
     n_trials: int
     timeout: float | None
     out: Path
-    heartbeat: tuple[int, int] = (30, 120)
+    heartbeat: tuple[int, int] = (DEFAULT_HEARTBEAT_INTERVAL_S, DEFAULT_HEARTBEAT_GRACE_S)
     save_weights: bool = False
     multi_objective: bool = False
     epochs: int = 1
     devices: list[str] = field(default_factory=list)
     threads: int = 1
-    data_options: dict[str, Any] = field(default_factory=dict)
 
 
 def check_scale_out(
@@ -103,44 +95,6 @@ def check_scale_out(
         if callbacks:
             raise SearchError("callbacks: Optuna callbacks cannot follow trials run by worker processes; use workers=1")
     return planned, per_worker
-
-
-def run_search_workers(study: Any, plan: WorkerPlan, console: Any = None) -> None:
-    """:func:`run_workers`, then (also after Ctrl-C or a failure) fail the trials of workers killed mid-trial
-    (reason recorded, retried once) and write the outputs once, from the study."""
-    from nasgen.search._outputs import write_outputs
-    from nasgen.search._parallel import fail_dead_local_trials
-
-    try:
-        run_workers(plan, console, None if console is None else _trial_lines(study, console))
-    finally:
-        fail_dead_local_trials(study)
-        write_outputs(study, plan.out)
-
-
-def _trial_lines(study: Any, console: Any) -> Callable[[dict[int, int]], None]:
-    """A tick that prints one line per trial finished since the last tick (any worker's, or another machine's)."""
-    from nasgen.search._record import TrialRecord, worker_of
-    from nasgen.units import format_count
-
-    seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-
-    def tick(workers: dict[int, int]) -> None:
-        for trial in study.get_trials(deepcopy=False):
-            if not trial.state.is_finished() or trial.number in seen:
-                continue
-            seen.add(trial.number)
-            record = TrialRecord.from_trial(trial)
-            _, pid = worker_of(trial)
-            who = f"worker {workers[pid]}" if pid in workers else "elsewhere"
-            score = "" if record.val_top1 is None else f" {100 * record.val_top1:.2f}%" if 0 <= record.val_top1 <= 1 \
-                else f" {record.val_top1:g}"
-            macs = "" if record.macs is None else f", {format_count(record.macs)} MACs"
-            reason = f" ({record.reason})" if record.reason else ""
-            console.print(f"trial {record.number} [{who}]: {record.state}{score}{macs}{reason}", highlight=False,
-                          markup=False, soft_wrap=True)
-
-    return tick
 
 
 def plan_devices(workers: int, devices: str | None, cuda_count: int | None = None) -> list[str]:
@@ -187,9 +141,7 @@ def workers_storage(storage: Any, workers: int, out: Path) -> Any:
     Raises:
         SearchError: SQLite, or a storage object, for more than one worker.
     """
-    from nasgen.search._storage import display_url, storage_kind
-
-    journal = out / "study.log"
+    journal = RunDir(out).journal
     if storage is None:
         return f"journal://{journal.resolve()}" if workers > 1 or journal.is_file() else None
     kind = storage_kind(storage)
@@ -224,86 +176,6 @@ def worker_threads(workers: int, threads: int | None, cpu_count: int | None = No
     if cpu_count is None:
         cpu_count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, cpu_count // workers)
-
-
-def _env(device: str, threads: int) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # what the parent imports, the worker does too
-    env["CUDA_VISIBLE_DEVICES"] = "" if device == "cpu" else device
-    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[name] = str(threads)
-    return env
-
-
-def run_workers(
-    plan: WorkerPlan, console: Any = None, on_tick: Callable[[dict[int, int]], None] | None = None
-) -> list[int]:
-    """Start one process per entry of ``plan.devices`` and wait for all of them.
-
-    Args:
-        plan: What the workers run.
-        console: Where to say how many workers started, on which devices.
-        on_tick: Called every second while they run, with ``{pid: worker index}``.
-
-    Returns:
-        The exit codes, in worker order.
-
-    Raises:
-        SearchError: Every worker failed (names the first one's last log line).
-        KeyboardInterrupt: Ctrl-C; every worker has been stopped (SIGINT, then SIGKILL after 30 s).
-    """
-    folder = plan.out / "workers"
-    folder.mkdir(parents=True, exist_ok=True)
-    plan_file = folder / "plan.pkl"
-    plan_file.write_bytes(pickle.dumps(plan))
-    procs = []
-    for index, device in enumerate(plan.devices):
-        log = (folder / f"{index}.log").open("w", encoding="utf-8")
-        cmd = [sys.executable, "-m", "nasgen.search._worker_proc", str(plan_file), str(index)]
-        # A session of its own: Ctrl-C reaches the parent only, which forwards one SIGINT to each worker.
-        procs.append(
-            subprocess.Popen(
-                cmd, env=_env(device, plan.threads), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        )
-        log.close()
-    if console is not None:
-        where = ", ".join(sorted(set(plan.devices)))
-        console.print(f"workers: {len(procs)} on {where}, {plan.threads} thread(s) each; logs in {folder}",
-                      highlight=False)
-    try:
-        while any(proc.poll() is None for proc in procs):
-            time.sleep(_POLL_S)
-            if on_tick is not None:
-                on_tick({proc.pid: index for index, proc in enumerate(procs)})
-        codes = [proc.wait() for proc in procs]
-    except KeyboardInterrupt:
-        _stop(procs)
-        raise
-    if codes and all(code != 0 for code in codes):
-        raise SearchError(f"every worker failed; worker 0: {_last_line(folder / '0.log')} (logs in {folder})")
-    return codes
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-    deadline = time.monotonic() + _STOP_GRACE_S
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1] if lines else "no output"
 
 
 def check_picklable(objective: Callable[..., float] | None) -> None:

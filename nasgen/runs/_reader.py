@@ -1,7 +1,7 @@
 """``open_run``: read a search run — its trials as :class:`TrialRecord`, its best trial and leaderboard.
 
 The one reader of a run for export, report, confirmation and the CLI, so that "best trial" is decided in one
-place (:func:`~nasgen.search._record.rank_key`) and only ``nasgen.search`` imports Optuna.
+place (:func:`~nasgen.runs.rank_key`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,11 @@ from typing import Any
 import optuna
 
 from nasgen.errors import SearchError
-from nasgen.search._record import TrialRecord, rank_key
+from nasgen.runs._dir import RunDir
+from nasgen.runs._record import TrialRecord, rank_key
 from nasgen.spec import ArchSpec, load_spec, loads_spec
 
-__all__ = ["WEIGHT_FILES", "Run", "open_run"]
-
-WEIGHT_FILES = ("weights.safetensors", "weights.pt")
-"""Trained-weight file names looked for in ``trials/<n>/``, in order of preference."""
+__all__ = ["Run", "open_run"]
 
 
 class Run:
@@ -32,10 +30,15 @@ class Run:
         out: The run directory (None when opened from a storage URL alone).
     """
 
-    def __init__(self, study: optuna.Study, location: str, out: Path | None = None) -> None:
+    def __init__(self, study: optuna.Study, location: str | None = None, out: Path | None = None) -> None:
         self.study = study
-        self.location = location
-        self.out = out
+        self.location = location if location is not None else (str(out) if out is not None else study.study_name)
+        self.out = None if out is None else Path(out)
+
+    @property
+    def dir(self) -> RunDir | None:
+        """The run directory's files (:class:`RunDir`), or None for a run opened from a storage URL alone."""
+        return None if self.out is None else RunDir(self.out)
 
     @property
     def name(self) -> str:
@@ -46,6 +49,12 @@ class Run:
     def meta(self) -> dict[str, Any]:
         """The study's settings as recorded by ``nasgen search`` (budget, space, sampler, proxy …)."""
         return dict(self.study.user_attrs)
+
+    @property
+    def budget_macs(self) -> int | None:
+        """The MACs budget the study was searched under (None for a study not written by nasgen)."""
+        value = self.study.user_attrs.get("budget_macs")
+        return None if value is None else int(value)
 
     @property
     def n_objectives(self) -> int:
@@ -94,7 +103,7 @@ class Run:
         return None if trial is None else TrialRecord.from_trial(trial)
 
     def state_counts(self) -> dict[str, int]:
-        """``{state: count}`` over every trial (states of :data:`~nasgen.search._record.STATES`)."""
+        """``{state: count}`` over every trial (states of :data:`~nasgen.runs.STATES`)."""
         return dict(sorted(Counter(r.state for r in self.records()).items()))
 
     def spec_of(self, record: TrialRecord) -> ArchSpec:
@@ -107,8 +116,8 @@ class Run:
         where = f"{self.location} trial {record.number}"
         if isinstance(record.spec_yaml, str):
             return loads_spec(record.spec_yaml, file=where)
-        if self.out is not None:
-            arch_file = self.out / "trials" / str(record.number) / "arch.yaml"
+        if self.dir is not None:
+            arch_file = self.dir.trial_arch(record.number)
             if arch_file.is_file():
                 return load_spec(arch_file)
             raise SearchError(f"{where}: no architecture recorded (no spec_yaml attribute, no {arch_file})")
@@ -116,10 +125,7 @@ class Run:
 
     def weights_of(self, record: TrialRecord) -> Path | None:
         """The proxy weights kept for ``record`` (``--save-weights``), if any."""
-        if self.out is None:
-            return None
-        folder = self.out / "trials" / str(record.number)
-        return next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
+        return None if self.dir is None else self.dir.weights_of(record.number)
 
 
 def _optuna_best(study: optuna.Study) -> Any:
@@ -149,20 +155,17 @@ def open_run(source: str | Path, *, study_name: str | None = None) -> Run:
         SearchError: Not a run directory; the database cannot be read; it holds no study, or several and none
             is named; ``study_name`` is not in it.
     """
-    from nasgen.search._storage import display_url, open_storage
+    from nasgen.runs.storage import display_url, open_storage
 
     text = str(source)
     if "://" in text:
         url, out, location = text, None, display_url(text)
     else:
-        folder = Path(text)
-        if (folder / "study.db").is_file():
-            url = f"sqlite:///{(folder / 'study.db').resolve()}"
-        elif (folder / "study.log").is_file():  # the JournalStorage of a --workers run
-            url = f"journal://{(folder / 'study.log').resolve()}"
-        else:
+        folder = RunDir(Path(text))
+        found = folder.storage_url()  # the SQLite study, else the JournalStorage of a --workers run
+        if found is None:
             raise SearchError(f"{text!r} is not a search run directory (no study.db or study.log in it)")
-        out, location = folder, text
+        url, out, location = found, folder.root, text
     what = repr(str(out / Path(url).name)) if out is not None else repr(location)
     try:
         storage = open_storage(url, shared=False)
@@ -189,9 +192,9 @@ def _pick_study(names: list[str], study_name: str | None, out: Path | None, loca
             raise SearchError(f"run {location!r}: no study {study_name!r} (studies: {', '.join(sorted(names))})")
         return study_name
     if out is not None:
-        marker = out / ".nasgen-study"
-        if marker.is_file() and marker.read_text(encoding="utf-8").strip() in names:
-            return marker.read_text(encoding="utf-8").strip()
+        owner = RunDir(out).owner()
+        if owner in names:
+            return owner
         if out.name in names:
             return out.name
     if len(names) == 1:

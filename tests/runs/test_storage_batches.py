@@ -17,7 +17,7 @@ from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from nasgen.search import open_run, search
-from nasgen.search._storage import open_storage
+from nasgen.runs.storage import open_storage
 
 BUDGET = 1_000_000
 

@@ -14,8 +14,9 @@ from pathlib import Path
 import optuna
 from rich.table import Table
 
-from nasgen.search._reader import Run
-from nasgen.search._record import TrialRecord
+from nasgen.runs._dir import RunDir
+from nasgen.runs._reader import Run
+from nasgen.runs._record import TrialRecord
 from nasgen.spec import ArchSpec, save_spec
 from nasgen.units import format_count
 
@@ -43,7 +44,7 @@ class LeaderboardRow:
         trial: Optuna trial number (``trials/<trial>/arch.yaml``).
         display: The stages in timm notation, space-separated.
         params: Trainable parameters.
-        macs: Conv + linear MACs at the architecture's resolution (DESIGN.md convention).
+        macs: Conv + linear MACs at the architecture's resolution (docs/design.md convention).
         val_top1: Validation top-1 (fraction) under the proxy, or the stand-in score.
         train_seconds: Proxy training wall time in s.
         hash: ``ArchSpec.content_hash()``.
@@ -98,12 +99,12 @@ def _row(rank: int, record: TrialRecord) -> LeaderboardRow:
 
 def leaderboard(study: optuna.Study, top_k: int | None = None) -> list[LeaderboardRow]:
     """The ``top_k`` best distinct scored architectures of ``study`` (all when ``top_k`` is None)."""
-    return [_row(rank, r) for rank, r in enumerate(Run(study, study.study_name).leaderboard(top_k), start=1)]
+    return [_row(rank, r) for rank, r in enumerate(Run(study).leaderboard(top_k), start=1)]
 
 
 def best_record(study: optuna.Study) -> TrialRecord | None:
     """The trial ``best.yaml`` names (:meth:`Run.best`), or None."""
-    return Run(study, study.study_name).best()
+    return Run(study).best()
 
 
 def best_yaml_text(record: TrialRecord, study_name: str) -> str:
@@ -128,28 +129,30 @@ def write_outputs(study: optuna.Study, out: Path, *, top_k: int = 20) -> list[Le
     Returns:
         The leaderboard rows written.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    files = RunDir(out)
+    files.root.mkdir(parents=True, exist_ok=True)
     rows = leaderboard(study, top_k)
-    with (out / "leaderboard.csv").open("w", newline="", encoding="utf-8") as handle:
+    with files.leaderboard_csv.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=LEADERBOARD_FIELDS)
         writer.writeheader()
         for row in rows:
             writer.writerow(asdict(row))
-    _write_trial_specs(study, out)
+    _write_trial_specs(study, files)
     best = best_record(study)
     if best is not None and best.spec_yaml is not None:
-        (out / "best.yaml").write_text(best_yaml_text(best, study.study_name), encoding="utf-8")
-        for weights in (out / "trials").glob("*/weights.safetensors"):
-            if weights.parent.name != str(best.number):
+        files.best_yaml.write_text(best_yaml_text(best, study.study_name), encoding="utf-8")
+        keep = files.trial_weights(best.number)
+        for weights in files.trials.glob(f"*/{keep.name}"):
+            if weights != keep:
                 weights.unlink()
     return rows
 
 
-def _write_trial_specs(study: optuna.Study, out: Path) -> None:
+def _write_trial_specs(study: optuna.Study, files: RunDir) -> None:
     """``trials/<n>/arch.yaml`` of every trial of the study with an architecture, also those other workers or
     machines ran, so that any worker's run directory holds the same files (written only where missing)."""
-    for record in Run(study, study.study_name).records():
-        path = out / "trials" / str(record.number) / "arch.yaml"
+    for record in Run(study).records():
+        path = files.trial_arch(record.number)
         if record.spec_yaml is not None and not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(record.spec_yaml, encoding="utf-8")
@@ -161,7 +164,7 @@ def _percent(value: float) -> str:
 
 def summary_title(study: optuna.Study, budget_macs: int) -> str:
     """``study NAME: budget 400M MACs — 5 evaluated, 1 partial, 2 infeasible, 1 pruned, 0 failed, 1 interrupted``."""
-    counts = Run(study, study.study_name).state_counts()
+    counts = Run(study).state_counts()
     parts = [f"{counts.get('complete', 0)} evaluated"]
     for state in ("partial", "infeasible", "pruned", "failed", "interrupted", "running"):
         if counts.get(state) or state in ("infeasible", "pruned", "failed"):
@@ -266,12 +269,14 @@ def near_chance_warning(rows: list[LeaderboardRow], num_classes: int | None, epo
     )
 
 
-def write_family(spec: ArchSpec, phis: list[float], folder: Path) -> list[Path]:
-    """Write ``nasgen.scale_family(spec, phis)`` (EfficientNet §3.3 compound scaling) as ``<name>-phi<φ>.yaml``.
+def write_family(spec: ArchSpec, phis: list[float], out: Path) -> list[Path]:
+    """Write ``nasgen.scale_family(spec, phis)`` (EfficientNet §3.3 compound scaling) as
+    ``scaled/<name>-phi<φ>.yaml`` in the run directory ``out``.
 
     Raises:
         SpecError: A bad φ (negative, not a number).
     """
     from nasgen.hooks import scale_family
 
+    folder = RunDir(out).scaled
     return [save_spec(member, folder / f"{member.name}.yaml") for member in scale_family(spec, phis)]

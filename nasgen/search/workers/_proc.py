@@ -1,6 +1,6 @@
-"""The body of one ``--workers`` process: ``python -m nasgen.search._worker_proc PLAN INDEX`` (see ``_workers.py``).
+"""The body of one ``--workers`` process: ``python -m nasgen.search.workers._proc PLAN INDEX`` (see ``_launch.py``).
 
-It loads the pickled :class:`~nasgen.search._workers.WorkerPlan`, joins the study (per-trial sampler seeds,
+It loads the pickled :class:`~nasgen.search.workers.WorkerPlan`, joins the study (per-trial sampler seeds,
 heartbeats), fails the trials a killed predecessor on this host left running, and runs trials until the study
 holds ``n_trials`` finished ones. SIGINT interrupts the running trial (recorded ``interrupted``, retried on
 resume) or, between trials, stops before the next one.
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nasgen.search._workers import WorkerPlan
+from nasgen.search.workers._plan import WorkerPlan
 
 __all__ = ["worker_main"]
 
@@ -27,14 +27,13 @@ def worker_main(plan: WorkerPlan, index: int) -> int:
     Returns:
         0, or 130 after Ctrl-C.
     """
-    from nasgen.search._api import TRIAL_ERRORS, _quiet_optuna
-    from nasgen.search._objective import Objective
-    from nasgen.search._parallel import fail_dead_local_trials
     from nasgen.search._progress import SearchProgress
-    from nasgen.search._run import FailureGuard, plugin_trial_end
+    from nasgen.search._run import TRIAL_ERRORS, FailureGuard, plugin_trial_end, quiet_optuna
     from nasgen.search._study import count_finished
+    from nasgen.search.objective import Objective
+    from nasgen.search.workers._local import fail_dead_local_trials
 
-    with _quiet_optuna():
+    with quiet_optuna():
         study = _load_study(plan)
         fail_dead_local_trials(study)
         objective = Objective(
@@ -77,7 +76,7 @@ class _Interrupt:
             raise KeyboardInterrupt
 
     def __call__(self, trial: Any) -> Any:
-        from nasgen.search._record import record_interrupted
+        from nasgen.runs import record_interrupted
 
         if self.requested:
             record_interrupted(trial)
@@ -105,31 +104,35 @@ def _hooks_start(number: int, spec: Any) -> None:
 def _load_study(plan: WorkerPlan) -> Any:
     import optuna
 
-    from nasgen.search._parallel import TrialSeededSampler
-    from nasgen.search._storage import Heartbeat, open_storage
-    from nasgen.search._study import SAMPLERS, make_pruner
+    from nasgen.runs.storage import Heartbeat, open_storage
+    from nasgen.search.samplers import TrialSeededSampler, make_pruner, sampler_factory
 
     storage = open_storage(plan.storage, shared=True, heartbeat=Heartbeat(*plan.heartbeat))
-    sampler = TrialSeededSampler(SAMPLERS[plan.sampler][0], plan.seed, True)
+    sampler = TrialSeededSampler(sampler_factory(plan.sampler), plan.seed, True)
     n_objectives = 2 if plan.multi_objective else 1
     pruner = make_pruner(plan.pruner if n_objectives == 1 else "none", epochs=plan.epochs, n_objectives=n_objectives)
     return optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler, pruner=pruner)
 
 
 def _evaluator(plan: WorkerPlan) -> Any:
-    from nasgen.search._evaluate import ProxyEvaluator, ScorerEvaluator
+    """The parent's evaluator, built by the same factory on the same data: a streamed folder's proxy cache is the
+    parent's memory-mapped file (mapped, not decoded again), in-memory data is loaded as the parent loaded it."""
+    from nasgen.runs import RunDir
+    from nasgen.search._data import DataOptions, open_prepared, prepare_data
+    from nasgen.search.evaluators import EvaluatorContext, make_evaluator
 
-    if plan.objective is not None:
-        return ScorerEvaluator(plan.objective)
-    import torch
+    if plan.objective is None:
+        import torch
 
-    from nasgen.search._data import load_search_data, search_data
-
-    torch.set_num_threads(plan.threads)
-    # as the parent: a streamed folder trains every proxy on the study's cache (the parent's file in plan.out)
-    dataset, _ = search_data(load_search_data(plan.data, plan.seed), plan.space, plan.proxy, out_dir=plan.out,
-                             **plan.data_options)  # fmt: skip
-    return ProxyEvaluator(dataset, plan.proxy, seed=plan.seed, keep_weights=plan.save_weights)
+        torch.set_num_threads(plan.threads)
+    if plan.cache is not None:
+        data = open_prepared(RunDir(plan.out).root / plan.cache, None, plan.fingerprint)
+    else:
+        data = prepare_data(plan.data, space=plan.space, proxy=plan.proxy, out_dir=plan.out, seed=plan.seed,
+                            options=DataOptions(), need_data=plan.objective is None)  # fmt: skip
+    context = EvaluatorContext(data=data.train, proxy=plan.proxy, seed=plan.seed, save_weights=plan.save_weights,
+                               scorer=plan.objective, options=plan.evaluator_options)  # fmt: skip
+    return make_evaluator(plan.evaluator, context)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """What a report needs from a run beyond its :class:`TrialRecord` s: sampled parameters, trial times,
 Optuna's parameter importances and the scaled family — here so that ``nasgen.report`` reads a run through
-``nasgen.search`` alone (no Optuna, cost or plugin imports of its own).
+``nasgen.runs`` alone (no Optuna, cost or plugin imports of its own).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nasgen.search._reader import Run
-from nasgen.search._record import TrialRecord
+from nasgen.runs._dir import RunDir
+from nasgen.runs._reader import Run
+from nasgen.runs._record import TrialRecord
 
 __all__ = [
     "MIN_IMPORTANCE_TRIALS", "FamilyMember", "Importances", "param_importances", "scaled_family", "trial_params",
@@ -150,9 +151,10 @@ def scaled_family(run: Run) -> list[FamilyMember]:
     from nasgen.cost import count_cost
     from nasgen.spec import load_spec
 
-    if run.out is None or not (run.out / "scaled").is_dir():
+    files = run.dir
+    if files is None or not files.scaled.is_dir():
         return []
-    base_file = run.out / "best.yaml"
+    base_file = files.best_yaml
     base_macs = count_cost(load_spec(base_file)).macs if base_file.is_file() else None
     predict = None
     try:
@@ -163,7 +165,7 @@ def scaled_family(run: Run) -> list[FamilyMember]:
     except Exception:  # noqa: BLE001 -- a broken plugin only leaves the prediction out
         predict = None
     members = []
-    for path in (run.out / "scaled").glob("*.yaml"):
+    for path in files.scaled.glob("*.yaml"):
         match = re.search(r"-phi(\d+(?:\.\d+)?)$", path.stem)
         if match is None:
             continue
