@@ -19,6 +19,16 @@ def confirm(
     data: Optional[str] = typer.Option(None, help="Dataset (default: the one the search used)."),
     study_name: Optional[str] = typer.Option(None, help="Study name, for a storage URL holding several."),
     out: Optional[Path] = typer.Option(None, help="Where confirm.csv and best.yaml go (default: the run)."),
+    proxy_images: Optional[int] = typer.Option(
+        None, min=2, help="Folder/list data: class-balanced images for the proxy (default: the search's)."
+    ),
+    loader_workers: Optional[int] = typer.Option(
+        None, min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
+    ),
+    skip_bad_images: Optional[bool] = typer.Option(
+        None, "--skip-bad-images/--no-skip-bad-images",
+        help="Folder/list data: leave out files that cannot be decoded (default: as the search did).",
+    ),
 ) -> None:
     """Confirm a search: train its top-K architectures and every enqueued baseline with several seeds under a
     longer recipe, then recommend the cheapest architecture (MACs) whose mean top-1 is not significantly below
@@ -29,7 +39,8 @@ def confirm(
     from nasgen.search import confirm as run_confirm
 
     handle = open_run(run, study_name=study_name) if "://" in run or study_name else run
-    verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console)
+    verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console,
+                          proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images)
     console.print(verdict_table(verdict), soft_wrap=not console.is_terminal)
     console.print(verdict.text, highlight=False, soft_wrap=True, markup=False)
     console.print(f"written: {verdict.csv_path} and {verdict.csv_path.parent / 'best.yaml'}", highlight=False)
@@ -53,10 +64,11 @@ def verdict_table(verdict):
     )
     for header in ("architecture", "MACs", "params", "proxy", "mean ± sd", "95 % interval", "p vs best", "verdict"):
         table.add_column(header, justify="left" if header in ("architecture", "verdict") else "right")
+    alone = len(verdict.candidates) == 1
     for c in verdict.candidates:
         s = c.summary
         mark = "recommended" if c.recommended else ("best mean" if c is verdict.best else "")
-        tie = "tie" if c.tied else "worse"
+        tie = "only candidate" if alone else ("tie" if c.tied else "worse")
         table.add_row(
             c.label,
             format_count(c.macs),
@@ -64,7 +76,7 @@ def verdict_table(verdict):
             "—" if c.record.val_top1 is None else f"{100 * c.record.val_top1:.2f}%",
             c.shown(),
             f"[{100 * s.ci_low:.2f}, {100 * s.ci_high:.2f}]",
-            f"{c.p_vs_best:.3f}",
+            "—" if alone else f"{c.p_vs_best:.3f}",
             ", ".join(x for x in (tie, mark) if x),
         )
     return table

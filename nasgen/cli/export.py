@@ -54,6 +54,8 @@ def export(
         console.print(escape(line), highlight=False, soft_wrap=True)
     for name, reason in result.skipped.items():
         err_console.print(escape(f"  skipped {name}: {reason}"), highlight=False, soft_wrap=True)
+    if result.source.note:
+        err_console.print(escape(f"note: {result.source.note}"), highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

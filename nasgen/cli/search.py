@@ -102,7 +102,7 @@ def search(
         _default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."
     ),
     save_weights: bool = typer.Option(
-        _default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."
+        _default("save_weights"), "--save-weights", help="Keep the best trial's proxy weights (safetensors)."
     ),
     images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
     batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
@@ -162,6 +162,7 @@ def search(
     ),
     skip_bad_images: bool = typer.Option(
         _default("skip_bad_images"),
+        "--skip-bad-images",
         help="Folder/list data: leave out files that cannot be decoded and list them (default: fail).",
     ),
     workers: int = typer.Option(
@@ -186,9 +187,11 @@ def search(
 ) -> None:
     """Search a space for the most accurate architecture within a MACs budget.
 
-    Over-budget samples are costed analytically and never trained. Outputs: study.db (Optuna, openable
-    by optuna-dashboard), best.yaml, leaderboard.csv, trials/<n>/arch.yaml. Run the same command again
-    to resume.
+    Over-budget samples are costed analytically and never trained.
+
+    Outputs in the run directory: study.db (optuna-dashboard opens it), best.yaml, leaderboard.csv, report.html.
+
+    Run the same command again to resume.
     """
     _check_choice("--sampler", sampler, SAMPLERS)
     if pruner is not None:
@@ -226,11 +229,14 @@ def search(
         summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]),
         soft_wrap=not console.is_terminal,  # logs and pipes keep whole lines, not 80 columns
     )
+    resume = result.stopped.get("resume")
+    if resume and result.not_started is None:
+        err_console.print(f"note: {result.stopped['reason']}; {resume}", highlight=False, soft_wrap=True, markup=False)
     if result.best_spec is None:
         reason = result.not_started or _nothing_evaluated(result.study)
         message = f"error: {reason}; outputs in {result.out}"
         err_console.print(message, highlight=False, soft_wrap=True, markup=False)
-        raise typer.Exit(1)  # the search ran, but there is no architecture to use
+        raise typer.Exit(2)  # the search ran (its trials are kept), but the settings left no architecture to use
     warning = near_chance_warning(result.leaderboard, result.best_spec.num_classes, epochs or _proxy_epochs(result))
     if warning is not None:
         err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
@@ -255,8 +261,30 @@ def search(
         console.print(f"scaled: {path}", highlight=False)
 
 
+# `nasgen search --help` in groups, so that 40 options read at 80 columns (issue 31)
+_PANELS = {
+    "Budget and limits": ("budget", "max_params", "max_memory", "max_latency", "max_step_time"),
+    "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "reward", "objective"),
+    "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
+    "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
+                       "measure_noise"),
+    "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images"),
+    "Outputs and confirmation": ("out", "study_name", "save_weights", "scale_phi", "confirm", "confirm_seeds"),
+    "Scale-out": ("storage", "workers", "devices", "threads_per_worker", "heartbeat_interval", "heartbeat_grace"),
+}
+
+
+def _group_options() -> None:
+    import inspect
+
+    panel_of = {name: panel for panel, names in _PANELS.items() for name in names}
+    for name, parameter in inspect.signature(search).parameters.items():
+        parameter.default.rich_help_panel = panel_of[name]
+
+
 def register(app: typer.Typer) -> None:
     """Add ``nasgen search`` to the app (the command is the module-level :func:`search`)."""
+    _group_options()
     app.command("search")(search)
 
 
@@ -264,6 +292,9 @@ def _reward(reward: str, objective: str | None) -> str:
     """``--reward``, or the deprecated ``--objective`` (with a note) when that is what was given."""
     if objective is None:
         return reward
+    from nasgen.config import SearchConfig
+
+    SearchConfig(budget=1, reward=objective)  # a bad value is its one error line (SearchError), before any note
     err_console.print("note: --objective is deprecated; it is now --reward (the same values)", highlight=False,
                       soft_wrap=True, markup=False)
     return objective

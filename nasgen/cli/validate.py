@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import typer
 
@@ -33,8 +33,9 @@ def _macs_line(label: str, macs: int, spec: Any) -> str:
     return f"{label}: {format_count(macs)} MACs ({macs:,}) at {spec.resolution_px} px  {' '.join(spec.display())}"
 
 
-def _report_space(space: Any) -> None:
+def _report_space(space: Any, budget: int | None = None) -> None:
     from nasgen.cost import count_cost
+    from nasgen.units import format_count
 
     console.print(f"search space {space.name or ''}: {space.description}".rstrip(": "), highlight=False)
     console.print(f"architectures: {space.size():,} ({space.size():.3g})", highlight=False)
@@ -43,6 +44,9 @@ def _report_space(space: Any) -> None:
     for label, spec in (("smallest", smallest), ("largest", largest)):
         console.print(_macs_line(label, count_cost(spec).macs, spec), highlight=False)
     console.print(f"contains: {', '.join(_known_inside(space)) or 'no built-in architecture'}", highlight=False)
+    if budget is not None:
+        share = space.budget_share(budget)
+        console.print(f"fits {format_count(budget)} MACs: {share.describe()}", highlight=False)
 
 
 def _known_inside(space: Any) -> list[str]:
@@ -81,16 +85,21 @@ def _not_found(name: str, archs: list[str], spaces: list[str]) -> str:
 @user_errors
 def validate(
     file: str = typer.Argument(..., help="search-space or architecture YAML file, or a built-in name"),
+    budget: Optional[str] = typer.Option(
+        None, help="A space: the share of it within this MACs budget (e.g. 400M), estimated on 1,000 samples."
+    ),
 ) -> None:
     """Check a search-space or architecture file and print its size and MACs range, or its cost."""
     from nasgen.errors import SpecError
     from nasgen.space import builtin_space_files, load_space, loads_space
     from nasgen.spec import builtin_architectures, load_spec, loads_spec, read_text, yaml_document
+    from nasgen.units import parse_macs
 
+    budget_macs = None if budget is None else parse_macs(budget)
     path = Path(file)
     if not path.exists():
         if file in builtin_space_files():
-            _report_space(load_space(file))
+            _report_space(load_space(file), budget_macs)
         elif file in builtin_architectures():
             _report_arch(load_spec(file))
         elif path.suffix in (".yaml", ".yml", ".json") or "/" in file:
@@ -101,7 +110,7 @@ def validate(
     text = read_text(path)
     data, _ = yaml_document(text, file=file)
     if _looks_like_space(data):
-        _report_space(loads_space(text, file=file))
+        _report_space(loads_space(text, file=file), budget_macs)
     else:
         _report_arch(loads_spec(text, file=file))
 
@@ -113,7 +122,8 @@ def register(app: typer.Typer) -> None:
         help=(
             "Check a search-space or architecture file (detected from its content) and print what it holds.\n\n"
             "For a space: number of architectures, number of dimensions and the MACs range (the smallest and the "
-            "largest architecture) and the built-in architectures it contains. For an architecture: MACs and "
+            "largest architecture), the built-in architectures it contains and, with --budget, the share of the space "
+            "within that budget. For an architecture: MACs and "
             "params. MACs are multiply-accumulates of Conv2d "
             "and Linear layers at the architecture's resolution, batch 1 (FLOPs = 2 x MACs)."
         ),

@@ -31,6 +31,7 @@ _LAZY = {
     "channel_stats": "nasgen.data._tensors",
     "normalize": "nasgen.data._tensors",
     "BadImages": "nasgen.data._stream",
+    "CROP_PCT": "nasgen.data._stream",
     "StreamBatch": "nasgen.data._stream",
     "make_loader": "nasgen.data._stream",
     "train_transform": "nasgen.data._stream",

@@ -98,7 +98,7 @@ def _select(requested: list[str] | None, source: ExportSource) -> tuple[list[str
     from nasgen.exporting._formats import ONNX_HINT, onnx_available
 
     no_code = code_unsupported(source.spec)
-    no_weights = f"{source.describe()} has no trained weights (a search saves them with --save-weights)"
+    no_weights = f"{source.describe()} has no trained weights: {source.no_weights}"
     if requested is None:
         chosen, skipped = list(_FORMAT_NAMES), {}
         if source.weights_path is None:

@@ -37,6 +37,10 @@ class ExportSource:
         metrics: Recorded trial user attributes (``val_top1``, ``params``, ``macs``, ``seed`` …).
         data_config: How the weights' training images were prepared (normalization, size, classes), read
             from the safetensors metadata; ``None`` without weights or for weights saved without one.
+        no_weights: Why there are no trained weights (``weights_path`` None), in words for the user.
+        record_state: The run record's state of the trial (``complete``, ``partial``, ``infeasible``, ``pruned`` …;
+            run directories only).
+        note: What the user should know about the trial exported (never trained, stopped early …), or empty.
     """
 
     spec: ArchSpec
@@ -49,6 +53,9 @@ class ExportSource:
     score: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     data_config: DataConfig | None = None
+    no_weights: str = "it has no trained weights (`nasgen train` and `nasgen search --save-weights` write them)"
+    record_state: str | None = None
+    note: str = ""
 
     def describe(self) -> str:
         """One line for docstrings and logs, e.g. ``study 'tiny', trial 3 of run runs/tiny``."""
@@ -64,7 +71,10 @@ class ExportSource:
         """Plain JSON data for the manifest (no spec, paths as strings)."""
         data: dict[str, Any] = {"kind": self.kind, "location": self.location}
         if self.kind == "run":
-            data.update(study=self.study, trial=self.trial, state=self.trial_state, score=self.score)
+            data.update(study=self.study, trial=self.trial, state=self.trial_state, record_state=self.record_state,
+                        score=self.score)
+            if self.note:
+                data["note"] = self.note
         if self.metrics:
             data["metrics"] = dict(self.metrics)
         data["weights"] = str(self.weights_path) if self.weights_path is not None else None
@@ -198,14 +208,41 @@ def _from_run(run_dir: Path, trial: str | int) -> ExportSource:
     }
     if chosen.partial:
         metrics["partial"] = True
+    weights = run.weights_of(chosen)
     return ExportSource(
         spec=spec,
         kind="run",
         location=str(run_dir),
-        weights_path=run.weights_of(chosen),
+        weights_path=weights,
+        no_weights=_why_no_weights(run, chosen) if weights is None else "",
+        record_state=chosen.state,
+        note=_trial_note(chosen),
         study=run.name,
         trial=chosen.number,
         trial_state=chosen.trial_state,
         score=chosen.values[0] if chosen.values else None,
         metrics=metrics,
     )
+
+
+def _why_no_weights(run: Any, chosen: Any) -> str:
+    """Why a run's trial has no weights file, as the user can act on it."""
+    if not run.meta.get("save_weights"):
+        return "the search ran without --save-weights (run it again with it: the same command resumes the study)"
+    best = run.best()
+    if best is not None and best.number != chosen.number:
+        return f"a search keeps the weights of its best trial only (trial {best.number}; --trial best exports it)"
+    return f"trial {chosen.number} kept no weights (it was {chosen.state})"
+
+
+def _trial_note(record: Any) -> str:
+    """What a trial other than a complete one is: the user exports an architecture that was never trained (or only
+    partly), and should hear it."""
+    reason = f" ({record.reason})" if record.reason else ""
+    if record.state == "infeasible":
+        return f"trial {record.number} was never trained: it is over a limit{reason}; this is its architecture only"
+    if record.state in ("pruned", "failed", "interrupted", "running", "waiting"):
+        return f"trial {record.number} has no complete score: it is {record.state}{reason}"
+    if record.state == "partial":
+        return f"trial {record.number} is a partial result: the time limit stopped it after {record.epochs} epoch(s)"
+    return ""

@@ -12,17 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from nasgen.errors import ReportError
+from nasgen.report._data import FIGURES
 from nasgen.runs import Run, RunDir, open_run
 
-__all__ = ["ReportResult", "report_quietly", "write_report"]
-
-FIGURES = (
-    ("accuracy_vs_macs", "Accuracy vs MACs"),
-    ("history", "Optimization history"),
-    ("importances", "Parameter importances"),
-    ("stage_choices", "Per-stage choices: top 10 % vs all trials"),
-)
-"""Figure file stems and captions, in page order."""
+__all__ = ["FIGURES", "ReportResult", "report_quietly", "write_report"]
 
 
 @dataclass
@@ -82,9 +75,10 @@ def write_report(
     result = ReportResult(html=RunDir(folder).report_html)
     pngs: dict[str, tuple[str, bytes]] = {}
     for stem, caption in FIGURES:
-        figure = draw[stem](data)
+        why = _not_enough(stem, data)
+        figure = None if why else draw[stem](data)
         if figure is None:
-            result.notes[stem] = data.importances.note if stem == "importances" else "no per-stage dimension"
+            result.notes[stem] = why or (data.importances.note if stem == "importances" else "no per-stage dimension")
             _remove_stale(folder / f"{stem}.png")
             continue
         FigureCanvasAgg(figure)  # Agg explicitly, whatever matplotlib's default backend is (see _figures)
@@ -93,8 +87,20 @@ def write_report(
         pngs[stem] = (caption, buffer.getvalue())
         result.figures[stem] = _write(folder / f"{stem}.png", buffer.getvalue())
     result.seconds = time.perf_counter() - start
-    _write(result.html, render(data, pngs, result.seconds).encode("utf-8"))
+    _write(result.html, render(data, pngs, result.seconds, left_out=result.notes).encode("utf-8"))
     return result
+
+
+def _not_enough(stem: str, data: Any) -> str:
+    """Why a figure would draw noise rather than evidence (empty: draw it). The per-stage choices compare the top
+    10 % with every trial: from a handful of trials each panel is a 100 % bar of one trial's choices."""
+    from nasgen.runs import MIN_IMPORTANCE_TRIALS
+
+    scored = len(data.scored)
+    if stem == "stage_choices" and scored < MIN_IMPORTANCE_TRIALS:
+        return (f"too few scored trials to compare the top 10 % with every trial ({scored}; needs at least "
+                f"{MIN_IMPORTANCE_TRIALS})")
+    return ""
 
 
 def _check_writable(folder: Path) -> None:

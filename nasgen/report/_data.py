@@ -26,7 +26,15 @@ from nasgen.runs import (
     trial_times,
 )
 
-__all__ = ["LEADERBOARD_ROWS", "ConfirmRow", "ReportData", "gather"]
+__all__ = ["FIGURES", "LEADERBOARD_ROWS", "ConfirmRow", "ReportData", "gather"]
+
+FIGURES = (
+    ("accuracy_vs_macs", "Accuracy vs MACs"),
+    ("history", "Optimization history"),
+    ("importances", "Parameter importances"),
+    ("stage_choices", "Per-stage choices: top 10 % vs all trials"),
+)
+"""Figure file stems and captions, in page order."""
 
 LEADERBOARD_ROWS = 20
 """Rows of the leaderboard, as many as ``leaderboard.csv`` holds (``write_outputs``' ``top_k``)."""

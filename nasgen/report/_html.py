@@ -8,6 +8,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any
 
+from nasgen.report._data import FIGURES as captions
 from nasgen.report._data import ReportData, proxy_recipe
 from nasgen.runs import near_chance
 from nasgen.units import format_count
@@ -33,8 +34,17 @@ dt{color:#555}dd{margin:0}.cards{display:flex;gap:12px;flex-wrap:wrap;margin:12p
 """
 
 
-def render(data: ReportData, figures: dict[str, tuple[str, bytes]], seconds: float | None = None) -> str:
-    """The page: headline, figures (``{name: (caption, png bytes)}``), leaderboard, confirmation and facts."""
+def render(
+    data: ReportData,
+    figures: dict[str, tuple[str, bytes]],
+    seconds: float | None = None,
+    left_out: dict[str, str] | None = None,
+) -> str:
+    """The page: headline, figures (``{name: (caption, png bytes)}``), why the others are not drawn
+    (``left_out``: ``{name: reason}``), leaderboard, confirmation and facts."""
+    left_out = dict(left_out or {})
+    if "importances" not in figures:
+        left_out.setdefault("importances", data.importances.note)
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -43,22 +53,24 @@ def render(data: ReportData, figures: dict[str, tuple[str, bytes]], seconds: flo
         f"<h1>nasgen search report: {_e(data.run.name)}</h1>",
         f'<p class="sub">{_e(_subtitle(data))}</p>',
         _headline(data),
+        _continue(data),
         _cards(data),
     ]
     for name, (caption, png) in figures.items():
         parts.append(f'<h2 id="fig-{_e(name)}">{_e(caption)}</h2>')
         parts.append(f'<img alt="{_e(caption)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
         parts.append(f'<p class="note">{_e(_FIGURE_NOTES.get(name, ""))} (also written as {_e(name)}.png)</p>')
-    if "importances" not in figures:
-        parts.append("<h2>Parameter importances</h2>")
-        parts.append(f'<p class="note">{_e(data.importances.note)}</p>')
+    for name, why in left_out.items():
+        parts.append(f"<h2>{_e(dict(captions).get(name, name))}</h2>")
+        parts.append(f'<p class="note">Not drawn: {_e(why)}.</p>')
     parts += [_leaderboard(data), _confirm_table(data), _family(data), _facts(data, seconds), "</main></body></html>"]
     return "\n".join(p for p in parts if p)
 
 
 _FIGURE_NOTES = {
     "accuracy_vs_macs": "Each dot is a trained architecture; red ticks along the bottom are samples over a limit "
-    "(costed, never trained) at their MACs; the dashed line is the budget; the ring marks the recommendation.",
+    "(costed, never trained) at their MACs; the dashed line is the budget; the black ring marks the recommendation "
+    "after a confirmation, else the best proxy score (the legend says which).",
     "history": "Score per trial in sampling order; the orange step is the best complete score so far; trials without "
     "a score (infeasible, pruned, failed, interrupted, running) are marked along the bottom.",
     "importances": "How much each dimension decides whether an architecture reaches the top 10 % by validation top-1 "
@@ -80,9 +92,22 @@ def _pct(data: ReportData, value: float | None, digits: int = 2) -> str:
 
 def _subtitle(data: ReportData) -> str:
     live = data.counts.get("running", 0) + data.counts.get("waiting", 0)
-    state = f"snapshot of a running study ({live} trial(s) running or waiting)" if live else "finished study"
+    if live:
+        state = f"snapshot of a running study ({live} trial(s) running or waiting)"
+    else:
+        stop = data.meta.get("last_stop")
+        state = f"stopped: {stop['reason']}" if isinstance(stop, dict) and stop.get("reason") else "study not running"
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"{data.run.location} · {state} · generated {when}"
+
+
+def _continue(data: ReportData) -> str:
+    """How to go on with a study that stopped before its trial count (the search's own words, recorded)."""
+    stop = data.meta.get("last_stop")
+    if not isinstance(stop, dict) or not stop.get("resume"):
+        return ""
+    return f'<p class="verdict">{_e(stop["resume"])}</p>'
+
 
 
 def _headline(data: ReportData) -> str:

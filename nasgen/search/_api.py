@@ -58,6 +58,10 @@ class SearchResult:
             is its recommendation, and ``best.yaml`` holds it with its evidence).
         notes: Remarks for the user (a budget above the space's largest architecture, the proxy cache …).
         evaluator: The name of the evaluator that scored the trials (``proxy``, ``zero-cost:synflow`` …).
+        budget_share: The share of the space within the budget, estimated on 500 random samples
+            (:class:`~nasgen.space.BudgetShare`; None when the budget does not constrain the space).
+        stopped: Why this run ended and how to continue: ``{"reason", "finished", "n_trials", "resume"}`` (also the
+            study attribute ``last_stop``, which the report shows).
     """
 
     best_spec: ArchSpec | None
@@ -74,6 +78,8 @@ class SearchResult:
     notes: list[str] = field(default_factory=list)
     confirmation: Any = None
     evaluator: str = "proxy"
+    budget_share: Any = None
+    stopped: dict[str, Any] = field(default_factory=dict)
 
 
 def search(
@@ -187,7 +193,9 @@ def _search(
     options = DataOptions.of(cfg)
     prepared = prepare_data(data, space=space_obj, proxy=recipe, out_dir=out_dir, seed=cfg.seed, options=options,
                             need_data=objective is None)  # fmt: skip
-    notes = prepare.check_reachable(space_obj, limits, prepared.freeze_kwargs) + prepared.notes
+    notes = prepare.check_reachable(space_obj, limits, prepared.freeze_kwargs)
+    share = None if notes else space_obj.budget_share(limits.budget_macs, samples=500, **prepared.freeze_kwargs)
+    notes += prepared.notes
     context = EvaluatorContext(data=prepared.train, proxy=recipe, seed=cfg.seed, save_weights=cfg.save_weights,
                                scorer=objective)  # fmt: skip
     evaluator = make_evaluator(cfg.evaluator, context)
@@ -198,7 +206,10 @@ def _search(
         study = prepare_study(out_dir, storage, name, sampler=cfg.sampler, pruner=pruner, seed=cfg.seed,
                               n_objectives=n_objectives, epochs=evaluator.epochs, heartbeat=beat)  # fmt: skip
         check_study_meta(study, meta)
-        _record_data(study, prepared, options)
+        warning = None if share is None else prepare.budget_note(share)
+        if warning is not None and warning.startswith("warning:") and console is not None:  # the start line
+            console.print(warning, highlight=False, soft_wrap=True, markup=False)
+        _record_run(study, prepared, options, cfg.save_weights)
         # a shared study: this host's killed processes left trials RUNNING; fail (reason kept) and retry them now
         requeued = recover_stale_trials(study) if local else fail_dead_local_trials(study)
         enqueue_architectures(study, known)
@@ -225,8 +236,11 @@ def _search(
             run_trials(study, objective_fn, cfg.n_trials, cfg.timeout, callbacks, console, out_dir)
         if cfg.measure_noise and objective_fn.not_started is None:
             _measure_noise(study, evaluator, cfg.seed, cfg.measure_noise, console)
+        stop = _stop_record(study, cfg, objective_fn.not_started)
+        study.set_user_attr("last_stop", stop)
         result = _result(study, out_dir, requeued, objective_fn.not_started, evaluator.name)
-        result.notes = notes
+        result.stopped = stop
+        result.notes, result.budget_share = notes, share
     run = Run(result.study, out=out_dir)
     if cfg.confirm and result.best_spec is not None:
         from nasgen.search.confirm import confirm as run_confirm
@@ -243,13 +257,32 @@ def _search(
     return result
 
 
-def _record_data(study: optuna.Study, data: SearchData, options: DataOptions) -> None:
-    """Where the data came from (kept from the first run: confirm reloads it) and how it was read (each run)."""
+def _record_run(study: optuna.Study, data: SearchData, options: DataOptions, save_weights: bool) -> None:
+    """Where the data came from (kept from the first run: confirm reloads it), how it was read and whether weights
+    are kept (each run)."""
     if "data" not in study.user_attrs:
         study.set_user_attr("data", data.source)
-    for key, value in prepare.data_record(data, options).items():
+    for key, value in prepare.run_record(data, options, save_weights).items():
         if study.user_attrs.get(key) != value:
             study.set_user_attr(key, value)
+
+
+def _stop_record(study: optuna.Study, cfg: SearchConfig, not_started: str | None) -> dict[str, Any]:
+    """Why this run of the search ended and how to go on, as the study records it for the report:
+    ``{"reason", "finished", "n_trials", "resume"}`` (``resume`` empty when the study holds its trials)."""
+    from nasgen.search._study import count_finished
+
+    done = count_finished(study)
+    again = "run the same command again: it resumes the study where it stopped"
+    if not_started is not None:
+        reason, resume = "the first trial would not finish one proxy epoch within the time limit", (
+            f"{again}, with a larger --timeout (or fewer --epochs / --images-per-epoch)")
+    elif done >= cfg.n_trials:
+        reason, resume = f"{done} of {cfg.n_trials} trials finished (--n-trials)", ""
+    else:
+        reason = f"the time limit of {cfg.timeout:g} s (--timeout) ended it after {done} of {cfg.n_trials} trials"
+        resume = f"{done} of {cfg.n_trials} trials are done: {again} to continue (each run gets --timeout again)"
+    return {"reason": reason, "finished": done, "n_trials": cfg.n_trials, "resume": resume}
 
 
 def _measure_noise(study: optuna.Study, evaluator: Evaluator, seed: int, extra: int, console: Any) -> None:

@@ -55,6 +55,7 @@ class SearchData:
         fingerprint: The data's identity by content (:func:`nasgen.data.fingerprint`), None without data.
         streamed_images: The proxy subset size of a streamed dataset, else None.
         cache_file: The memory-mapped proxy cache's file name in the run directory, else None.
+        cache_px: The side of the proxy cache's images (px), else None.
         notes: What the preparation did, for the user (the cache's size, build time, skipped files).
     """
 
@@ -64,6 +65,7 @@ class SearchData:
     fingerprint: str | None = None
     streamed_images: int | None = None
     cache_file: str | None = None
+    cache_px: int | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -89,18 +91,21 @@ def load(data: Any, seed: int) -> Any:
 
 
 def prepare_data(
-    data: Any, *, space: Any, proxy: Any, out_dir: Path, seed: int, options: DataOptions, need_data: bool = True
+    data: Any, *, space: Any, proxy: Any, out_dir: Path, seed: int, options: DataOptions, need_data: bool = True,
+    cache_px: int | None = None,
 ) -> SearchData:
     """Load ``data`` once and make it what every evaluator of the study trains on.
 
     Args:
         data: A source for :func:`~nasgen.data.load_dataset` or what it returned; None = the embedded subset.
-        space: The search space (a streamed cache is decoded at its largest proxy resolution).
+        space: The search space (a streamed cache is decoded at its largest proxy resolution); may be None when
+            ``cache_px`` is given.
         proxy: The proxy recipe (``TrainConfig``), or None with a stand-in scorer.
         out_dir: The run directory (where a streamed dataset's cache is memory-mapped).
         seed: The study's seed.
         options: How a streamed folder becomes the cache.
         need_data: False with a stand-in scorer: no ``data`` means no data (the space's classes and channels).
+        cache_px: The cache's side in px, as a study recorded it (default: from ``space`` and ``proxy``).
 
     Raises:
         DataError: Missing or unusable data; a file of the subset cannot be decoded (unless skipping); too few
@@ -112,13 +117,15 @@ def prepare_data(
         return SearchData(None, None, None)
     dataset = load(data, seed)
     source = dataset.name if isinstance(dataset, ImageFiles) else str(data or "embedded")
-    prepared = SearchData(dataset, dataset, source, fingerprint=fingerprint(dataset))
+    report = getattr(dataset, "report", None)  # files ignored and conversions made, said once (as `nasgen train`)
+    prepared = SearchData(dataset, dataset, source, fingerprint=fingerprint(dataset),
+                          notes=list(report.notes) if report is not None else [])  # fmt: skip
     if not isinstance(dataset, ImageFiles) or proxy is None:
         return prepared
     from nasgen.data import DEFAULT_PROXY_IMAGES
     from nasgen.train import proxy_data
 
-    px = proxy_cache_resolution(space, proxy)
+    px = cache_px if cache_px is not None else proxy_cache_resolution(space, proxy)
     n_images = DEFAULT_PROXY_IMAGES if options.proxy_images is None else options.proxy_images
     prepared.train, cache = proxy_data(
         dataset, proxy, resolution_px=px, n_images=n_images, cache_dir=out_dir, workers=options.loader_workers,
@@ -126,7 +133,8 @@ def prepare_data(
     )
     prepared.streamed_images = n_images
     prepared.cache_file = None if cache.path is None else cache.path.name
-    prepared.notes = _cache_notes(cache, len(dataset), px, options.proxy_images is None)
+    prepared.cache_px = px
+    prepared.notes = _cache_notes(cache, len(dataset), px, options.proxy_images is None) + prepared.notes
     return prepared
 
 

@@ -19,6 +19,8 @@ from nasgen.search.samplers import N_OBJECTIVES, make_pruner
 from nasgen.units import format_count
 
 __all__ = [
+    "LOW_SHARE",
+    "budget_note",
     "check_reachable",
     "compact",
     "hardware_cost",
@@ -102,6 +104,23 @@ def check_reachable(space: Any, limits: Limits, freeze_kwargs: Mapping[str, Any]
     return []
 
 
+LOW_SHARE = 0.10
+"""Below this share of the space within the budget, the search warns: most samples will be infeasible."""
+
+
+def budget_note(share: Any) -> str:
+    """The search's start line on the share of the space within its budget (a
+    :class:`~nasgen.space.BudgetShare`), a warning when even its interval's top is under :data:`LOW_SHARE`."""
+    text = f"the budget {format_count(share.budget_macs)} MACs fits {share.describe()} of the space"
+    if share.high < LOW_SHARE:
+        text = (
+            f"warning: only {text.removeprefix('the budget ')}: most samples will be over the budget (recorded "
+            "infeasible, never trained) until the sampler learns the constraint; raise --budget or narrow the space "
+            "(nasgen validate SPACE --budget B)"
+        )
+    return text
+
+
 def _counted_for(freeze_kwargs: Mapping[str, Any]) -> str:
     # The search adapts the stem and classifier to the data; `nasgen validate` counts the space as written.
     if not freeze_kwargs:
@@ -136,13 +155,15 @@ def study_meta(
     return meta
 
 
-def data_record(data: SearchData, options: DataOptions) -> dict[str, Any]:
-    """Study attributes that say where the data came from and how it was read — written on every run, never
-    compared (a resume may move the data or add ``--skip-bad-images``; its fingerprint is compared instead): what
-    ``confirm`` reads the data back with."""
-    record: dict[str, Any] = {"data_options": options.recorded()}
+def run_record(data: SearchData, options: DataOptions, save_weights: bool) -> dict[str, Any]:
+    """Study attributes written on every run and never compared: how the data was read (a resume may move the data
+    or add ``--skip-bad-images``; its fingerprint is compared instead), which ``confirm`` reads the data back with;
+    and whether weights are kept (what ``export`` explains a missing weights file with)."""
+    record: dict[str, Any] = {"data_options": options.recorded(), "save_weights": bool(save_weights)}
     if data.cache_file is not None:
         record["proxy_cache"] = data.cache_file
+    if data.cache_px is not None:
+        record["proxy_cache_px"] = data.cache_px
     return record
 
 

@@ -18,10 +18,12 @@ from nasgen.space._io import builtin_space_files, builtin_spaces, dump_space, lo
 from nasgen.space._macs import EXHAUSTIVE_LIMIT
 from nasgen.space._models import BLOCK_KINDS, GLOBAL_FIELDS, STAGE_FIELDS, StageSpace, StemSpace
 from nasgen.space._schema import space_json_schema
+from nasgen.space._share import BudgetShare, budget_share, wilson_interval
 from nasgen.space._space import PRESENT, SearchSpace
 
 __all__ = [
     "BLOCK_KINDS",
+    "BudgetShare",
     "EXHAUSTIVE_LIMIT",
     "GLOBAL_FIELDS",
     "PRESENT",
@@ -33,6 +35,7 @@ __all__ = [
     "SearchSpace",
     "StageSpace",
     "StemSpace",
+    "budget_share",
     "builtin_space_files",
     "builtin_spaces",
     "count_stage_sequences",
@@ -42,4 +45,5 @@ __all__ = [
     "loads_space",
     "parse_dimension",
     "space_json_schema",
+    "wilson_interval",
 ]

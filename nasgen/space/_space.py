@@ -273,6 +273,13 @@ class SearchSpace(SpecModel):
 
         return macs_extremes(self, **freeze_kwargs)
 
+    def budget_share(self, budget_macs: int, *, samples: int = 1000, seed: int = 0, **freeze_kwargs: Any) -> Any:
+        """The share of the space within ``budget_macs`` MACs, estimated on ``samples`` random architectures with
+        its 95 % Wilson interval (:func:`nasgen.space.budget_share`)."""
+        from nasgen.space._share import budget_share
+
+        return budget_share(self, budget_macs, samples=samples, seed=seed, **freeze_kwargs)
+
     def macs_range(self, **freeze_kwargs: Any) -> tuple[int, int]:
         """``(min_macs, max_macs)`` over the space: MACs of Conv2d and Linear layers at each architecture's
         ``resolution_px``, batch 1 (docs/design.md cost convention), from :func:`nasgen.cost.count_cost`.

@@ -29,7 +29,7 @@ from nasgen.train._proxy import (
     proxy_split,
     zero_init_residual,
 )
-from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
+from nasgen.train._trainer import EpochSettings, StopTraining, Trainer, TrainResult, resolve_device, train_model
 from nasgen.train._zero_cost import (
     ZERO_COST_SCORES,
     grad_norm,
@@ -51,6 +51,7 @@ __all__ = [
     "ProgressiveSchedule",
     "ProxyConfig",
     "StageSettings",
+    "StopTraining",
     "TrainConfig",
     "TrainResult",
     "Trainer",

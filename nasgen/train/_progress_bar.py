@@ -11,10 +11,13 @@ __all__ = ["_Progress"]
 
 
 class _Progress:
-    """A rich progress bar per epoch (loss, accuracy, images/s), or nothing when disabled."""
+    """A rich progress bar per epoch (loss, accuracy, images/s) and one line per finished epoch, or nothing when
+    disabled. Off a terminal (a log file, a pipe) only the epoch lines are printed: a bar there is rendered once
+    more at its end, which printed every epoch twice."""
 
     def __init__(self, enabled: bool, epochs: int) -> None:
         self.enabled, self.epochs = enabled, epochs
+        self.console: Any = None
         self.progress: Any = None
         self.task: Any = None
         self.trainer: Any = None
@@ -22,13 +25,18 @@ class _Progress:
         self.totals = [0, 0.0, 0]
 
     def __enter__(self) -> _Progress:
-        if self.enabled:
+        if not self.enabled:
+            return self
+        from rich.console import Console
+
+        self.console = Console()
+        if self.console.is_terminal:
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
             self.progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn("loss {task.fields[loss]:.4f}  acc {task.fields[acc]:.3f}  {task.fields[ips]:.0f} img/s"),
-                TimeElapsedColumn(),
+                TimeElapsedColumn(), console=self.console,
             )  # fmt: skip
             self.progress.__enter__()
         return self
@@ -39,8 +47,8 @@ class _Progress:
 
     def begin(self, trainer: Any, schedule: ProgressiveSchedule | None) -> None:
         self.trainer, self.schedule = trainer, schedule
-        if trainer.start_epoch > 0 and self.progress is not None:
-            self.progress.console.print(f"resuming after epoch {trainer.start_epoch}/{self.epochs}")
+        if trainer.start_epoch > 0 and self.console is not None:
+            self.console.print(f"resuming after epoch {trainer.start_epoch}/{self.epochs}")
         self._new_task(trainer.start_epoch)
 
     def _new_task(self, epoch: int) -> None:
@@ -65,9 +73,9 @@ class _Progress:
         )  # fmt: skip
 
     def epoch_done(self, row: dict[str, float]) -> None:
-        if self.progress is None:
+        if self.console is None:
             return
-        self.progress.console.print(
+        self.console.print(
             f"epoch {row['epoch']}/{self.epochs}: train loss {row['train_loss']:.4f} acc {row['train_top1']:.4f}, "
             f"val loss {row['val_loss']:.4f} top-1 {row['val_top1']:.4f}, {row['images_per_s']:.0f} img/s, "
             f"{row['seconds']:.1f} s"

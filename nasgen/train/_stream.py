@@ -107,6 +107,13 @@ class StreamTrainer(Trainer):
             warmup.end()
         return float(total) / max(count, 1)
 
+    def data_config(self, resolution_px: int | None = None) -> Any:
+        """The core trainer's data config with how these validation images were prepared: the shorter side resized
+        to ``floor(R / crop_pct)``, then a centre crop (timm's ``crop_mode="center"``, ``crop_pct`` 0.875)."""
+        from nasgen.data import CROP_PCT
+
+        return super().data_config(resolution_px).model_copy(update={"crop_mode": "center", "crop_pct": CROP_PCT})
+
     @torch.no_grad()
     def evaluate(self, resolution_px: int | None = None) -> tuple[float, float]:
         """Top-1 and mean cross-entropy on the fixed validation subset (resize + centre crop), in eval mode.

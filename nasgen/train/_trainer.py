@@ -25,7 +25,16 @@ from nasgen.data import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
 from nasgen.train._optim import make_optimizer, make_scheduler
 
-__all__ = ["EpochSettings", "TrainResult", "Trainer", "resolve_device", "train_model"]
+__all__ = ["EpochSettings", "StopTraining", "TrainResult", "Trainer", "resolve_device", "train_model"]
+
+
+class StopTraining(Exception):  # noqa: N818 -- a signal, like StopIteration, not an error
+    """Raised by an ``on_epoch`` callback to end training after this epoch and keep what it trained.
+
+    :meth:`Trainer.run` returns the :class:`TrainResult` of the epochs done (``epochs`` < the recipe's), the model
+    included; any other exception from ``on_epoch`` (a pruner's) propagates and the result is lost. A search's time
+    limit uses it, so a trial stopped mid-recipe keeps its weights with its partial score.
+    """
 
 
 @dataclass(frozen=True)
@@ -267,7 +276,8 @@ class Trainer:
     def run(self, on_epoch: Callable[[int, float], None] | None = None) -> TrainResult:
         """Train from ``start_epoch`` to ``config.epochs``; call ``on_epoch(epoch, val_top1)`` after each.
 
-        Exceptions raised by ``on_epoch`` (a pruner's) propagate unchanged.
+        :class:`StopTraining` raised by ``on_epoch`` ends training there and returns what was trained; other
+        exceptions raised by ``on_epoch`` (a pruner's) propagate unchanged.
 
         Raises:
             TrainError: The loss became NaN or infinite.
@@ -297,7 +307,10 @@ class Trainer:
                 )
                 self.start_epoch = epoch + 1
                 if on_epoch is not None:
-                    on_epoch(epoch, val_top1)
+                    try:
+                        on_epoch(epoch, val_top1)
+                    except StopTraining:
+                        break
         return TrainResult(
             val_top1=val_top1, val_loss=val_loss, epochs=self.start_epoch, train_seconds=time.perf_counter() - start,
             images_per_second=trained / train_time if train_time else 0.0, device=str(self.device),

@@ -54,7 +54,7 @@ def test_unreachable_postgresql_is_one_line_with_the_password_hidden(tmp_path):
 def test_sqlite_for_many_workers_is_refused_and_the_study_kept(tmp_path):
     out = tmp_path / "run"
     first = runner.invoke(app, ["search", "--budget", "400M", "--n-trials", "1", "--max-params", "1K", "--out", str(out)])
-    assert first.exit_code == 1  # one trial, infeasible: the study exists with it
+    assert first.exit_code == 2  # one trial, infeasible: the study exists with it
     before = (out / "study.db").read_bytes()
     text = _error_line("--workers", "2", "--storage", f"sqlite:///{out / 'study.db'}", "--out", str(out))
     assert "SQLite is for one process at a time; with --workers leave --storage out" in text

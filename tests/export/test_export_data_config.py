@@ -150,9 +150,29 @@ def test_bad_data_configs():
             '{"mean": [0.5], "std": [0.2], "input_size": [1, 8, 8], "num_classes": 2, "classes": ["a"]}'
         )
     assert DataConfig.from_metadata({"format": "pt"}) is None
-    centre = DataConfig(mean=(0.5,), std=(0.2,), input_size=(1, 8, 8), num_classes=2, crop_mode="center")
-    with pytest.raises(ExportError, match="squash"):
-        render_preprocess_code(centre)
+    cropped_squash = DataConfig(mean=(0.5,), std=(0.2,), input_size=(1, 8, 8), num_classes=2, crop_pct=0.9)
+    with pytest.raises(ExportError, match="squash"):  # squash resizes the whole image: a crop share makes no sense
+        render_preprocess_code(cropped_squash)
+
+
+def test_preprocess_centre_crops_as_the_streamed_evaluation(tmp_path):
+    # `nasgen train` on a folder evaluates with Resize(floor(R / 0.875)) + CenterCrop(R) (issue 31: model.py used to
+    # say squash for those weights); the generated preprocess repeats it on tensors
+    import torch
+    from torchvision.transforms import v2
+
+    config = DataConfig(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), input_size=(3, 32, 32), num_classes=2,
+                        crop_mode="center", crop_pct=0.875)  # fmt: skip
+    code = render_preprocess_code(config)
+    assert "CROP_MODE = 'center'" in code and "CROP_PCT = 0.875" in code
+    namespace: dict = {}
+    exec("import torch\nimport torch.nn.functional as F\n" + code, namespace)  # noqa: S102 -- our own code
+    images = torch.randint(0, 256, (2, 3, 50, 70), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)
+    got = namespace["preprocess"](images)
+    reference = v2.Compose([v2.Resize(36, antialias=True), v2.CenterCrop(32)])(images).float()
+    expected = (reference / 255.0 - 0.5) / 0.25
+    assert got.shape == (2, 3, 32, 32)
+    assert (got - expected).abs().max().item() < 0.05  # the same pixels to within a grey level or so
 
 
 def test_older_training_weights_with_mean_and_std_only(tmp_path):

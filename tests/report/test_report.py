@@ -132,10 +132,14 @@ def test_facts_and_baseline(run_dir):
 def test_one_trial(tmp_path, make_run):
     out = make_run(tmp_path / "one", 1, budget=10**9)  # within budget whatever is sampled: one scored trial
     result = write_report(out)
-    assert set(result.figures) == {"accuracy_vs_macs", "history", "stage_choices"}
+    # one trial: the per-stage panels would be 100 % bars of its own choices, so they say why they are missing
+    assert set(result.figures) == {"accuracy_vs_macs", "history"}
     for path in result.figures.values():
         _check_png(path)
-    assert not (out / "importances.png").exists()
+    assert not (out / "importances.png").exists() and not (out / "stage_choices.png").exists()
+    assert result.notes["stage_choices"] == ("too few scored trials to compare the top 10 % with every trial (1; "
+                                             "needs at least 8)")
+    assert "Not drawn: too few scored trials to compare the top 10 %" in result.html.read_text(encoding="utf-8")
     assert "too few scored trials to estimate importances (1; needs at least 8)" in result.notes["importances"]
     assert "too few scored trials to estimate importances" in result.html.read_text(encoding="utf-8")
     from nasgen.report._data import gather

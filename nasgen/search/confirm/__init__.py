@@ -9,6 +9,7 @@ from nasgen.search.confirm._verdict import (
     student_t_ppf,
     student_t_sf,
     summarize,
+    summarize_accuracy,
     welch_one_sided,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "student_t_ppf",
     "student_t_sf",
     "summarize",
+    "summarize_accuracy",
     "welch_one_sided",
 ]

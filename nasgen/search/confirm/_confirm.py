@@ -29,7 +29,7 @@ from nasgen.errors import SearchError
 from nasgen.runs import CONFIRM_FIELDS, Run, RunDir, TrialRecord, open_run, store_result, stored_result
 from nasgen.search._data import DataOptions, SearchData, open_prepared, prepare_data
 from nasgen.search._run import OnComplete, complete
-from nasgen.search.confirm._verdict import ALPHA, Summary, recommend, summarize, welch_one_sided
+from nasgen.search.confirm._verdict import ALPHA, Summary, recommend, summarize, summarize_accuracy, welch_one_sided
 from nasgen.spec import ArchSpec
 from nasgen.units import format_count
 
@@ -111,7 +111,9 @@ def confirm(
     objective: Scorer | None = None,
     out: str | Path | None = None,
     console: Any = None,
-    data_options: DataOptions | None = None,
+    proxy_images: int | None = None,
+    loader_workers: int | None = None,
+    skip_bad_images: bool | None = None,
     on_complete: Iterable[OnComplete] = (),
 ) -> Confirmation:
     """Confirm the top of a search with seeds and recommend an architecture.
@@ -126,7 +128,9 @@ def confirm(
         objective: A stand-in ``f(spec, seed) -> score`` instead of training (tests, studies with a stand-in).
         out: Where ``confirm.csv`` and ``best.yaml`` go (default: the run directory).
         console: Where to print progress (rich Console); None prints nothing.
-        data_options: How to read a streamed folder (default: the settings the search recorded).
+        proxy_images: A streamed folder: the proxy subset size (default: the search's).
+        loader_workers: A streamed folder: decode processes (default: cores − 1, 1…8).
+        skip_bad_images: A streamed folder: leave undecodable files out (default: as the search did).
         on_complete: ``f(run)`` called once the outputs are written (after the report plugin).
 
     Returns:
@@ -142,7 +146,8 @@ def confirm(
     if folder is None:
         raise SearchError("confirm: a run opened from a storage URL needs --out for confirm.csv and best.yaml")
     candidates = _candidates(run, top)
-    train, epochs = _scorer(run, objective, epochs, data, data_options)
+    options = {"proxy_images": proxy_images, "loader_workers": loader_workers, "skip_bad_images": skip_bad_images}
+    train, epochs = _scorer(run, objective, epochs, data, options)
     for candidate in candidates:
         _confirm_one(run, candidate, seeds, epochs, train, console)
     verdict = _verdict(candidates, seeds, epochs)
@@ -186,7 +191,7 @@ def _candidates(run: Run, top: int) -> list[Candidate]:
 
 
 def _scorer(
-    run: Run, objective: Scorer | None, epochs: int | None, data: Any, options: DataOptions | None
+    run: Run, objective: Scorer | None, epochs: int | None, data: Any, options: dict[str, Any]
 ) -> tuple[Scorer, int]:
     if objective is not None:
         return objective, epochs or 1
@@ -211,34 +216,36 @@ def _scorer(
     return train, epochs
 
 
-def _confirm_data(run: Run, data: Any, config: Any, options: DataOptions | None) -> Any:
+def _confirm_data(run: Run, data: Any, config: Any, overrides: dict[str, Any]) -> Any:
     """The data the search's proxies trained on: the search's prepared data or a loaded in-memory dataset as given;
-    else the run's memory-mapped proxy cache; else the recorded source (or ``data``) read with the recorded data
-    settings (or ``options``)."""
-    from nasgen.data import ImageDataset
+    else the run's memory-mapped proxy cache (when the subset asked for is the search's); else the recorded source
+    (or ``data``) read with the search's recorded data settings, each overridden where given."""
+    from nasgen.data import ImageDataset, ImageFiles, load_dataset
 
     if isinstance(data, SearchData):
         return data.train
     if isinstance(data, ImageDataset):
         return data
+    recorded = dict(run.meta.get("data_options") or {})
+    searched_images = run.meta.get("proxy_images", recorded.get("proxy_images"))
+    images = overrides["proxy_images"] if overrides["proxy_images"] is not None else searched_images
     cache = run.meta.get("proxy_cache")
-    if data is None and options is None and cache and run.out is not None and (run.out / cache).is_file():
+    if data is None and cache and run.out is not None and (run.out / cache).is_file() and images == searched_images:
         return open_prepared(RunDir(run.out).root / cache, run.meta.get("data"), None).train
-    from nasgen.data import ImageFiles, load_dataset
-
-    source = data if data is not None else _data_source(run.meta.get("data"))
-    dataset = load_dataset(source, seed=0)
+    dataset = load_dataset(data if data is not None else _data_source(run.meta.get("data")), seed=0)
     if not isinstance(dataset, ImageFiles):
         return dataset
-    recorded = dict(run.meta.get("data_options") or {})
-    if options is None:
-        options = DataOptions(proxy_images=run.meta.get("proxy_images", recorded.get("proxy_images")),
-                              skip_bad_images=bool(recorded.get("skip_bad_images", False)))  # fmt: skip
-    from nasgen.search._prepare import load_search_space
+    skip = overrides["skip_bad_images"]
+    options = DataOptions(proxy_images=images, loader_workers=overrides["loader_workers"],
+                          skip_bad_images=bool(recorded.get("skip_bad_images", False) if skip is None else skip))
+    px = run.meta.get("proxy_cache_px")
+    space = None
+    if px is None:  # a study from before the cache's side was recorded: the search space says it
+        from nasgen.search._prepare import load_search_space
 
-    space, _ = load_search_space(run.meta.get("space"))
+        space, _ = load_search_space(run.meta.get("space"))
     out = run.out if run.out is not None else Path(".")
-    return prepare_data(dataset, space=space, proxy=config, out_dir=out, seed=0, options=options).train
+    return prepare_data(dataset, space=space, proxy=config, out_dir=out, seed=0, options=options, cache_px=px).train
 
 
 def _data_source(recorded: Any) -> Any:
@@ -259,7 +266,8 @@ def _confirm_one(run: Run, candidate: Candidate, seeds: int, epochs: int, train:
             store_result(run, candidate.record.hash, epochs, seed, **stored)  # a killed confirmation resumes here
         candidate.scores.append(float(stored["val_top1"]))
         candidate.seconds.append(float(stored["seconds"]))
-    candidate.summary = summarize(candidate.scores)
+    accuracies = all(0.0 <= s <= 1.0 for s in candidate.scores)  # a stand-in's scores may be anything
+    candidate.summary = (summarize_accuracy if accuracies else summarize)(candidate.scores)
 
 
 def _verdict(candidates: list[Candidate], seeds: int, epochs: int) -> Confirmation:
@@ -281,6 +289,13 @@ def _verdict(candidates: list[Candidate], seeds: int, epochs: int) -> Confirmati
 
 def _words(verdict: Confirmation) -> str:
     rec, best = verdict.recommended, verdict.best
+    noise = f"seed sd {100 * verdict.noise_sd:.2f} points, {verdict.seeds} seeds × {verdict.epochs} epochs"
+    if len(verdict.candidates) == 1:
+        return (
+            f"only one architecture was confirmed, {rec.label}: {rec.shown()} at {format_count(rec.macs)} MACs — "
+            f"there is nothing to compare it with, so it is recommended without a test (confirm more with --top, "
+            f"or --enqueue a baseline) ({noise})"
+        )
     parts = [f"recommended {rec.label}: {rec.shown()} at {format_count(rec.macs)} MACs"]
     if rec is not best:
         parts.append(
@@ -301,7 +316,6 @@ def _words(verdict: Confirmation) -> str:
     worse = [c for c in verdict.candidates if not c.tied]
     if worse:
         parts.append("significantly below the best: " + ", ".join(c.label for c in worse))
-    noise = f"seed sd {100 * verdict.noise_sd:.2f} points, {verdict.seeds} seeds × {verdict.epochs} epochs"
     return "; ".join(parts) + f" ({noise}; one-sided Welch t-test at 5 %)"
 
 
@@ -325,7 +339,7 @@ def _write(folder: Path, run: Run, verdict: Confirmation) -> Path:
     rec = verdict.recommended
     header = (
         f"# nasgen confirm, study {run.name}: recommended {rec.label} (trial {rec.record.number}), val top-1 "
-        f"{rec.shown()} over {verdict.seeds} seeds × {verdict.epochs} epochs, 95 % interval "
+        f"{rec.shown()} over {verdict.seeds} seeds × {verdict.epochs} epochs, 95 % interval (logit scale) "
         f"[{100 * rec.summary.ci_low:.2f}, {100 * rec.summary.ci_high:.2f}] %; {format_count(rec.macs)} MACs, "
         f"{format_count(rec.record.params or 0)} params\n# {verdict.text}\n"
     )

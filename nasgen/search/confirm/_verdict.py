@@ -24,6 +24,7 @@ __all__ = [
     "student_t_sf",
     "student_t_ppf",
     "summarize",
+    "summarize_accuracy",
     "welch_one_sided",
 ]
 
@@ -128,6 +129,38 @@ def summarize(values: Sequence[float], level: float = 0.95) -> Summary:
     sd = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
     half = student_t_ppf(0.5 + level / 2.0, n - 1) * sd / math.sqrt(n)
     return Summary(n, mean, sd, mean - half, mean + half)
+
+
+_LOGIT_CLIP = 1e-4
+"""Accuracies of exactly 0 or 1 enter the logit scale as ``1e-4`` / ``1 − 1e-4`` (a finite, very wide end)."""
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, _LOGIT_CLIP), 1.0 - _LOGIT_CLIP)
+    return math.log(p / (1.0 - p))
+
+
+def _expit(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+def summarize_accuracy(values: Sequence[float], level: float = 0.95) -> Summary:
+    """:func:`summarize` for accuracies (fractions in [0, 1]): the same mean and sd, and a ``level`` interval that
+    stays inside [0, 1] — the Student-t interval of the seeds' logits, ``log(p / (1 − p))``, mapped back (a
+    bounded-outcome interval: symmetric on the logit scale, so it narrows towards 0 and 1 as accuracies can only
+    approach them; where the seeds are far from the bounds it matches the plain t interval to a few hundredths of a
+    point). With three seeds a plain t interval of [63.18, 106.27] % said nothing true above 100 %.
+
+    Raises:
+        ValueError: No values, or a value outside [0, 1].
+    """
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise ValueError(f"summarize_accuracy: accuracies must lie in [0, 1], got {list(values)!r}")
+    plain = summarize(values, level)
+    if plain.n == 1:
+        return plain
+    logits = summarize([_logit(v) for v in values], level)
+    return Summary(plain.n, plain.mean, plain.sd, _expit(logits.ci_low), _expit(logits.ci_high))
 
 
 def welch_one_sided(best: Sequence[float], other: Sequence[float]) -> float:

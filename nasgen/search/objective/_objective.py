@@ -30,6 +30,7 @@ import optuna
 
 from nasgen.cost import CostReport, count_cost
 from nasgen.runs import (
+    Run,
     RunDir,
     TrialRecord,
     params_batch,
@@ -46,6 +47,7 @@ from nasgen.runs import (
     record_reward,
     record_spec,
     record_stopped,
+    rank_key,
     reusable,
     running_twin,
 )
@@ -143,15 +145,31 @@ class Objective:
                               reused_from=reused.reused_from or reused.number)
         else:
             self._check_time(trial, spec)
-            evaluation = self._evaluate(trial, spec)
+            evaluation, stopped = self._evaluate(trial, spec)
+            if stopped is not None:  # the time limit ended it after `stopped` epochs: a partial result
+                return self._partial(trial, evaluation, stopped, cost)
             record_evaluation(trial, evaluation, evaluator=self.evaluator.name)
-            self._save_weights(trial, evaluation)
         value = evaluation.val_top1
+        reward = None
         if self.hardware is not None and self.hardware.objective != "accuracy":
             reward = self.hardware.reward(value, macs=cost.macs, params=cost.params, values=hardware)
             record_reward(trial, reward.value, reward.parts)
             value = reward.value
+        if reused is None:
+            self._save_weights(trial, evaluation, cost, reward=None if reward is None else reward.value)
         return self._finish(trial, violations, value, cost)
+
+    def _partial(self, trial: optuna.Trial, evaluation: Evaluation, epochs: int, cost: CostReport) -> Any:
+        """Record a result the time limit stopped after ``epochs`` epochs (ranked after complete ones, retried when
+        the search resumes), keep its weights when it is the best so far, and end the trial PRUNED.
+
+        Raises:
+            optuna.TrialPruned: Always.
+        """
+        record_partial(trial, epoch=epochs - 1, val_top1=evaluation.val_top1, reason="time limit",
+                       train_seconds=evaluation.train_seconds)  # fmt: skip
+        self._save_weights(trial, evaluation, cost, partial=True)
+        raise optuna.TrialPruned(f"epoch {epochs - 1}: the search's time limit passed")
 
     def _skip_if_running_elsewhere(self, trial: optuna.Trial, content_hash: str) -> list[optuna.trial.FrozenTrial]:
         """Another worker trains this architecture right now: do not train it twice (``running_twin``).
@@ -235,25 +253,36 @@ class Objective:
         trial.study.stop()
         raise optuna.TrialPruned(self.not_started)
 
-    def _evaluate(self, trial: optuna.Trial, spec: ArchSpec) -> Evaluation:
+    def _evaluate(self, trial: optuna.Trial, spec: ArchSpec) -> tuple[Evaluation, int | None]:
+        """Score ``spec``; report each epoch to the pruner; stop at the search's time limit.
+
+        Returns:
+            The evaluation, and the number of epochs it ran when the time limit stopped it (None: complete).
+        """
+        from nasgen.train import StopTraining
+
         start = time.perf_counter()
+        last: list[tuple[int, float]] = []
 
         def on_epoch(epoch: int, val_top1: float) -> None:
             if self.multi_objective or not math.isfinite(val_top1):
                 return
+            last[:] = [(epoch, val_top1)]
             trial.report(val_top1, epoch)
             if self.deadline is not None and time.monotonic() > self.deadline and epoch < self.last_epoch:
-                # The search's time limit passed mid-trial: stop after this epoch, keeping its score as a
-                # partial result (ranked after complete ones; retried when the search resumes).
-                record_partial(trial, epoch=epoch, val_top1=val_top1, reason="time limit",
-                               train_seconds=time.perf_counter() - start)
-                raise optuna.TrialPruned(f"epoch {epoch}: the search's time limit passed")
+                # The search's time limit passed mid-trial: stop after this epoch, keeping its score (and, from a
+                # trainer, its weights) as a partial result.
+                raise StopTraining(f"epoch {epoch}: the search's time limit passed")
             if trial.should_prune():
                 record_pruned_at(trial, epoch)
                 raise optuna.TrialPruned(f"epoch {epoch}: val top-1 {val_top1:.4f} below the pruner's threshold")
 
         try:
-            return self.evaluator(spec, on_epoch)
+            evaluation = self.evaluator(spec, on_epoch)
+        except StopTraining:  # an evaluator without a trainer let it through: the score of the last epoch only
+            epoch, value = last[0]
+            evaluation = Evaluation(val_top1=value, epochs=epoch + 1, train_seconds=time.perf_counter() - start)
+            return evaluation, epoch + 1
         except KeyboardInterrupt:
             record_interrupted(trial)
             raise
@@ -262,20 +291,28 @@ class Objective:
         except Exception as exc:
             record_error(trial, f"{type(exc).__name__}: {exc}")
             raise
+        stopped = bool(last) and last[0][0] < self.last_epoch and evaluation.epochs < self.evaluator.epochs
+        return evaluation, (evaluation.epochs if stopped else None)
 
-    def _save_weights(self, trial: optuna.Trial, evaluation: Evaluation) -> None:
+    def _save_weights(
+        self, trial: optuna.Trial, evaluation: Evaluation, cost: CostReport, *, reward: float | None = None,
+        partial: bool = False,
+    ) -> None:
+        """Keep the trained weights when this trial ranks first among the scored trials so far, by the
+        leaderboard's own order (:func:`~nasgen.runs.rank_key`: complete before partial, the score, fewer MACs,
+        the earlier trial), so that whatever ``best.yaml`` names has its weights — ties included. The outputs
+        delete every other trial's weights."""
         if evaluation.state_dict is None:
             return
-        best = max((r.val_top1 for r in _records(trial) if r.scored and r.number != trial.number), default=-math.inf)
-        if evaluation.val_top1 > best:
-            from safetensors.torch import save_file
+        mine = TrialRecord(number=trial.number, state="partial" if partial else "complete",
+                           val_top1=evaluation.val_top1, macs=cost.macs, reward=reward)  # fmt: skip
+        others = [r for r in Run(trial.study).records() if r.scored and r.number != trial.number]
+        if others and rank_key(min(others, key=rank_key)) < rank_key(mine):
+            return
+        from safetensors.torch import save_file
 
-            config = evaluation.data_config  # the proxy's normalization and size, which exports read back
-            metadata = {"format": "pt", **config.metadata()} if config is not None else None
-            path = RunDir(self.out).trial_weights(trial.number)
-            save_file(evaluation.state_dict, str(path), metadata)
-
-
-def _records(trial: optuna.Trial) -> list[TrialRecord]:
-    states = (optuna.trial.TrialState.COMPLETE,)
-    return [TrialRecord.from_trial(t) for t in trial.study.get_trials(deepcopy=False, states=states)]
+        config = evaluation.data_config  # the proxy's normalization and size, which exports read back
+        metadata = {"format": "pt", **config.metadata()} if config is not None else None
+        path = RunDir(self.out).trial_weights(trial.number)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file(evaluation.state_dict, str(path), metadata)
