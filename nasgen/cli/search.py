@@ -155,7 +155,13 @@ def register(app: typer.Typer) -> None:
         ),
         skip_bad_images: bool = typer.Option(
             _default("skip_bad_images"),
-            help="Folder/list data: leave out files that cannot be decoded and list them (default: fail).",
+            help="Folder/list data: leave out files that cannot be decoded or claim more than --max-image-pixels, "
+            "and list them (default: fail).",
+        ),
+        max_image_pixels: str = typer.Option(
+            _default("max_image_pixels"), metavar="PIXELS",
+            help="Folder/list data: largest image (width x height, from its header) decoded, e.g. 400M; a file "
+            "claiming more is a bad file, a decompression bomb (default: PIL's limit, 89478485).",
         ),
         workers: int = typer.Option(
             _default("workers"),
@@ -192,6 +198,7 @@ def register(app: typer.Typer) -> None:
             save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
             measure_noise=measure_noise, reward=objective, max_latency=max_latency, max_step_time=max_step_time,
             proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+            max_image_pixels=max_image_pixels,
             workers=workers, devices=devices, threads_per_worker=threads_per_worker,
             heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
         )  # fmt: skip

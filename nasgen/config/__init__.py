@@ -13,11 +13,13 @@ Example:
 """
 
 from nasgen.config._base import ConfigModel, merge_settings
+from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS
 from nasgen.config._search import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, PRUNERS, REWARDS, SAMPLERS, SearchConfig
 from nasgen.config._train import LR_SCHEDULES, OPTIMIZERS, PROXY_ONLY, FullTrainConfig, TrainConfig
 
 __all__ = [
     "ConfigModel",
+    "DEFAULT_MAX_IMAGE_PIXELS",
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
     "FullTrainConfig",

@@ -197,7 +197,7 @@ def _search(
     out_dir = Path(out) if out is not None else Path("runs") / name
     data_options = {"space": space_obj, "out_dir": out_dir, "proxy_images": cfg.proxy_images,
                     "loader_workers": cfg.loader_workers, "skip_bad_images": cfg.skip_bad_images,
-                    "shared_cache": cfg.workers > 1}  # fmt: skip
+                    "max_image_pixels": cfg.max_image_pixels, "shared_cache": cfg.workers > 1}  # fmt: skip
     evaluator, proxy_text = _evaluator(
         objective, dataset, proxy, cfg.epochs, cfg.seed, cfg.save_weights, data_options, notes
     )

@@ -32,11 +32,14 @@ def proxy_cache_resolution(space: Any, config: Any) -> int:
 def search_data(
     dataset: Any, space: Any, config: Any, *, out_dir: Path, proxy_images: int | None = None,
     loader_workers: int | None = None, skip_bad_images: bool = False, shared_cache: bool = False,
+    max_image_pixels: int | None = None,
 ) -> tuple[Any, list[str]]:
-    """The dataset every trial trains on, and notes for the user (what the proxy cache holds and cost).
+    """The dataset every trial trains on, and notes for the user: what loading the data found (its report's
+    notes, and images far smaller than the largest proxy resolution), what the proxy cache holds and cost.
 
     ``shared_cache``: several worker processes train on it (``--workers``), so the cache is memory-mapped from
     ``out_dir`` whatever its size: built once, under a lock, and its pages shared by every worker.
+    ``max_image_pixels``: a file claiming more pixels is a bad file, never decoded (default PIL's limit).
 
     Raises:
         DataError: A file of the subset cannot be decoded (unless skipping), or too few images.
@@ -44,9 +47,13 @@ def search_data(
     from nasgen.data._cache import DEFAULT_PROXY_IMAGES, proxy_cache
     from nasgen.data._files import ImageFiles
 
-    if not isinstance(dataset, ImageFiles):
-        return dataset, []
     px = proxy_cache_resolution(space, config)
+    report = getattr(dataset, "report", None)
+    found = [*report.notes, *report.resolution_notes(px)] if report is not None else []
+    if not isinstance(dataset, ImageFiles):
+        return dataset, found
+    if max_image_pixels is not None:
+        dataset = dataset.with_max_image_pixels(max_image_pixels)
     n_images = DEFAULT_PROXY_IMAGES if proxy_images is None else proxy_images
     limit = {"memory_limit_bytes": 0} if shared_cache else {}
     cache = proxy_cache(
@@ -56,7 +63,7 @@ def search_data(
     where = f"memory-mapped {cache.path}" if cache.path is not None else "in memory"
     how = "reused" if cache.reused else f"decoded once in {cache.seconds:.1f} s"
     default = " (the default --proxy-images)" if proxy_images is None else ""
-    notes = [
+    notes = found + [
         f"proxy data: {len(cache.dataset)} of {len(dataset)} images{default}, class-balanced, {how} at {px} px, "
         f"{where}"
     ]

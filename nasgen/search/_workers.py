@@ -53,7 +53,8 @@ class WorkerPlan:
         heartbeat: ``(interval_s, grace_s)``.
         save_weights: Keep the best trial's proxy weights.
         multi_objective: NSGA-II mode.
-        data_options: ``proxy_images``, ``loader_workers``, ``skip_bad_images``, ``shared_cache`` of
+        data_options: ``proxy_images``, ``loader_workers``, ``skip_bad_images``, ``max_image_pixels``,
+            ``shared_cache`` of
             :func:`nasgen.search._data.search_data`: a streamed folder's workers train on the parent's proxy cache.
     """
 
