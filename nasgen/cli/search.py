@@ -60,198 +60,200 @@ def _check_choice(option: str, value: str, allowed: tuple[str, ...]) -> None:
         raise SearchError(f"{option}: expected one of {', '.join(allowed)}, got {value!r}")
 
 
-def register(app: typer.Typer) -> None:
-    @app.command("search")
-    @user_errors
-    def search(
-        budget: str = typer.Option(..., help="MACs budget (conv + linear MACs, batch 1): 400M, 1.5G or 400000000."),
-        space: str = typer.Option("efficientnet-v1", help="Built-in search space name or a space YAML file."),
-        data: Optional[str] = typer.Option(
-            None,
-            help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
-            ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
-        ),
-        n_trials: int = typer.Option(
-            _default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."
-        ),
-        timeout: Optional[float] = typer.Option(
-            _default("timeout"), help="Seconds this run may take; no trial starts that would not fit."
-        ),
-        epochs: Optional[int] = typer.Option(
-            _default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."
-        ),
-        seed: int = typer.Option(_default("seed"), help="Seed of the sampler and of every proxy training run."),
-        sampler: str = typer.Option(
-            _default("sampler"),
-            help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
-            "first 50 trials are random, so it suits runs of hundreds of trials).",
-        ),
-        pruner: Optional[str] = typer.Option(
-            _default("pruner"),
-            help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
-        ),
-        out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
-        storage: Optional[str] = typer.Option(
-            None,
-            help="Shared study: postgresql://USER:PASSWORD@HOST/DB (many machines; pip install 'nasgen[postgres]') or "
-            "journal:///FILE.log (JournalStorage, one machine or a shared filesystem). Default: <out>/study.db, or "
-            "<out>/study.log with --workers.",
-        ),
-        study_name: Optional[str] = typer.Option(_default("study_name"), help="Study name (default <space>-<budget>)."),
-        enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
-        max_params: Optional[str] = typer.Option(_default("max_params"), help="Parameter limit, e.g. 5M."),
-        max_memory: Optional[str] = typer.Option(
-            _default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."
-        ),
-        save_weights: bool = typer.Option(
-            _default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."
-        ),
-        images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
-        batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
-        lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
-        proxy_resolution: Optional[int] = typer.Option(
-            None, help="Proxy: training resolution in px for a 224-px arch."
-        ),
-        progressive: bool = typer.Option(
-            False,
-            "--progressive",
-            help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental, "
-            "not recommended: on the CPU proxy it scored 4.2 points lower at the same time (docs/progressive.md).",
-        ),
-        scale_phi: Optional[str] = typer.Option(
-            None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
-        ),
-        objective: str = typer.Option(
-            _default("reward"),
-            help="accuracy (proxy top-1), mnasnet (ACC*(C/T)^-0.07, C = MACs, or latency with --max-latency; "
-            "EfficientNet §4) or v2 (A*S^-0.07*P^-0.05, S = predicted step time, P = params, both / B0's; "
-            "EfficientNetV2 §3.3).",
-        ),
-        max_latency: Optional[str] = typer.Option(
-            _default("max_latency"), help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
-        ),
-        max_step_time: Optional[str] = typer.Option(
-            _default("max_step_time"),
-            help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms.",
-        ),
-        measure_noise: int = typer.Option(
-            _default("measure_noise"),
-            help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise.",
-        ),
-        confirm: int = typer.Option(
-            _default("confirm"),
-            help="Then confirm the top K (and enqueued baselines) with --confirm-seeds seeds at 2x the proxy's epochs; "
-            "0 = no.",
-        ),
-        confirm_seeds: int = typer.Option(
-            _default("confirm_seeds"), help="Seeds per architecture of the --confirm run (2 or more)."
-        ),
-        proxy_images: Optional[int] = typer.Option(
-            _default("proxy_images"), min=2,
-            help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000).",
-        ),
-        loader_workers: Optional[int] = typer.Option(
-            _default("loader_workers"), min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
-        ),
-        skip_bad_images: bool = typer.Option(
-            _default("skip_bad_images"),
-            help="Folder/list data: leave out files that cannot be decoded or claim more than --max-image-pixels, "
-            "and list them (default: fail).",
-        ),
-        max_image_pixels: str = typer.Option(
-            _default("max_image_pixels"), metavar="PIXELS",
-            help="Folder/list data: largest image (width x height, from its header) decoded, e.g. 400M; a file "
-            "claiming more is a bad file, a decompression bomb (default: PIL's limit, 89478485).",
-        ),
-        workers: int = typer.Option(
-            _default("workers"),
-            help="Worker processes on this machine sharing the study; --n-trials counts the whole study.",
-        ),
-        devices: Optional[str] = typer.Option(
-            _default("devices"),
-            help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu).",
-        ),
-        threads_per_worker: Optional[int] = typer.Option(
-            _default("threads_per_worker"),
-            help="Torch threads of each worker (default: this machine's cores divided by --workers).",
-        ),
-        heartbeat_interval: int = typer.Option(
-            _default("heartbeat_interval"), help="Shared storage: seconds between a running trial's heartbeats."
-        ),
-        heartbeat_grace: int = typer.Option(
-            _default("heartbeat_grace"),
-            help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once.",
-        ),
-    ) -> None:
-        """Search a space for the most accurate architecture within a MACs budget.
+@user_errors
+def search(
+    budget: str = typer.Option(..., help="MACs budget (conv + linear MACs, batch 1): 400M, 1.5G or 400000000."),
+    space: str = typer.Option("efficientnet-v1", help="Built-in search space name or a space YAML file."),
+    data: Optional[str] = typer.Option(
+        None,
+        help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
+        ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
+    ),
+    n_trials: int = typer.Option(
+        _default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."
+    ),
+    timeout: Optional[float] = typer.Option(
+        _default("timeout"), help="Seconds this run may take; no trial starts that would not fit."
+    ),
+    epochs: Optional[int] = typer.Option(
+        _default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."
+    ),
+    seed: int = typer.Option(_default("seed"), help="Seed of the sampler and of every proxy training run."),
+    sampler: str = typer.Option(
+        _default("sampler"),
+        help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
+        "first 50 trials are random, so it suits runs of hundreds of trials).",
+    ),
+    pruner: Optional[str] = typer.Option(
+        _default("pruner"),
+        help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
+    ),
+    out: Optional[Path] = typer.Option(None, help="Run directory (default runs/<study name>)."),
+    storage: Optional[str] = typer.Option(
+        None,
+        help="Shared study: postgresql://USER:PASSWORD@HOST/DB (many machines; pip install 'nasgen[postgres]') or "
+        "journal:///FILE.log (JournalStorage, one machine or a shared filesystem). Default: <out>/study.db, or "
+        "<out>/study.log with --workers.",
+    ),
+    study_name: Optional[str] = typer.Option(_default("study_name"), help="Study name (default <space>-<budget>)."),
+    enqueue: list[str] = typer.Option([], help="Architecture (name or YAML) to evaluate first; repeatable."),
+    max_params: Optional[str] = typer.Option(_default("max_params"), help="Parameter limit, e.g. 5M."),
+    max_memory: Optional[str] = typer.Option(
+        _default("max_memory"), help="Activation-memory limit in bytes, e.g. 50M."
+    ),
+    save_weights: bool = typer.Option(
+        _default("save_weights"), help="Keep the best trial's proxy weights (safetensors)."
+    ),
+    images_per_epoch: Optional[int] = typer.Option(None, help="Proxy: training images drawn per epoch."),
+    batch_size: Optional[int] = typer.Option(None, help="Proxy: training batch size."),
+    lr: Optional[float] = typer.Option(None, help="Proxy: peak learning rate."),
+    proxy_resolution: Optional[int] = typer.Option(
+        None, help="Proxy: training resolution in px for a 224-px arch."
+    ),
+    progressive: bool = typer.Option(
+        False,
+        "--progressive",
+        help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental, "
+        "not recommended: on the CPU proxy it scored 4.2 points lower at the same time (docs/progressive.md).",
+    ),
+    scale_phi: Optional[str] = typer.Option(
+        None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
+    ),
+    objective: str = typer.Option(
+        _default("reward"),
+        help="accuracy (proxy top-1), mnasnet (ACC*(C/T)^-0.07, C = MACs, or latency with --max-latency; "
+        "EfficientNet §4) or v2 (A*S^-0.07*P^-0.05, S = predicted step time, P = params, both / B0's; "
+        "EfficientNetV2 §3.3).",
+    ),
+    max_latency: Optional[str] = typer.Option(
+        _default("max_latency"), help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
+    ),
+    max_step_time: Optional[str] = typer.Option(
+        _default("max_step_time"),
+        help="Predicted training-step limit at the proxy's batch and resolution, e.g. 300ms.",
+    ),
+    measure_noise: int = typer.Option(
+        _default("measure_noise"),
+        help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise.",
+    ),
+    confirm: int = typer.Option(
+        _default("confirm"),
+        help="Then confirm the top K (and enqueued baselines) with --confirm-seeds seeds at 2x the proxy's epochs; "
+        "0 = no.",
+    ),
+    confirm_seeds: int = typer.Option(
+        _default("confirm_seeds"), help="Seeds per architecture of the --confirm run (2 or more)."
+    ),
+    proxy_images: Optional[int] = typer.Option(
+        _default("proxy_images"), min=2,
+        help="Folder/list data: class-balanced images for the proxy, decoded once (default 12000).",
+    ),
+    loader_workers: Optional[int] = typer.Option(
+        _default("loader_workers"), min=0, help="Folder/list data: decode processes (default: cores - 1, 1-8)."
+    ),
+    skip_bad_images: bool = typer.Option(
+        _default("skip_bad_images"),
+        help="Folder/list data: leave out files that cannot be decoded or claim more than --max-image-pixels, "
+        "and list them (default: fail).",
+    ),
+    max_image_pixels: str = typer.Option(
+        _default("max_image_pixels"), metavar="PIXELS",
+        help="Folder/list data: largest image (width x height, from its header) decoded, e.g. 400M; a file "
+        "claiming more is a bad file, a decompression bomb (default: PIL's limit, 89478485).",
+    ),
+    workers: int = typer.Option(
+        _default("workers"),
+        help="Worker processes on this machine sharing the study; --n-trials counts the whole study.",
+    ),
+    devices: Optional[str] = typer.Option(
+        _default("devices"),
+        help="Devices of the workers, round robin: cpu, or GPU indices like 0,1 (default: every GPU, else cpu).",
+    ),
+    threads_per_worker: Optional[int] = typer.Option(
+        _default("threads_per_worker"),
+        help="Torch threads of each worker (default: this machine's cores divided by --workers).",
+    ),
+    heartbeat_interval: int = typer.Option(
+        _default("heartbeat_interval"), help="Shared storage: seconds between a running trial's heartbeats."
+    ),
+    heartbeat_grace: int = typer.Option(
+        _default("heartbeat_grace"),
+        help="Shared storage: seconds without a heartbeat before a trial is failed (reason kept), retried once.",
+    ),
+) -> None:
+    """Search a space for the most accurate architecture within a MACs budget.
 
-        Over-budget samples are costed analytically and never trained. Outputs: study.db (Optuna, openable
-        by optuna-dashboard), best.yaml, leaderboard.csv, trials/<n>/arch.yaml. Run the same command again
-        to resume.
-        """
-        _check_choice("--sampler", sampler, SAMPLERS)
-        if pruner is not None:
-            _check_choice("--pruner", pruner, _off_last(PRUNERS))
-        config = SearchConfig(
-            budget=budget, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed, sampler=sampler,
-            pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
-            save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
-            measure_noise=measure_noise, reward=objective, max_latency=max_latency, max_step_time=max_step_time,
-            proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
-            max_image_pixels=max_image_pixels,
-            workers=workers, devices=devices, threads_per_worker=threads_per_worker,
-            heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
-        )  # fmt: skip
-        from nasgen.search import search as run_search
-        from nasgen.search._outputs import near_chance_warning, summary_table
+    Over-budget samples are costed analytically and never trained. Outputs: study.db (Optuna, openable
+    by optuna-dashboard), best.yaml, leaderboard.csv, trials/<n>/arch.yaml. Run the same command again
+    to resume.
+    """
+    _check_choice("--sampler", sampler, SAMPLERS)
+    if pruner is not None:
+        _check_choice("--pruner", pruner, _off_last(PRUNERS))
+    config = SearchConfig(
+        budget=budget, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed, sampler=sampler,
+        pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
+        save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
+        measure_noise=measure_noise, reward=objective, max_latency=max_latency, max_step_time=max_step_time,
+        proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+        max_image_pixels=max_image_pixels,
+        workers=workers, devices=devices, threads_per_worker=threads_per_worker,
+        heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
+    )  # fmt: skip
+    from nasgen.search import search as run_search
+    from nasgen.search._outputs import near_chance_warning, summary_table
 
-        try:
-            result = run_search(
-                config=config,
-                space=space,
-                data=data,
-                out=out,
-                storage=storage,
-                enqueue=tuple(enqueue),
-                proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
-                console=err_console,
-            )
-        except KeyboardInterrupt:
-            err_console.print("interrupted: completed trials are kept; run the same command again to resume")
-            raise typer.Exit(130) from None
-        for note in result.notes:
-            err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
-        console.print(
-            summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]),
-            soft_wrap=not console.is_terminal,  # logs and pipes keep whole lines, not 80 columns
+    try:
+        result = run_search(
+            config=config,
+            space=space,
+            data=data,
+            out=out,
+            storage=storage,
+            enqueue=tuple(enqueue),
+            proxy=_proxy_overrides(images_per_epoch, batch_size, lr, proxy_resolution, progressive),
+            console=err_console,
         )
-        if result.best_spec is None:
-            reason = result.not_started or _nothing_evaluated(result.study)
-            message = f"error: {reason}; outputs in {result.out}"
-            err_console.print(message, highlight=False, soft_wrap=True, markup=False)
-            raise typer.Exit(1)  # the search ran, but there is no architecture to use
-        warning = near_chance_warning(result.leaderboard, result.best_spec.num_classes, epochs or _proxy_epochs(result))
-        if warning is not None:
-            err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
-        if result.best_partial:
-            err_console.print(
-                "note: the best result is partial (the time limit stopped its trial before the last epoch); run the "
-                "same command again to retry it under the whole recipe",
-                highlight=False,
-                soft_wrap=True,
-                markup=False,
-            )
-        _print_noise(result)
-        if result.confirmation is not None:
-            from nasgen.cli.confirm import _table
+    except KeyboardInterrupt:
+        err_console.print("interrupted: completed trials are kept; run the same command again to resume")
+        raise typer.Exit(130) from None
+    for note in result.notes:
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
+    console.print(
+        summary_table(result.study, result.leaderboard, result.study.user_attrs["budget_macs"]),
+        soft_wrap=not console.is_terminal,  # logs and pipes keep whole lines, not 80 columns
+    )
+    if result.best_spec is None:
+        reason = result.not_started or _nothing_evaluated(result.study)
+        message = f"error: {reason}; outputs in {result.out}"
+        err_console.print(message, highlight=False, soft_wrap=True, markup=False)
+        raise typer.Exit(1)  # the search ran, but there is no architecture to use
+    warning = near_chance_warning(result.leaderboard, result.best_spec.num_classes, epochs or _proxy_epochs(result))
+    if warning is not None:
+        err_console.print(f"warning: {warning}", highlight=False, soft_wrap=True, markup=False)
+    if result.best_partial:
+        err_console.print(
+            "note: the best result is partial (the time limit stopped its trial before the last epoch); run the "
+            "same command again to retry it under the whole recipe",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
+        )
+    _print_noise(result)
+    if result.confirmation is not None:
+        from nasgen.cli.confirm import _table
 
-            console.print(_table(result.confirmation), soft_wrap=not console.is_terminal)
-            console.print(result.confirmation.text, highlight=False, soft_wrap=True, markup=False)
-            console.print(f"recommended: written to {result.out / 'best.yaml'}", highlight=False)
-        else:
-            console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
-        for path in result.family:
-            console.print(f"scaled: {path}", highlight=False)
+        console.print(_table(result.confirmation), soft_wrap=not console.is_terminal)
+        console.print(result.confirmation.text, highlight=False, soft_wrap=True, markup=False)
+        console.print(f"recommended: written to {result.out / 'best.yaml'}", highlight=False)
+    else:
+        console.print(f"best: trial {result.best_trial}, written to {result.out / 'best.yaml'}", highlight=False)
+    for path in result.family:
+        console.print(f"scaled: {path}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search)
 
 
 def _print_noise(result) -> None:
