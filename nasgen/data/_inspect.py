@@ -88,11 +88,15 @@ def walk_tree(root: Path, *, skip_hidden: bool) -> ImageTree:
     tree = ImageTree()
     for entry in sorted(os.scandir(root), key=lambda entry: entry.name):
         path = os.path.join(root, entry.name)
+        hidden = entry.name.startswith(".")  # a hidden folder is never a class; a hidden file counts in memory only
+        if hidden and skip_hidden:
+            continue
         if entry.is_symlink() and _unfollowable(path, real_root, (real_root,)):
             tree.unfollowed.append(path)
-        elif entry.is_dir() and not entry.name.startswith("."):
-            tree.per_class.append((entry.name, _walk(path, real_root, (real_root,), skip_hidden, tree)))
-        elif entry.is_file() and not (skip_hidden and entry.name.startswith(".")):
+        elif entry.is_dir():
+            if not hidden:
+                tree.per_class.append((entry.name, _walk(path, real_root, (real_root,), skip_hidden, tree)))
+        elif entry.is_file():
             tree.loose.append(path)
     return tree
 
