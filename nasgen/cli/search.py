@@ -159,7 +159,7 @@ def search(
     max_image_pixels: str = typer.Option(
         _default("max_image_pixels"), metavar="PIXELS",
         help="Folder/list data: largest image (width x height, from its header) decoded, e.g. 400M; a file "
-        "claiming more is a bad file, a decompression bomb (default: PIL's limit, 89478485).",
+        "claiming more is a bad file, a decompression bomb (the default is PIL's own limit).",
     ),
     workers: int = typer.Option(
         _default("workers"),

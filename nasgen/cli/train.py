@@ -101,7 +101,7 @@ def train(
     max_image_pixels: str = typer.Option(
         _default("max_image_pixels"), "--max-image-pixels", metavar="PIXELS",
         help="Largest image (width x height, from its header) decoded, e.g. 400M; a file claiming more is a bad "
-        "file, a decompression bomb (default: PIL's limit, 89478485).",
+        "file, a decompression bomb (the default is PIL's own limit).",
     ),
 ) -> None:
     """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
