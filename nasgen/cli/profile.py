@@ -205,7 +205,7 @@ def profile(
         None, "--latency-budget", metavar="TIME",
         help="bound --latency's timing, e.g. 5m or 90s: no new part is timed once it is spent, the rest are "
         "estimated from the parts timed (and said so); the whole-network measurements are skipped if they "
-        "would not fit [default: no bound]",
+        "would not fit (default: no bound)",
     ),
 ) -> None:
     """Print params, MACs (conv + linear, batch 1), FLOPs (2 x MACs), activation memory and a stage table."""
