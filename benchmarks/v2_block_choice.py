@@ -40,7 +40,8 @@ def main() -> None:
     import torch
 
     from nasgen.cost import count_cost
-    from nasgen.cost._latency import Part, _build_part, _time_module
+    from nasgen.cost._parts import Part
+    from nasgen.cost._timing import build_part, time_module
     from nasgen.spec import load_spec
 
     v2s = load_spec("efficientnetv2-s")
@@ -63,8 +64,8 @@ def main() -> None:
         for _ in range(args.rounds):
             for label, spec in specs.items():  # interleaved: load changes hit every candidate alike
                 part = Part(f"stages.{stage - 1}.0", "", "block", c_in, size, stage - 1, stride)
-                module = _build_part(spec, part)
-                times[label].append(_time_module(module, part, "train", args.batch, key, min_seconds=0.05))
+                module = build_part(spec, part)
+                times[label].append(time_module(module, part, "train", args.batch, key, min_seconds=0.05).ms)
         print(f"stage {stage}: {c_in}→{c_out}, stride {stride}, {size} px in, {layers} layers in V2-S")
         for label, spec in specs.items():
             cost = count_cost(spec).stages[stage - 1]

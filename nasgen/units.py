@@ -99,11 +99,13 @@ def format_bytes(value: int | float, precision: int = 1) -> str:
     return f"{int(value)} B"
 
 
-_DURATION_UNITS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0}
+# "m" is minutes here (as in `timeout 5m` and Go's durations); milliseconds are "ms"
+_DURATION_UNITS = {"us": 1e-3, "µs": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "min": 60_000.0, "h": 3_600_000.0}
 
 
 def parse_duration_ms(text: str | float, *, what: str = "duration") -> float:
-    """Parse a time with its unit, ``"5ms"``, ``"0.3s"``, ``"800us"``, into milliseconds.
+    """Parse a time with its unit, ``"5ms"``, ``"0.3s"``, ``"800us"``, ``"5m"`` or ``"5min"``, ``"1h"``, into
+    milliseconds.
 
     A bare number is refused: ``5`` could be seconds or milliseconds.
 
@@ -117,7 +119,7 @@ def parse_duration_ms(text: str | float, *, what: str = "duration") -> float:
     raw = str(text).strip()
     unit = next((u for u in sorted(_DURATION_UNITS, key=len, reverse=True) if raw.endswith(u)), None)
     if unit is None:
-        raise BudgetError(f"{what}: give a unit (ms, s or us), e.g. 5ms, got {text!r}")
+        raise BudgetError(f"{what}: give a unit (ms, s, us, m = minutes, h), e.g. 5ms, got {text!r}")
     try:
         value = float(raw[: -len(unit)].strip())
     except ValueError:

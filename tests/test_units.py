@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nasgen.errors import BudgetError
-from nasgen.units import format_bytes, format_count, parse_bytes, parse_count, parse_macs
+from nasgen.units import format_bytes, format_count, parse_bytes, parse_count, parse_duration_ms, parse_macs
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,19 @@ def test_budget_1e400_is_a_clean_cli_error(tmp_path) -> None:
     assert result.exit_code == 2
     assert "budget (MACs): must be at most 1e18, got '1e400'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("5ms", 5.0), ("0.3s", 300.0), ("800us", 0.8), ("5m", 300_000.0), ("5min", 300_000.0), ("1.5h", 5_400_000.0),
+     (" 90 s", 90_000.0)],
+)
+def test_parse_duration(text, ms) -> None:
+    # "m" is minutes (as `timeout 5m`), milliseconds are "ms"
+    assert parse_duration_ms(text) == pytest.approx(ms)
+
+
+@pytest.mark.parametrize("text", ["5", "5x", "-1m", "0s", "nanms"])
+def test_parse_duration_refuses(text) -> None:
+    with pytest.raises(BudgetError, match="latency-budget"):
+        parse_duration_ms(text, what="latency-budget")

@@ -163,7 +163,13 @@ def search(
     skip_bad_images: bool = typer.Option(
         _default("skip_bad_images"),
         "--skip-bad-images",
-        help="Folder/list data: leave out files that cannot be decoded and list them (default: fail).",
+        help="Folder/list data: leave out files that cannot be decoded or claim more than --max-image-pixels, "
+        "and list them (default: fail).",
+    ),
+    max_image_pixels: str = typer.Option(
+        _default("max_image_pixels"), metavar="PIXELS",
+        help="Folder/list data: largest image (width x height, from its header) decoded, e.g. 400M; a file "
+        "claiming more is a bad file, a decompression bomb (the default is PIL's own limit).",
     ),
     workers: int = typer.Option(
         _default("workers"),
@@ -203,6 +209,7 @@ def search(
         measure_noise=measure_noise, reward=_reward(reward, objective), max_latency=max_latency,
         max_step_time=max_step_time, evaluator=evaluator,
         proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+        max_image_pixels=max_image_pixels,
         workers=workers, devices=devices, threads_per_worker=threads_per_worker,
         heartbeat_interval=heartbeat_interval, heartbeat_grace=heartbeat_grace,
     )  # fmt: skip
@@ -268,7 +275,7 @@ _PANELS = {
     "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
     "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
                        "measure_noise"),
-    "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images"),
+    "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images", "max_image_pixels"),
     "Outputs and confirmation": ("out", "study_name", "save_weights", "scale_phi", "confirm", "confirm_seeds"),
     "Scale-out": ("storage", "workers", "devices", "threads_per_worker", "heartbeat_interval", "heartbeat_grace"),
 }

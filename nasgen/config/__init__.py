@@ -13,6 +13,7 @@ Example:
 """
 
 from nasgen.config._base import ConfigModel, merge_settings
+from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS
 from nasgen.config._search import (
     DEFAULT_HEARTBEAT_GRACE_S,
     DEFAULT_HEARTBEAT_INTERVAL_S,
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigModel",
     "DEFAULT_HEARTBEAT_GRACE_S",
     "DEFAULT_HEARTBEAT_INTERVAL_S",
+    "DEFAULT_MAX_IMAGE_PIXELS",
     "DEFAULT_N_TRIALS",
     "DEFAULT_TIMEOUT_S",
     "EVALUATORS",

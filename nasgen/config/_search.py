@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from nasgen.config._base import ConfigModel, parsed_already
+from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS, MaxImagePixels
 from nasgen.errors import SearchError
 from nasgen.units import parse_bytes, parse_count, parse_duration_ms, parse_macs
 
@@ -90,6 +91,8 @@ class SearchConfig(ConfigModel):
             a uint8 cache shared by every trial (default ``None`` = 12,000, the embedded proxy's data size).
         loader_workers: Decode processes for building that cache (default ``None`` = cores − 1, 1…8).
         skip_bad_images: Leave undecodable files out of the cache (listed in the notes) instead of failing.
+        max_image_pixels: A file claiming more pixels (width × height, from its header) is a bad image, refused or
+            skipped as above (a decompression bomb); default PIL's own limit, 89,478,485 px.
         workers: Worker processes on this machine sharing the study (default 1); above 1 the default storage is
             a JournalStorage ``<out>/study.log`` and SQLite is refused.
         devices: ``"cpu"`` or GPU indices ``"0,1"`` for the workers, round robin (default: every GPU, else CPU).
@@ -130,6 +133,7 @@ class SearchConfig(ConfigModel):
     proxy_images: int | None = Field(None, ge=2)
     loader_workers: int | None = Field(None, ge=0)
     skip_bad_images: bool = False
+    max_image_pixels: MaxImagePixels = DEFAULT_MAX_IMAGE_PIXELS
     # checked where they are used (nasgen.search.workers / nasgen.runs.storage), with messages that name the option
     workers: int = 1
     devices: str | None = None

@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from nasgen.config._base import ConfigModel
+from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS, MaxImagePixels
 
 __all__ = ["FullTrainConfig", "TrainConfig"]
 
@@ -142,6 +143,9 @@ class FullTrainConfig(TrainConfig):
             ``None`` (default) = cores − 1, between 1 and 8; 0 decodes in the training process.
         skip_bad_images: Streamed data: leave out files that cannot be decoded and list them in the result
             (default False: fail with the first bad path).
+        max_image_pixels: Streamed data: a file claiming more pixels (width × height, read from its header
+            before decoding) is a bad image, refused or skipped as above (a decompression bomb: a few kB that
+            decode to gigabytes); default PIL's own limit, 89,478,485 px. Raise it for real gigapixel scans.
 
     Raises:
         SpecError: As :class:`TrainConfig`; or a proxy-only field set.
@@ -162,6 +166,7 @@ class FullTrainConfig(TrainConfig):
     seed: int = 0
     loader_workers: int | None = Field(None, ge=0)
     skip_bad_images: bool = False
+    max_image_pixels: MaxImagePixels = DEFAULT_MAX_IMAGE_PIXELS
 
     @model_validator(mode="after")
     def _no_proxy_settings(self) -> FullTrainConfig:
@@ -178,7 +183,7 @@ class FullTrainConfig(TrainConfig):
         Raises:
             SpecError: ``resolution_px`` outside 8…1024.
         """
-        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", *PROXY_ONLY})
+        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", "max_image_pixels", *PROXY_ONLY})
         fields.update(resolution_px=resolution_px,
                       bn_recalibration_images=min(self.bn_recalibration_images, n_train_images))  # fmt: skip
         return TrainConfig.from_dict(fields)

@@ -14,7 +14,12 @@ Modes:
   trains; a part's input requires grad (except the stem's image), so input gradients are timed as in the
   network.
 
-Imports torch on first use (the only torch user in ``nasgen.cost`` besides ``_thop``).
+Timing a fresh table costs minutes for a large network on a small CPU, so a prediction can be bounded
+(:class:`TimingBudget`, issue 30): the parts are timed in order of their share of the network's MACs, and once
+the budget is spent no new part is timed — the rest are estimated from the parts timed so far (ms per MAC, by
+kind), named in :attr:`LatencyPrediction.estimated`, and never stored in the table.
+
+The parts live in :mod:`nasgen.cost._parts` (torch-free), the timing in :mod:`nasgen.cost._timing` (torch).
 """
 
 from __future__ import annotations
@@ -22,113 +27,30 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import platform
-import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nasgen.cost._trace import conv_output_size
+from nasgen.cost._budget import TimingBudget, TimingProgress, estimate_ms
+from nasgen.cost._parts import Part, part_work, parts_of
+from nasgen.cost._timing import check_mode, device_key, measure_latency
 from nasgen.errors import SpecError
 
 __all__ = [
+    "RETIME_BELOW_S",
     "LatencyPrediction",
-    "calibrate",
     "LatencyTable",
     "Part",
+    "calibrate",
     "device_key",
     "measure_latency",
     "parts_of",
     "predict_latency",
 ]
 
-MODES = ("infer", "train")
-
-
-@dataclass(frozen=True)
-class Part:
-    """One timed piece of a network: the stem, a block, or the head.
-
-    Attributes:
-        name: Where it sits (``stem``, ``stages.3.1``, ``head``).
-        key: What determines its time (kind and shape), the lookup-table key without mode and batch.
-        role: ``stem``, ``block`` or ``head``.
-        in_channels: Input channels.
-        size_px: Input height = width (px).
-        stage_index: The stage (blocks only).
-        stride: The block's stride (blocks only).
-    """
-
-    name: str
-    key: str
-    role: str
-    in_channels: int
-    size_px: int
-    stage_index: int = -1
-    stride: int = 1
-
-
-def _stage_key(stage: Any) -> str:
-    data = stage.model_dump(mode="json", exclude={"num_layers", "stride"})
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
-def parts_of(spec: Any, resolution_px: int | None = None) -> list[Part]:
-    """The parts of ``spec`` in network order, with their input channels and sizes (no torch).
-
-    Raises:
-        SpecError: A resolution below 1 px.
-    """
-    size = int(resolution_px or spec.resolution_px)
-    if size < 1:
-        raise SpecError(f"must be at least 1, got {size}", path="resolution_px", value=size)
-    common = f"act={spec.activation},eps={spec.bn_eps}"
-    parts = [Part("stem", f"stem|{spec.in_channels}>{spec.stem.out_channels}|k{spec.stem.kernel_size}|"
-                          f"s{spec.stem.stride}|{size}px|{common}", "stem", spec.in_channels, size)]
-    size = conv_output_size(size, spec.stem.kernel_size, spec.stem.stride)
-    channels = spec.stem.out_channels
-    for i, stage in enumerate(spec.stages):
-        for j in range(stage.num_layers):
-            stride = stage.stride if j == 0 else 1
-            key = f"block|{channels}>|s{stride}|{size}px|{common}|{_stage_key(stage)}"
-            parts.append(Part(f"stages.{i}.{j}", key, "block", channels, size, i, stride))
-            size = conv_output_size(size, stage.kernel_size, stride)
-            channels = stage.out_channels
-    parts.append(Part("head", f"head|{channels}>{spec.head_channels}>{spec.num_classes}|{size}px|{common}", "head",
-                      channels, size))
-    return parts
-
-
-def device_key(device: str = "cpu", *, dtype: str = "float32", channels_last: bool = True) -> dict[str, Any]:
-    """What a table is valid for: device name, torch version, threads, dtype, memory format.
-
-    Raises:
-        SpecError: ``device`` is not ``cpu`` / ``cuda[:N]``, or CUDA is asked for without a CUDA device.
-    """
-    import torch
-
-    if device == "cpu":
-        name = _cpu_name()
-    elif device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise SpecError(f"{device!r} asked for, but this machine has no CUDA device", path="device",
-                            value=device)
-        name = torch.cuda.get_device_name(torch.device(device))
-    else:
-        raise SpecError(f"expected 'cpu' or 'cuda[:N]', got {device!r}", path="device", value=device)
-    return {"device": device.split(":")[0], "device_name": name, "torch": torch.__version__.split("+")[0],
-            "threads": torch.get_num_threads(), "dtype": dtype, "channels_last": channels_last}
-
-
-def _cpu_name() -> str:
-    cpuinfo = Path("/proc/cpuinfo")  # Linux; elsewhere the platform module's words
-    text = cpuinfo.read_text(errors="replace") if cpuinfo.is_file() else ""
-    for line in text.splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
+#: A new part whose first timing took less wall time than this (s) is timed a second time (see ``retime``).
+RETIME_BELOW_S = 1.0
 
 
 def _cache_dir() -> Path:
@@ -145,6 +67,10 @@ class LatencyTable:
         key: :func:`device_key` (another thread count, dtype or memory format is another table).
         folder: Where tables live (default ``$NASGEN_CACHE_DIR/latency`` or ``~/.cache/nasgen/latency``).
         on_measure: Called as ``on_measure(part_name, mode, batch)`` before each new measurement (progress).
+
+    Attributes:
+        measured: Parts measured into the table through this object (first timings; retimings not counted).
+        seconds: Wall time of each entry's timings made through this object (s), by entry.
     """
 
     def __init__(self, key: dict[str, Any], folder: Path | None = None,
@@ -155,6 +81,7 @@ class LatencyTable:
         self.on_measure = on_measure
         self.entries: dict[str, float] = {}
         self.measured = 0
+        self.seconds: dict[str, float] = {}
         if self.path.is_file():
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("key") == self.key:
@@ -184,14 +111,21 @@ class LatencyTable:
         """Whether the table holds ``part`` in ``mode`` at ``batch`` images."""
         return f"{mode}|b{batch}|{part.key}" in self.entries
 
+    def _time(self, spec: Any, part: Part, mode: str, batch: int) -> float:
+        from nasgen.cost._timing import build_part, time_module
+
+        timing = time_module(build_part(spec, part), part, mode, batch, self.key)
+        entry = f"{mode}|b{batch}|{part.key}"
+        self.seconds[entry] = self.seconds.get(entry, 0.0) + timing.seconds
+        return timing.ms
+
     def part_ms(self, spec: Any, part: Part, mode: str, batch: int) -> float:
         """The part's time in ms in ``mode`` at ``batch`` images, measured now if the table lacks it."""
         entry = f"{mode}|b{batch}|{part.key}"
         if entry not in self.entries:
             if self.on_measure is not None:
                 self.on_measure(part.name, mode, batch)
-            module = _build_part(spec, part)
-            self.entries[entry] = _time_module(module, part, mode, batch, self.key)
+            self.entries[entry] = self._time(spec, part, mode, batch)
             self.measured += 1
             self.save()
         return self.entries[entry]
@@ -205,7 +139,7 @@ class LatencyTable:
         faster is the better estimate of the part's own cost (the convention of ``timeit``).
         """
         entry = f"{mode}|b{batch}|{part.key}"
-        again = _time_module(_build_part(spec, part), part, mode, batch, self.key)
+        again = self._time(spec, part, mode, batch)
         self.entries[entry] = min(self.entries.get(entry, again), again)
         self.save()
         return self.entries[entry]
@@ -220,11 +154,13 @@ class LatencyPrediction:
         total_ms: Predicted time (ms) = ``factor · parts_ms + per_part_ms · len(parts)``.
         mode: ``infer`` or ``train``.
         batch: Images per call.
-        parts: ``(part name, ms)`` in network order, as measured alone; they add up to ``parts_ms``.
+        parts: ``(part name, ms)`` in network order, as measured alone (or estimated); they add up to ``parts_ms``.
         parts_ms: The plain sum of the parts (ms).
         factor: Calibration factor of the table for this mode and batch (1.0 when not calibrated).
         measured_now: Parts that were not in the table and were measured for this prediction.
         per_part_ms: Calibrated time each part adds inside a network (0.0 when not calibrated).
+        estimated: Parts (names, network order) whose time is an estimate: the budget was spent before they
+            were timed (:func:`~nasgen.cost._budget.estimate_ms`); not stored in the table.
     """
 
     total_ms: float
@@ -235,37 +171,92 @@ class LatencyPrediction:
     factor: float = 1.0
     measured_now: int = 0
     per_part_ms: float = 0.0
+    estimated: tuple[str, ...] = ()
+
+
+def _group(spec: Any, part: Part) -> str:
+    return f"block:{spec.stages[part.stage_index].kind}" if part.role == "block" else part.role
 
 
 def predict_latency(spec: Any, table: LatencyTable, *, mode: str = "infer", batch: int = 1,
-                    resolution_px: int | None = None) -> LatencyPrediction:
+                    resolution_px: int | None = None, budget: TimingBudget | None = None) -> LatencyPrediction:
     """Predicted time of ``spec`` = factor · (stem + every block + head) + per-part time · number of parts, from
     ``table`` (filling it as needed).
 
-    Each part new to the table is timed twice, the second time after the network's other new parts, and the
-    faster time is kept (:meth:`LatencyTable.retime`). A part timed alone runs with its weights and activations
-    hot in cache; inside a network the parts evict each
-    other, so the sum of parts under-predicts the whole on a CPU (B0 at 224 px, 1 thread: 35 ms summed vs
-    68 ms whole), and each part adds a little inside a network that it does not alone (measured at batch 1,
-    1 thread: ≈ 0.09 ms a part). :func:`calibrate` fits the factor and the per-part time once per table, mode
-    and batch on a few networks.
+    Each distinct part new to the table is timed once (repeated blocks share an entry), in order of its share of
+    the network's MACs; one whose timing took under :data:`RETIME_BELOW_S` is timed a second time after the
+    network's other new parts and the faster time kept (:meth:`LatencyTable.retime`; a longer timing spans a
+    stall of the machine with its own repeats). A part timed alone runs with its weights and activations
+    hot in cache; inside a network the parts evict each other, so the sum of parts under-predicts the whole on
+    a CPU (B0 at 224 px, 1 thread: 35 ms summed vs 68 ms whole), and each part adds a little inside a network
+    that it does not alone (measured at batch 1, 1 thread: ≈ 0.09 ms a part). :func:`calibrate` fits the
+    factor and the per-part time once per table, mode and batch on a few networks.
+
+    Args:
+        spec: The architecture.
+        table: The lookup table (filled with the parts timed).
+        mode: ``infer`` or ``train``.
+        batch: Images per call.
+        resolution_px: Input size (px); default the spec's.
+        budget: Bounds the wall time spent timing and receives progress reports; once spent, the parts not yet
+            timed are estimated (named in ``estimated``), except that a prediction with nothing timed at all
+            times one part first. ``None``: time every part.
 
     Raises:
         SpecError: Unknown mode, batch < 1, a bad resolution.
     """
-    _check(mode, batch)
+    check_mode(mode, batch)
+    budget = budget if budget is not None else TimingBudget()
     before = table.measured
     parts = parts_of(spec, resolution_px)
-    fresh = {part.key: part for part in parts if not table.has(part, mode, batch)}
-    for part in parts:
-        table.part_ms(spec, part, mode, batch)
-    for part in fresh.values():  # a second timing of each new part, after all the others' first one
-        table.retime(spec, part, mode, batch)
-    times = tuple((part.name, table.part_ms(spec, part, mode, batch)) for part in parts)
+    distinct: dict[str, Part] = {}
+    for part in parts:  # the first part of each key names it (stages.5.1 for stages.5.1…14)
+        distinct.setdefault(part.key, part)
+    count = {key: sum(p.key == key for p in parts) for key in distinct}
+    work = {key: part_work(spec, part)[0] for key, part in distinct.items()}
+    timed = [(_group(spec, p), work[k], table.part_ms(spec, p, mode, batch)) for k, p in distinct.items()
+             if table.has(p, mode, batch)]  # fmt: skip
+    fresh = sorted((p for p in distinct.values() if not table.has(p, mode, batch)),
+                   key=lambda p: -count[p.key] * work[p.key])  # fmt: skip
+    estimates = _time_fresh(spec, table, fresh, mode, batch, budget, timed, work)
+    for part in fresh:  # a second timing of each quickly timed new part, after all the others' first one
+        entry = f"{mode}|b{batch}|{part.key}"
+        if part.key not in estimates and table.seconds.get(entry, 0.0) < RETIME_BELOW_S \
+                and budget.fits(table.seconds.get(entry)):
+            table.retime(spec, part, mode, batch)
+    times = tuple((part.name, estimates[part.key] if part.key in estimates
+                   else table.part_ms(spec, part, mode, batch)) for part in parts)  # fmt: skip
     raw = sum(ms for _, ms in times)
     factor, per_part = table.factor(mode, batch), table.per_part_ms(mode, batch)
+    estimated = tuple(part.name for part in parts if part.key in estimates)
+    budget.estimated += [f"{mode} {name}" for name in estimated]
     return LatencyPrediction(factor * raw + per_part * len(times), mode, batch, times, raw, factor,
-                             table.measured - before, per_part)
+                             table.measured - before, per_part, estimated)
+
+
+def _time_fresh(spec: Any, table: LatencyTable, fresh: list[Part], mode: str, batch: int, budget: TimingBudget,
+                timed: list[tuple[str, int, float]], work: dict[str, int]) -> dict[str, float]:
+    """Time ``fresh`` in order while the budget allows; the estimated ms of the others, by key."""
+    estimates: dict[str, float] = {}
+    seconds_per_mac, done = None, 0
+    for part in fresh:
+        macs = work[part.key]
+        cost_s = seconds_per_mac * macs if seconds_per_mac is not None else None
+        left = sum(work[p.key] for p in fresh[fresh.index(part):] if p.key not in estimates)
+        eta = seconds_per_mac * left if seconds_per_mac is not None else None
+        if timed and not budget.fits(cost_s):
+            estimates[part.key] = estimate_ms(macs, _group(spec, part), timed) or 0.0
+            continue
+        budget.report(TimingProgress(mode, batch, part.name, done, len(fresh), budget.elapsed_s(), eta, budget.seconds))
+        ms = table.part_ms(spec, part, mode, batch)
+        done += 1
+        budget.timed += 1
+        timed.append((_group(spec, part), macs, ms))
+        spent = sum(table.seconds.get(f"{mode}|b{batch}|{p.key}", 0.0) for p in fresh)
+        spent_macs = sum(work[p.key] for p in fresh if table.has(p, mode, batch) and p.key not in estimates)
+        seconds_per_mac = spent / spent_macs if spent_macs else None
+    budget.report(TimingProgress(mode, batch, "", done, len(fresh), budget.elapsed_s(), 0.0, budget.seconds))
+    return estimates
 
 
 def calibrate(table: LatencyTable, specs: list[Any], *, mode: str = "infer", batch: int = 1,
@@ -283,7 +274,7 @@ def calibrate(table: LatencyTable, specs: list[Any], *, mode: str = "infer", bat
     Raises:
         SpecError: Unknown mode, batch < 1, a bad resolution, no ``specs``.
     """
-    _check(mode, batch)
+    check_mode(mode, batch)
     if not specs:
         raise SpecError("needs at least one network to calibrate on", path="specs", value=[])
 
@@ -319,99 +310,3 @@ def _fit_relative(rows: list[tuple[float, float, float]]) -> tuple[float, float]
         if a > 0 and b >= 0:
             return a, b
     return (sp1 / spp if spp else 1.0), 0.0
-
-
-def measure_latency(spec: Any, *, mode: str = "infer", batch: int = 1, resolution_px: int | None = None,
-                    device: str = "cpu", channels_last: bool = True, min_seconds: float = 0.3) -> float:
-    """Measured end-to-end time (ms, median of repeats after warm-up) of the whole network built from ``spec``.
-
-    Raises:
-        SpecError: Unknown mode, batch < 1, or the model cannot be built.
-    """
-    from nasgen.nn import build_model
-
-    _check(mode, batch)
-    model = build_model(spec.replace(resolution_px=int(resolution_px or spec.resolution_px)))
-    size = int(resolution_px or spec.resolution_px)
-    part = Part("network", "", "network", spec.in_channels, size)
-    key = {"device": device, "channels_last": channels_last}
-    return _time_module(model, part, mode, batch, key, min_seconds=min_seconds)
-
-
-def _check(mode: str, batch: int) -> None:
-    if mode not in MODES:
-        raise SpecError(f"expected one of {', '.join(MODES)}, got {mode!r}", path="mode", value=mode)
-    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
-        raise SpecError(f"must be a positive integer, got {batch!r}", path="batch", value=batch)
-
-
-def _build_part(spec: Any, part: Part) -> Any:
-    from torch import nn
-
-    from nasgen.nn import ConvBnAct, block_registry
-
-    bn = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
-    if part.role == "stem":
-        stem = spec.stem
-        return ConvBnAct(spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride,
-                         activation=spec.activation, **bn)
-    if part.role == "head":
-        return nn.Sequential(
-            ConvBnAct(part.in_channels, spec.head_channels, 1, activation=spec.activation, **bn),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(spec.head_channels, spec.num_classes),
-        )
-    stage = spec.stages[part.stage_index]
-    builder = block_registry[stage.kind]
-    return builder(stage, in_channels=part.in_channels, stride=part.stride, drop_path_rate=0.0,
-                   activation=spec.activation, **bn)
-
-
-def _time_module(module: Any, part: Part, mode: str, batch: int, key: dict[str, Any],
-                 min_seconds: float = 0.15) -> float:
-    import torch
-
-    device = torch.device(key.get("device", "cpu"))
-    memory_format = torch.channels_last if key.get("channels_last", True) else torch.contiguous_format
-    module = module.to(device, memory_format=memory_format)
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, part.in_channels, part.size_px, part.size_px, generator=generator)
-    x = x.to(device).contiguous(memory_format=memory_format)
-    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-    with torch.random.fork_rng(devices=[]):
-        if mode == "infer":
-            module.eval()
-
-            def step() -> None:
-                with torch.inference_mode():
-                    module(x)
-        else:
-            module.train()
-            x.requires_grad_(part.role not in ("stem", "network"))
-            fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
-            optimizer = torch.optim.AdamW(module.parameters(), lr=1e-4, **fused)
-            labels = torch.zeros(batch, dtype=torch.long, device=device)
-
-            def step() -> None:
-                out = module(x)
-                if out.dim() == 2:
-                    loss = torch.nn.functional.cross_entropy(out.float(), labels)
-                else:
-                    loss = out.float().mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-        return _median_ms(step, sync, min_seconds)
-
-
-def _median_ms(step: Callable[[], None], sync: Callable[[], None], min_seconds: float) -> float:
-    for _ in range(2):  # warm-up: allocator, oneDNN primitive caches
-        step()
-    sync()
-    samples: list[float] = []
-    start = time.perf_counter()
-    while len(samples) < 5 or (time.perf_counter() - start < min_seconds and len(samples) < 200):
-        begin = time.perf_counter()
-        step()
-        sync()
-        samples.append(1000.0 * (time.perf_counter() - begin))
-    return statistics.median(samples)

@@ -14,18 +14,39 @@ __all__ = ["DataReport", "ImageDataset", "split", "stratified_order"]
 
 @dataclass(frozen=True)
 class DataReport:
-    """What loading did besides reading images: files ignored, classes skipped, conversions made.
+    """What loading did besides reading images, and what the images' headers showed: files ignored, classes and
+    links skipped, bad files left out, degenerate images, conversions made.
 
     Attributes:
         ignored_files: Files that were not read as images (not an image suffix, or outside a class folder),
             as paths, in sorted order.
         skipped_classes: Class folders without images left out (only with ``skip_empty_classes``).
         notes: One line per conversion or omission, for the user (the CLI prints each as ``note: …``).
+        unfollowed_links: Symbolic links that loop, point nowhere or leave the tree: not followed, never read.
+        skipped_images: ``(path, reason)`` of files that could not be decoded, left out (in-memory read with
+            ``skip_bad_images``; streamed files are skipped when decoded, and listed by the trainer or cache).
+        animated_images: ``(path, frames)`` of animated or multi-page files (only the first frame is used).
+        extreme_aspect_images: ``(path, width, height)`` of images longer than 20:1 either way.
+        header_sizes: The sizes of the headers read (every file in memory, a class-balanced sample of a streamed
+            dataset; :class:`~nasgen.data._inspect.HeaderSizes`), for :meth:`resolution_notes`; not compared.
     """
 
     ignored_files: tuple[str, ...] = ()
     skipped_classes: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    unfollowed_links: tuple[str, ...] = ()
+    skipped_images: tuple[tuple[str, str], ...] = ()
+    animated_images: tuple[tuple[str, int], ...] = ()
+    extreme_aspect_images: tuple[tuple[str, int, int], ...] = ()
+    header_sizes: Any = field(default=None, repr=False, compare=False)
+
+    def resolution_notes(self, resolution_px: int) -> tuple[str, ...]:
+        """The notes that depend on the training resolution (px): images narrower or lower than a quarter of it
+        (upsampled more than 4×), among the headers read."""
+        from nasgen.data._inspect import small_note
+
+        note = small_note(self.header_sizes, resolution_px)
+        return (note,) if note else ()
 
 
 @dataclass(frozen=True, eq=False)

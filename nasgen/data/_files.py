@@ -13,13 +13,14 @@ import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-
 from typing import Any
 
 import numpy as np
 
-from nasgen.data._dataset import stratified_order
-from nasgen.data._folder import IMAGE_SUFFIXES, empty_classes, omission_notes
+from nasgen.config import DEFAULT_MAX_IMAGE_PIXELS
+from nasgen.data._dataset import DataReport, stratified_order
+from nasgen.data._folder import IMAGE_SUFFIXES, empty_classes, header_findings, omission_notes
+from nasgen.data._inspect import walk_tree
 from nasgen.errors import DataError
 
 __all__ = ["LIST_SUFFIXES", "ImageFiles", "is_streamable", "open_image_files", "read_file_list", "scan_image_folder"]
@@ -28,7 +29,8 @@ __all__ = ["LIST_SUFFIXES", "ImageFiles", "is_streamable", "open_image_files", "
 STREAM_SUFFIXES = IMAGE_SUFFIXES  # one list of image suffixes for the in-memory and the streamed folder reader
 #: Extensions of a ``path,label`` list file.
 LIST_SUFFIXES = (".csv", ".txt", ".tsv")
-#: Headers read to decide between one grey channel and RGB (class-balanced sample).
+#: Headers read (a class-balanced sample) to decide between one grey channel and RGB, and to note animated,
+#: extreme and tiny images.
 MODE_SAMPLE = 256
 
 
@@ -58,11 +60,14 @@ class ImageFiles:
         name: Where the list came from (the folder or list file), for logs and run records.
         mode: ``"L"`` (1 channel) when every sampled header is grey, else ``"RGB"``; every image is decoded to it.
         val_index: Indices of a shipped validation split, or ``None``.
-        report: What the scan ignored, skipped or will convert (:class:`~nasgen.data.DataReport`), or None;
-            kept by subsets.
+        report: What the scan ignored, skipped or will convert and what the sampled headers showed
+            (:class:`~nasgen.data.DataReport`), or None; kept by subsets.
         transform: Applied by ``files[i]`` to the decoded PIL image (:meth:`with_transform`,
             :meth:`transformed`); ``None`` = a uint8 tensor ``(C, H, W)`` at the file's own size. nasgen's own
             trainer and proxy cache apply their transforms and ignore this one.
+        max_image_pixels: A file whose header claims more pixels (width × height) is a bad file, never decoded
+            (a decompression bomb); default PIL's own limit (:meth:`with_max_image_pixels`; ``train`` and
+            ``search`` set their ``max_image_pixels`` setting here).
 
     Raises:
         DataError: No files, labels out of range, or fewer than two classes present.
@@ -77,6 +82,7 @@ class ImageFiles:
     report: Any = field(default=None, repr=False, compare=False)
     transform: Any = field(default=None, repr=False, compare=False)
     _stats: dict = field(default_factory=dict, repr=False, compare=False)
+    max_image_pixels: int = field(default=DEFAULT_MAX_IMAGE_PIXELS, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if len(self.paths) == 0:
@@ -99,12 +105,13 @@ class ImageFiles:
 
         Raises:
             IndexError: ``index`` outside ``[-N, N)``.
-            DataError: The file cannot be decoded (corrupt, truncated, not an image); the message names it.
+            DataError: The file cannot be decoded (corrupt, truncated, not an image, claiming more than
+                :attr:`max_image_pixels`); the message names it.
         """
         from nasgen.data._decode import decode_image
 
         path = self.path(index)  # IndexError past the end, so iteration stops
-        image, reason = decode_image(path, self.mode)
+        image, reason = decode_image(path, self.mode, max_image_pixels=self.max_image_pixels)
         if image is None:
             raise DataError(f"{path}: {reason}")
         label = int(self.labels[index])
@@ -135,17 +142,26 @@ class ImageFiles:
         return None
 
     def subset(self, index: np.ndarray, name: str | None = None) -> ImageFiles:
-        """The files at ``index`` (a shipped validation split does not carry over; report and transform do)."""
+        """The files at ``index`` (a shipped validation split does not carry over; report, transform and limit do)."""
         return ImageFiles(
             self.paths[index], self.labels[index], list(self.classes), name or self.name, self.mode,
-            report=self.report, transform=self.transform,
+            report=self.report, transform=self.transform, max_image_pixels=self.max_image_pixels,
         )  # fmt: skip
 
     def with_transform(self, transform: Any) -> ImageFiles:
         """The same files whose items are ``(transform(PIL image), label)`` (as torchvision's ``ImageFolder``)."""
         return ImageFiles(
             self.paths, self.labels, list(self.classes), self.name, self.mode, self.val_index, self.report,
-            transform, self._stats,
+            transform, self._stats, self.max_image_pixels,
+        )  # fmt: skip
+
+    def with_max_image_pixels(self, max_image_pixels: int) -> ImageFiles:
+        """The same files, decoded only when their header claims at most ``max_image_pixels`` (width × height)."""
+        if max_image_pixels == self.max_image_pixels:
+            return self
+        return ImageFiles(
+            self.paths, self.labels, list(self.classes), self.name, self.mode, self.val_index, self.report,
+            self.transform, self._stats, max_image_pixels,
         )  # fmt: skip
 
     def transformed(self, resolution_px: int, *, train: bool) -> ImageFiles:
@@ -183,51 +199,60 @@ def _encode(paths: list[str]) -> np.ndarray:
     return np.array([os.fsencode(p) for p in paths], dtype=np.bytes_)
 
 
-def _mode_of(paths: np.ndarray, labels: np.ndarray) -> str:
-    """``"L"`` if every header in a class-balanced sample is grey, else ``"RGB"``; unreadable files are skipped
-    here (they are reported when decoded)."""
-    from nasgen.data._decode import image_mode_of
+def _sample_headers(paths: np.ndarray, labels: np.ndarray) -> list[tuple[str, Any]]:
+    """``(path, ImageHeader)`` of a class-balanced sample of :data:`MODE_SAMPLE` files; unreadable files are
+    left out here (they are reported when decoded). Headers only: nothing is decoded."""
+    from nasgen.data._decode import UnreadableImage, read_header
 
+    headers = []
     for index in stratified_order(labels, 0)[:MODE_SAMPLE]:
+        path = os.fsdecode(paths[index])
         try:
-            if image_mode_of(os.fsdecode(paths[index])) == "RGB":
-                return "RGB"
-        except OSError:
+            headers.append((path, read_header(path, max_image_pixels=None)))
+        except UnreadableImage:
             continue
-    return "L"
+    return headers
+
+
+def _report(headers: list[tuple[str, Any]], n_files: int, notes: list[str], **fields: Any) -> tuple[str, DataReport]:
+    """The decode mode (``"L"`` when every sampled header is grey) and the report of a scan: its ``notes`` plus
+    the grey-and-colour, animated and aspect-ratio notes of the sampled headers."""
+    grey = sum(header.mode != "RGB" for _, header in headers)
+    mode = "RGB" if grey < len(headers) else "L"
+    if mode == "RGB" and grey:
+        among = f"{len(headers)}" if len(headers) == n_files else f"{len(headers)} sampled"
+        notes.append(f"{grey} grey image(s) among {among} converted to 3 channels (the folder mixes both)")
+    findings, more = header_findings(headers, n_files)
+    report = DataReport(notes=tuple(notes + more), **fields, **findings)
+    return mode, report
 
 
 def scan_image_folder(root: str | Path, *, skip_empty_classes: bool = False) -> ImageFiles:
-    """List ``ROOT/<class>/**/<image>`` without decoding anything (headers of ≤ 256 files are read for the mode).
+    """List ``ROOT/<class>/**/<image>`` without decoding anything (headers of ≤ 256 files are read for the mode
+    and the notes on animated, extreme and tiny images).
 
     Hidden files and folders are ignored; other files without an image extension are counted and listed in the
     :class:`~nasgen.data.DataReport` (``files.report``), as the in-memory loader does (issue 19): an empty class
     folder is refused unless ``skip_empty_classes``, and what was skipped or will be converted is said once in
-    ``report.notes``.
+    ``report.notes``. Symbolic links are followed unless they loop, point nowhere or leave ``root`` (those are
+    listed and said once).
 
     Raises:
         DataError: ``root`` is not a folder, holds no images, fewer than two classes, or an empty class folder
             (without ``skip_empty_classes``).
     """
-    from nasgen.data._dataset import DataReport
+    from nasgen.data._inspect import link_note
 
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: not a folder")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    ignored = [str(p) for p in sorted(root.iterdir()) if p.is_file() and not p.name.startswith(".")]
+    tree = walk_tree(root, skip_hidden=True)
+    ignored = list(tree.loose)
     per_class: list[tuple[str, list[str]]] = []
-    for folder in folders:
-        names = sorted(
-            str(Path(dirpath) / name)
-            for dirpath, dirnames, names in os.walk(folder)
-            for name in names
-            if not name.startswith(".")
-            and not any(part.startswith(".") for part in Path(dirpath).relative_to(folder).parts)
-        )  # fmt: skip
-        files = [n for n in names if os.path.splitext(n)[1].lower() in STREAM_SUFFIXES]
+    for name, found in tree.per_class:
+        names = sorted(found)
+        per_class.append((name, [n for n in names if os.path.splitext(n)[1].lower() in STREAM_SUFFIXES]))
         ignored += [n for n in names if os.path.splitext(n)[1].lower() not in STREAM_SUFFIXES]
-        per_class.append((folder.name, files))
     if not any(files for _, files in per_class):
         raise DataError(f"{root}: no images (expected ROOT/<class>/<image>.jpg …)")
     empty = empty_classes(root, per_class, skip_empty_classes)
@@ -235,28 +260,10 @@ def scan_image_folder(root: str | Path, *, skip_empty_classes: bool = False) -> 
     classes = [name for name, _ in per_class]
     paths = _encode([path for _, files in per_class for path in files])
     labels = np.concatenate([np.full(len(files), label, dtype=np.int64) for label, (_, files) in enumerate(per_class)])
-    mode, grey, sampled = _modes(paths, labels)
-    notes = omission_notes(empty, ignored)
-    if mode == "RGB" and grey:
-        among = f"{sampled}" if sampled == len(paths) else f"{sampled} sampled"
-        notes.append(f"{grey} grey image(s) among {among} converted to 3 channels (the folder mixes both)")
-    report = DataReport(tuple(ignored), tuple(empty), tuple(notes))
+    notes = omission_notes(empty, ignored) + [note for note in [link_note(tree.unfollowed, root)] if note]
+    mode, report = _report(_sample_headers(paths, labels), len(paths), notes, ignored_files=tuple(ignored),
+                           skipped_classes=tuple(empty), unfollowed_links=tuple(tree.unfollowed))  # fmt: skip
     return ImageFiles(paths, labels, classes, str(root), mode, report=report)
-
-
-def _modes(paths: np.ndarray, labels: np.ndarray) -> tuple[str, int, int]:
-    """The decode mode (``"L"`` when every sampled header is grey) and the grey / sampled header counts."""
-    from nasgen.data._decode import image_mode_of
-
-    grey = sampled = 0
-    for index in stratified_order(labels, 0)[:MODE_SAMPLE]:
-        try:
-            mode = image_mode_of(os.fsdecode(paths[index]))
-        except OSError:
-            continue
-        sampled += 1
-        grey += mode != "RGB"
-    return ("RGB" if grey < sampled else "L"), grey, sampled
 
 
 def read_file_list(path: str | Path) -> ImageFiles:
@@ -287,7 +294,8 @@ def read_file_list(path: str | Path) -> ImageFiles:
     paths = _encode([str((path.parent / row[0].strip()).resolve()) for row in rows])
     if len(paths) == 0:
         raise DataError(f"{path}: the list holds no images")
-    return ImageFiles(paths, labels, classes, str(path), _mode_of(paths, labels))
+    mode, report = _report(_sample_headers(paths, labels), len(paths), [])
+    return ImageFiles(paths, labels, classes, str(path), mode, report=report)
 
 
 def is_streamable(source: object) -> bool:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nasgen.config import DEFAULT_MAX_IMAGE_PIXELS
 from nasgen.data._dataset import ImageDataset, stratified_order
 from nasgen.data._files import LIST_SUFFIXES, ImageFiles
 from nasgen.data._folder import DEFAULT_IMAGE_FOLDER_PX, IMAGE_SUFFIXES, load_image_folder
@@ -121,7 +122,7 @@ _NAMED: dict[str, Callable[[Path | None], ImageDataset]] = {
 def load_dataset(
     source: str | os.PathLike[str] | ImageDataset | ImageFiles | None = None, *, seed: int = 0,
     max_images: int | None = None, skip_empty_classes: bool = False, in_memory: bool = False,
-    resolution_px: int | None = None,
+    resolution_px: int | None = None, skip_bad_images: bool = False, max_image_pixels: int | None = None,
 ) -> ImageDataset | ImageFiles:
     """Open a dataset: small sources are read into memory, a user's image folder or list is streamed.
 
@@ -147,6 +148,10 @@ def load_dataset(
             (``DEFAULT_IMAGE_FOLDER_PX``, aspect ratio not kept) unless ``resolution_px`` is given; grey and
             colour mixed become 3 channels; each conversion is noted in ``dataset.report``.
         resolution_px: With ``in_memory=True``: the side (px) of the square every image is resized to.
+        skip_bad_images: With ``in_memory=True``: leave out files that cannot be decoded (listed in
+            ``dataset.report``) instead of failing (streamed files are skipped, or not, by the trainer's setting).
+        max_image_pixels: ImageFolder or list: a file whose header claims more pixels (width × height) is a bad
+            file, never decoded (a decompression bomb); ``None`` = PIL's own default limit, 89,478,485 px.
 
     Returns:
         An :class:`ImageDataset` (uint8 images ``(N, H, W, C)`` in memory) for the embedded data, Fashion-MNIST,
@@ -161,7 +166,7 @@ def load_dataset(
             without images (unless skipped), image and label counts differ, a file is malformed (named; a
             streamed file is only read, and named, when it is decoded), ``resolution_px`` without
             ``in_memory=True`` or not a positive integer, or a file that is not an ``.npz`` (a list file is
-            streamed only).
+            streamed only); in memory, a file that cannot be decoded (unless ``skip_bad_images``).
     """
     from nasgen.data._files import is_streamable, open_image_files
 
@@ -184,8 +189,13 @@ def load_dataset(
             )
         if is_streamable(path) and not in_memory:  # a user's folder or list: streamed at its real resolution
             dataset = open_image_files(path, skip_empty_classes=skip_empty_classes)
+            if max_image_pixels is not None:
+                dataset = dataset.with_max_image_pixels(max_image_pixels)
         elif path.is_dir() and _kind(path) is load_image_folder:
-            dataset = load_image_folder(path, skip_empty_classes=skip_empty_classes, resolution_px=resolution_px)
+            dataset = load_image_folder(
+                path, skip_empty_classes=skip_empty_classes, resolution_px=resolution_px,
+                skip_bad_images=skip_bad_images, max_image_pixels=max_image_pixels or DEFAULT_MAX_IMAGE_PIXELS,
+            )  # fmt: skip
         elif resolution_px is not None:
             raise DataError(f"{path}: resolution_px applies to an ImageFolder tree read with in_memory=True")
         else:

@@ -6,9 +6,10 @@ evaluation resizes the shorter side to ``floor(R / crop_pct)`` and centre-crops 
 timm's default). Each image is read at its real resolution; only a batch per worker (times the prefetch
 factor) is ever held in memory, so memory does not grow with the dataset.
 
-A file that cannot be decoded does not raise inside a worker (DataLoader would wrap it in a traceback): the
-batch carries ``(path, reason)`` and :class:`BadImages` in the main process fails with the path, or counts and
-lists it under ``skip=True``.
+A file that cannot be decoded — corrupt, not an image, or claiming more pixels than ``files.max_image_pixels``
+(a decompression bomb, checked on the header before decoding) — does not raise inside a worker (DataLoader would
+wrap it in a traceback): the batch carries ``(path, reason)`` and :class:`BadImages` in the main process fails
+with the path, or counts and lists it under ``skip=True``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from nasgen.data._dataset import stratified_order
-from nasgen.data._decode import decode_image
+from nasgen.data._decode import BadImages, decode_image
 from nasgen.data._files import ImageFiles
 from nasgen.errors import DataError
 
@@ -45,6 +46,9 @@ CROP_PCT = 0.875
 RRC_SCALE = (0.08, 1.0)
 #: Images decoded (at 32 px) to estimate the per-channel normalization of a streamed dataset.
 STATS_IMAGES = 256
+#: Evaluation resizes keep at most this aspect ratio (the centre of a longer image): the centre crop never sees
+#: more, and resizing the shorter side of a 12,000 x 2 px sliver to 256 px would make a 1.5-gigapixel image.
+MAX_EVAL_ASPECT = 20
 
 
 def default_loader_workers() -> int:
@@ -64,16 +68,40 @@ def train_transform(resolution_px: int) -> Any:
     return v2.Compose([crop, v2.RandomHorizontalFlip(), v2.PILToTensor()])
 
 
+class CentreAspect:
+    """Crop a PIL image to its centre part of aspect ratio at most ``max_ratio``:1 (others pass unchanged).
+
+    Before a resize of the shorter side and a centre crop this changes nothing the crop keeps (the crop is
+    square and ``max_ratio`` ≥ 1), but bounds the resized image to ``max_ratio · side²`` pixels.
+    """
+
+    def __init__(self, max_ratio: float = MAX_EVAL_ASPECT) -> None:
+        self.max_ratio = max_ratio
+
+    def __call__(self, image: Any) -> Any:
+        width, height = image.size
+        longest = math.ceil(self.max_ratio * min(width, height))
+        if max(width, height) <= longest:
+            return image
+        new_w, new_h = min(width, longest), min(height, longest)
+        left, top = (width - new_w) // 2, (height - new_h) // 2
+        return image.crop((left, top, left + new_w, top + new_h))
+
+
 def eval_transform(resolution_px: int, crop_pct: float = CROP_PCT) -> Any:
-    """Resize the shorter side to ``floor(R / crop_pct)`` px, centre-crop ``R × R`` → uint8 ``(C, R, R)``."""
+    """Resize the shorter side to ``floor(R / crop_pct)`` px, centre-crop ``R × R`` → uint8 ``(C, R, R)`` (an image
+    longer than :data:`MAX_EVAL_ASPECT`:1 is first cut to its centre at that ratio, which the crop does not see)."""
     from torchvision.transforms import v2
 
     resize = v2.Resize(math.floor(resolution_px / crop_pct), antialias=True)
-    return v2.Compose([resize, v2.CenterCrop(resolution_px), v2.PILToTensor()])
+    return v2.Compose([CentreAspect(), resize, v2.CenterCrop(resolution_px), v2.PILToTensor()])
 
 
 class StreamingImages(Dataset):
     """A map-style torch dataset over :class:`ImageFiles`; item ``i`` → ``(image | None, label, i, reason | None)``.
+
+    Files claiming more than ``files.max_image_pixels`` are bad items (the limit is an attribute of this object,
+    so DataLoader workers, forked or spawned, check the same one).
 
     The random transform of item ``i`` draws from torch's RNG seeded with ``(seed, i)`` inside a forked RNG
     state, so an image's augmentation depends on the seed and the file only — not on how many workers there
@@ -88,13 +116,15 @@ class StreamingImages(Dataset):
 
     def __init__(self, files: ImageFiles, transform: Any, draft_px: int | None = None, seed: int = 0) -> None:
         self.paths, self.labels, self.mode = files.paths, files.labels, files.mode
+        self.max_image_pixels = files.max_image_pixels  # pickled with the dataset: every worker checks the limit
         self.transform, self.draft_px, self.seed = transform, draft_px, seed
 
     def __len__(self) -> int:
         return len(self.labels)
 
     def __getitem__(self, index: int) -> tuple[Any, int, int, str | None]:
-        image, reason = decode_image(os.fsdecode(self.paths[index]), self.mode, draft_px=self.draft_px)
+        image, reason = decode_image(os.fsdecode(self.paths[index]), self.mode, draft_px=self.draft_px,
+                                     max_image_pixels=self.max_image_pixels)
         if image is None:
             return None, int(self.labels[index]), int(index), reason
         # torch.manual_seed / fork_rng cost ~0.5 ms (they visit every backend); the CPU generator alone ~20 µs
@@ -135,32 +165,6 @@ class _Collate:
             images = torch.empty((0, self.channels, 1, 1), dtype=torch.uint8)
         labels = torch.tensor([item[1] for item in good], dtype=torch.int64)
         return StreamBatch(images, labels, torch.tensor([item[2] for item in good], dtype=torch.int64), bad)
-
-
-class BadImages:
-    """Files that could not be decoded: fail with the first (default) or count and list them (``skip=True``)."""
-
-    def __init__(self, skip: bool = False) -> None:
-        self.skip = skip
-        self.skipped: dict[str, str] = {}
-
-    def check(self, bad: list[tuple[str, str]]) -> None:
-        """Record ``bad``; raise for the first one unless skipping.
-
-        Raises:
-            DataError: A file could not be decoded and ``skip`` is off; names the path and suggests the option.
-        """
-        for path, reason in bad:
-            if not self.skip:
-                raise DataError(f"{path}: {reason} (pass --skip-bad-images to leave such files out)")
-            self.skipped.setdefault(path, reason)
-
-    def summary(self) -> str:
-        """``"skipped N bad image(s): path (reason); …"`` or ``""``."""
-        if not self.skipped:
-            return ""
-        listed = "; ".join(f"{path} ({reason})" for path, reason in sorted(self.skipped.items()))
-        return f"skipped {len(self.skipped)} bad image(s): {listed}"
 
 
 def make_loader(

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nasgen.runs._dir import RunDir
 from nasgen.runs._reader import Run
 from nasgen.runs._record import TrialRecord
 

@@ -27,20 +27,23 @@ class DataOptions:
         proxy_images: Class-balanced files in the cache (None = ``DEFAULT_PROXY_IMAGES``).
         loader_workers: Decode processes (None = cores − 1, 1…8).
         skip_bad_images: Leave undecodable files out (listed) instead of failing.
+        max_image_pixels: A file whose header claims more pixels is a bad file, never decoded (None: PIL's limit).
     """
 
     proxy_images: int | None = None
     loader_workers: int | None = None
     skip_bad_images: bool = False
+    max_image_pixels: int | None = None
 
     @classmethod
     def of(cls, config: SearchConfig) -> DataOptions:
         """The data settings of a :class:`~nasgen.config.SearchConfig`."""
-        return cls(config.proxy_images, config.loader_workers, config.skip_bad_images)
+        return cls(config.proxy_images, config.loader_workers, config.skip_bad_images, config.max_image_pixels)
 
     def recorded(self) -> dict[str, Any]:
         """What the study records (``loader_workers`` is a property of the machine, not of the data)."""
-        return {"proxy_images": self.proxy_images, "skip_bad_images": self.skip_bad_images}
+        return {"proxy_images": self.proxy_images, "skip_bad_images": self.skip_bad_images,
+                "max_image_pixels": self.max_image_pixels}
 
 
 @dataclass
@@ -120,12 +123,18 @@ def prepare_data(
     report = getattr(dataset, "report", None)  # files ignored and conversions made, said once (as `nasgen train`)
     prepared = SearchData(dataset, dataset, source, fingerprint=fingerprint(dataset),
                           notes=list(report.notes) if report is not None else [])  # fmt: skip
-    if not isinstance(dataset, ImageFiles) or proxy is None:
+    if proxy is None:
+        return prepared
+    px = cache_px if cache_px is not None else proxy_cache_resolution(space, proxy)
+    if report is not None:  # images far smaller than the largest proxy resolution (header reads, no decode)
+        prepared.notes += report.resolution_notes(px)
+    if not isinstance(dataset, ImageFiles):
         return prepared
     from nasgen.data import DEFAULT_PROXY_IMAGES
     from nasgen.train import proxy_data
 
-    px = cache_px if cache_px is not None else proxy_cache_resolution(space, proxy)
+    if options.max_image_pixels is not None:
+        dataset = dataset.with_max_image_pixels(options.max_image_pixels)
     n_images = DEFAULT_PROXY_IMAGES if options.proxy_images is None else options.proxy_images
     prepared.train, cache = proxy_data(
         dataset, proxy, resolution_px=px, n_images=n_images, cache_dir=out_dir, workers=options.loader_workers,

@@ -53,6 +53,8 @@ class FullTrainResult:
         train_seconds: Wall time of all epochs, summed over resumed sessions (s).
         metrics: The rows of ``metrics.csv``.
         skipped_images: ``{path: reason}`` of files left out as undecodable (``skip_bad_images=True``).
+        notes: Remarks on the data at the training resolution (images upsampled more than 4x to reach it), also
+            given to ``on_note`` before training starts.
     """
 
     out: Path
@@ -64,6 +66,7 @@ class FullTrainResult:
     train_seconds: float
     metrics: list[dict[str, float]] = field(default_factory=list)
     skipped_images: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     @property
     def weights_path(self) -> Path:
@@ -147,11 +150,13 @@ def _resolve_schedule(
     return schedule, resolution
 
 
-def _split_data(data: Any, seed: int) -> tuple[ImageDataset | ImageFiles, ImageDataset | ImageFiles]:
-    if isinstance(data, tuple):
-        return data
-    # load_dataset, as the CLI: an ImageFolder tree or a path,label list is streamed at its real resolution
-    return split(load_dataset(data, seed=seed), None, seed=seed)
+def _split_data(data: Any, seed: int, max_image_pixels: int) -> tuple[Any, Any]:
+    """``(train, val)``; streamed files decode only what claims at most ``max_image_pixels``."""
+    if not isinstance(data, tuple):
+        # load_dataset, as the CLI: an ImageFolder tree or a path,label list is streamed at its real resolution
+        data = split(load_dataset(data, seed=seed), None, seed=seed)
+    return tuple(part.with_max_image_pixels(max_image_pixels) if isinstance(part, ImageFiles) else part
+                 for part in data)  # fmt: skip
 
 
 def _run_identity(spec: ArchSpec, config: TrainConfig, schedule: ProgressiveSchedule | None, seed: int,
@@ -196,6 +201,7 @@ def train(
     device: str | torch.device | None = None,
     progress: bool = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
     **settings: Any,
 ) -> FullTrainResult:
     """Train an architecture fully, with a checkpoint each epoch; resume when ``out`` holds one.
@@ -229,6 +235,9 @@ def train(
         progress: Show a rich progress bar per epoch (loss, accuracy, images/s).
         on_epoch: Called with each epoch's metrics row after its checkpoint is written; its exceptions
             propagate (the checkpoint stays, so the run can be resumed).
+        on_note: Called, before training starts, with each remark on the data that depends on the training
+            resolution (images smaller than a quarter of it on a side, among the headers the scan read; the
+            other remarks are in ``dataset.report.notes``). The same lines are in the result's ``notes``.
         **settings: Fields of :class:`~nasgen.config.FullTrainConfig` (``epochs``, ``lr``, ``warmup_epochs``,
             ``seed``, ``resolution_px``, ``loader_workers``, ``skip_bad_images`` …), overriding ``config``.
 
@@ -243,7 +252,7 @@ def train(
         DataError: The data cannot be loaded, or a streamed file cannot be decoded (without ``skip_bad_images``).
     """
     recipe = merge_settings(FullTrainConfig, config, settings, caller="train")
-    return _train(arch, data, recipe, Path(out), progressive, device, progress, on_epoch)
+    return _train(arch, data, recipe, Path(out), progressive, device, progress, on_epoch, on_note)
 
 
 def _train(
@@ -255,6 +264,7 @@ def _train(
     device: str | torch.device | None,
     progress: bool,
     on_epoch: Callable[[dict[str, float]], None] | None,
+    on_note: Callable[[str], None] | None = None,
 ) -> FullTrainResult:
     epochs, seed = recipe.epochs, recipe.seed
     from nasgen.nn import build_model
@@ -262,9 +272,12 @@ def _train(
 
     base = load_spec(arch)
     resolve_device(device)  # a CUDA request without CUDA fails before any folder is made
-    train_set, val_set = _split_data(data, seed)
+    train_set, val_set = _split_data(data, seed, recipe.max_image_pixels)
     data_px = int(train_set.images.shape[1]) if isinstance(train_set, ImageDataset) else None
     schedule, resolution = _resolve_schedule(progressive, base, recipe.resolution_px, epochs, data_px)
+    notes = train_set.report.resolution_notes(resolution) if train_set.report is not None else ()
+    for note in notes if on_note is not None else ():
+        on_note(note)
     spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)
     config = recipe.recipe(resolution, len(train_set))
     out.mkdir(parents=True, exist_ok=True)
@@ -318,7 +331,7 @@ def _train(
     return FullTrainResult(
         out=out, spec=spec, val_top1=float(final["val_top1"]), val_loss=float(final["val_loss"]), epochs=len(rows),
         resumed_from=resumed_from, train_seconds=seconds_before + time.perf_counter() - session_start,
-        metrics=rows, skipped_images=dict(trainer.bad_images.skipped) if streamed else {},
+        metrics=rows, skipped_images=dict(trainer.bad_images.skipped) if streamed else {}, notes=notes,
     )  # fmt: skip
 
 

@@ -103,3 +103,20 @@ def test_full_train_config_errors(changes, message):
 def test_train_config_constructor_error_is_a_spec_error():
     with pytest.raises(SpecError, match="lr"):
         TrainConfig(lr=-1.0)
+
+
+def test_max_image_pixels_is_declared_once_for_both_and_defaults_to_pils_limit():
+    from PIL import Image
+
+    from nasgen.config import DEFAULT_MAX_IMAGE_PIXELS
+
+    assert DEFAULT_MAX_IMAGE_PIXELS == Image.MAX_IMAGE_PIXELS == 89_478_485  # PIL's default, written out
+    for model, required in ((FullTrainConfig, {"epochs": 1}), (SearchConfig, {"budget": "400M"})):
+        assert model(**required).max_image_pixels == DEFAULT_MAX_IMAGE_PIXELS
+        config = model(**required, max_image_pixels="2G")  # a count with its unit, parsed once
+        assert config.max_image_pixels == 2_000_000_000 and config.replace(seed=1).max_image_pixels == 2 * 10**9
+        with pytest.raises(BudgetError, match=r"max_image_pixels: must be positive, got '0'"):
+            model(**required, max_image_pixels="0")
+    # the trainer's recipe is not about decoding: the data-reading settings stay out of it
+    assert "max_image_pixels" not in TrainConfig.model_fields
+    assert FullTrainConfig(epochs=1, max_image_pixels="1G").recipe(32, 100).resolution_px == 32

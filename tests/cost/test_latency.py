@@ -169,3 +169,81 @@ def test_a_search_calibrates_a_fresh_table_before_its_first_prediction():
     table = hardware.table()
     assert table.calibrated("infer", 1) and not table.calibrated("train", 128)
     assert values["latency_ms"] == pytest.approx(predict_latency(spec, table).total_ms)
+
+
+def test_repeats_stop_once_the_median_is_stable():
+    from nasgen.cost._timing import _enough
+
+    assert not _enough([0.01] * 4, 0.2, 0.15) and _enough([0.01] * 5, 0.2, 0.15)  # short calls: ≥ 5 over 0.15 s
+    assert not _enough([0.01] * 5, 0.1, 0.15)  # … and over min_seconds
+    assert _enough([0.10, 0.105, 0.102], 0.31, 0.15)  # three agreeing repeats over min_seconds
+    assert not _enough([0.10, 0.15, 0.102], 0.35, 0.15)  # three that disagree by > 10 %: go on to five
+    assert not _enough([0.04, 0.04, 0.04], 0.12, 0.15)  # agreeing but shorter than min_seconds together
+    assert _enough([2.0, 2.1], 4.1, 0.15) and not _enough([2.0, 2.5], 4.5, 0.15)  # calls of seconds: two agreeing
+    assert not _enough([0.5, 0.5], 1.0, 0.15)  # two are enough only for calls of a second or more
+
+
+def test_a_spent_budget_times_one_part_and_estimates_the_rest():
+    from nasgen.cost import TimingBudget
+    from nasgen.cost._parts import part_work
+
+    spec = spec_from_dict(TINY)
+    table = LatencyTable(device_key("cpu"))
+    seen = []
+    budget = TimingBudget(1e-6, on_progress=seen.append)  # spent before the first part
+    prediction = predict_latency(spec, table, budget=budget)
+    parts = parts_of(spec)
+    work = {p.key: part_work(spec, p)[0] for p in parts}
+    # the one part timed is the largest share of the network's MACs (count x MACs); no other is timed
+    anchor = max({p.key: p for p in reversed(parts)}.values(), key=lambda p: sum(q.key == p.key for q in parts)
+                 * work[p.key])  # fmt: skip
+    assert prediction.measured_now == 1 and list(table.entries) == [f"infer|b1|{anchor.key}"]
+    timed_ms = table.entries[f"infer|b1|{anchor.key}"]
+    expected = {p.name: (timed_ms if p.key == anchor.key else work[p.key] * timed_ms / work[anchor.key]) for p in parts}
+    assert dict(prediction.parts) == pytest.approx(expected)  # ms per MAC of the part timed (only one: all kinds)
+    assert prediction.estimated == tuple(p.name for p in parts if p.key != anchor.key)
+    assert budget.estimated == [f"infer {name}" for name in prediction.estimated] and budget.timed == 1
+    assert [(r.part, r.done, r.total) for r in seen] == [(anchor.name, 0, 5), ("", 1, 5)]
+    # estimates are never stored: without a budget the rest are timed now
+    full = predict_latency(spec, table)
+    assert full.measured_now == 4 and full.estimated == () and len(table.entries) == 5
+
+
+def test_estimates_use_the_same_kind_first():
+    from nasgen.cost._budget import estimate_ms
+
+    timed = [("block:mbconv", 100, 2.0), ("block:fused_mbconv", 100, 5.0), ("stem", 50, 1.0)]
+    assert estimate_ms(300, "block:mbconv", timed) == pytest.approx(6.0)  # 0.02 ms per MAC of its kind
+    assert estimate_ms(250, "head", timed) == pytest.approx(250 * 8.0 / 250)  # no head timed: all parts' rate
+    assert estimate_ms(0, "head", timed) == pytest.approx(8.0 / 3)  # no MACs: the mean time
+    assert estimate_ms(10, "stem", []) is None
+
+
+def test_progress_counts_parts_and_gives_an_eta():
+    from nasgen.cost import TimingBudget
+
+    seen = []
+    predict_latency(spec_from_dict(TINY), LatencyTable(device_key("cpu")), budget=TimingBudget(on_progress=seen.append))
+    assert [(r.done, r.total) for r in seen] == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
+    assert seen[0].eta_s is None and all(r.eta_s is not None and r.eta_s >= 0 for r in seen[1:])
+    assert seen[-1].part == "" and seen[-1].eta_s == 0.0 and all(r.budget_s is None for r in seen)
+
+
+def test_profile_latency_budget_says_what_was_estimated_and_skipped(tmp_path):
+    from nasgen.spec import save_spec
+
+    path = tmp_path / "tiny.yaml"
+    save_spec(spec_from_dict(TINY), path)
+    args = ["profile", str(path), "--latency", "--json", "--step-batch", "4", "--latency-budget", "1us"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["latency_budget_s"] == pytest.approx(1e-6) and data["latency_parts_timed"] == 2  # one per mode
+    estimated = data["latency_parts_estimated"]  # "mode part": the 6 parts but the 1 or 2 of the key timed
+    for mode in ("infer", "train"):
+        assert len([name for name in estimated if name.startswith(f"{mode} ")]) in (4, 5), estimated
+    assert len(set(estimated)) == len(estimated) and data["latency_predicted_ms"] > 0
+    assert data["latency_measured_ms"] is None and data["step_time_measured_ms"] is None
+    assert data["latency_measured_skipped"].startswith("--latency-budget spent")
+    refused = CliRunner().invoke(app, ["profile", str(path), "--latency", "--latency-budget", "5"])
+    assert refused.exit_code == 2 and "--latency-budget: give a unit" in refused.output

@@ -143,7 +143,7 @@ def test_missing_path_empty_folder_one_class(tmp_path):
 def test_corrupt_image_and_fake_npz_are_named(tmp_path):
     root = _image_folder(tmp_path)
     (root / "cat" / "broken.png").write_text("not an image")
-    with pytest.raises(DataError, match=r"broken\.png: cannot read image"):
+    with pytest.raises(DataError, match=r"broken\.png: not an image file PIL can identify"):
         load_dataset(root, in_memory=True)  # the eager reader decodes now; streamed files: tests/data/test_api.py
     (tmp_path / "fake.npz").write_text("not a zip")
     with pytest.raises(DataError, match=r"fake\.npz: not an \.npz archive"):

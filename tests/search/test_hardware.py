@@ -95,7 +95,7 @@ def test_v2_reward_normalizes_by_b0(space, tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["--max-latency", "5"], "error: max-latency: give a unit (ms, s or us), e.g. 5ms, got '5'"),
+        (["--max-latency", "5"], "error: max-latency: give a unit (ms, s, us, m = minutes, h), e.g. 5ms, got '5'"),
         (["--max-latency", "-1ms"], "error: max-latency: must be a positive time"),
         (["--max-step-time", "fast"], "error: max-step-time: give a unit"),
         (["--objective", "flops"], "error: objective: expected one of accuracy, mnasnet, v2, got 'flops'"),

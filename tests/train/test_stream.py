@@ -149,8 +149,8 @@ def decoded(monkeypatch):
     calls: list[tuple[str, int | None, tuple[int, int] | None]] = []
     real = stream_module.decode_image
 
-    def spy(path, mode, *, draft_px=None):
-        image, reason = real(path, mode, draft_px=draft_px)
+    def spy(path, mode, *, draft_px=None, **options):  # options: max_image_pixels (issue 30)
+        image, reason = real(path, mode, draft_px=draft_px, **options)
         calls.append((Path(path).name, draft_px, None if image is None else image.size))
         return image, reason
 

@@ -237,7 +237,8 @@ def _confirm_data(run: Run, data: Any, config: Any, overrides: dict[str, Any]) -
         return dataset
     skip = overrides["skip_bad_images"]
     options = DataOptions(proxy_images=images, loader_workers=overrides["loader_workers"],
-                          skip_bad_images=bool(recorded.get("skip_bad_images", False) if skip is None else skip))
+                          skip_bad_images=bool(recorded.get("skip_bad_images", False) if skip is None else skip),
+                          max_image_pixels=recorded.get("max_image_pixels"))
     px = run.meta.get("proxy_cache_px")
     space = None
     if px is None:  # a study from before the cache's side was recorded: the search space says it
