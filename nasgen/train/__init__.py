@@ -14,6 +14,7 @@ The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the prox
 """
 
 from nasgen.config import FullTrainConfig, TrainConfig
+from nasgen.train._device import autocast_dtype, resolve_device
 from nasgen.train._full import FullTrainResult, train
 from nasgen.train._proxy import (
     CPU_PROXY,
@@ -25,7 +26,7 @@ from nasgen.train._proxy import (
     evaluate_proxy,
     proxy_resolution,
 )
-from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
+from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, train_model
 from nasgen.train._zero_cost import (
     ZERO_COST_SCORES,
     grad_norm,
@@ -50,6 +51,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "autocast_dtype",
     "default_proxy",
     "evaluate_proxy",
     "load_schedule",
