@@ -28,10 +28,10 @@ REASON = (
 GPU_ONLY = [pytest.mark.gpu, pytest.mark.skipif(not CUDA, reason=REASON)]
 
 
-def toy(n: int = 64, seed: int = 0, size: int = 8) -> ImageDataset:
+def toy(n: int = 64, seed: int = 0, size: int = 8, channels: int = 1) -> ImageDataset:
     """Two classes a tiny CNN separates in a few steps: a bright top-left square vs a bright bottom-right one."""
     rng = np.random.default_rng(seed)
-    images = rng.integers(0, 60, size=(n, size, size, 1), dtype=np.uint8)
+    images = rng.integers(0, 60, size=(n, size, size, channels), dtype=np.uint8)
     labels = np.arange(n) % 2
     half = size // 2
     images[labels == 0, :half, :half] += 150
@@ -39,23 +39,26 @@ def toy(n: int = 64, seed: int = 0, size: int = 8) -> ImageDataset:
     return ImageDataset(images, labels.astype(np.int64), ["tl", "br"], "toy")
 
 
-def toy_net(seed: int = 0) -> nn.Module:
-    """Conv–BN–ReLU–pool–linear, seeded without touching the global RNG."""
+def toy_net(seed: int = 0, channels: int = 1) -> nn.Module:
+    """Conv–BN–ReLU–conv–pool–linear, seeded without touching the global RNG. ``[3]``, the second convolution, has
+    8 input channels: its tensors' layout is unambiguous (a 1-channel tensor is NCHW and NHWC at once)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return nn.Sequential(
-            nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
-            nn.Linear(32, 2),
+            nn.Conv2d(channels, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1),
+            nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 2),
         )
 
 
 def conv_outputs(module: nn.Module) -> list[tuple[bool, torch.dtype, bool, str]]:
-    """Record ``(training, output dtype, input is channels_last, device type)`` of every call of ``module``."""
+    """Record ``(training, output dtype, output is channels_last, device type)`` of every call of ``module``.
+
+    Use it on a layer with more than one input channel (``toy_net()[3]``).
+    """
     seen: list[tuple[bool, torch.dtype, bool, str]] = []
 
     def hook(mod, args, out):
-        x = args[0]
-        seen.append((mod.training, out.dtype, x.is_contiguous(memory_format=torch.channels_last), x.device.type))
+        seen.append((mod.training, out.dtype, out.is_contiguous(memory_format=torch.channels_last), out.device.type))
 
     module.register_forward_hook(hook)
     return seen

@@ -48,21 +48,23 @@ def test_the_default_device_is_the_gpu_and_its_recipe_is_gpu_proxy():
 
 def test_training_runs_in_bf16_autocast_channels_last_with_fused_adamw():
     model = toy_net()
-    seen = conv_outputs(model[0])
+    seen = conv_outputs(model[3])
     trainer = Trainer(model, toy(), toy(32, seed=1), FAST, seed=0, device="cuda")
-    assert model[0].weight.device.type == "cuda" and model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model[3].weight.device.type == "cuda" and model[3].weight.is_contiguous(memory_format=torch.channels_last)
     assert trainer.optimizer.defaults["fused"] is True
     result = trainer.run()
     assert {(dtype, last, where) for _, dtype, last, where in seen} == {(torch.bfloat16, True, "cuda")}
     assert {training for training, *_ in seen} == {True, False}  # training steps and evaluation alike
     assert result.val_top1 >= 0.9 and all(torch.isfinite(torch.tensor(h["train_loss"])) for h in result.history)
-    assert model[0].weight.dtype == torch.float32  # autocast: the master weights stay float32
+    assert model[3].weight.dtype == torch.float32  # autocast: the master weights stay float32
 
 
 def test_bf16_off_and_nchw_train_in_float32():
-    model = toy_net()
-    seen = conv_outputs(model[0])
-    train_model(model, toy(), toy(32, seed=1), FAST.replace(bf16=False, channels_last=False), seed=0, device="cuda")
+    # 3-channel images: a 1-channel batch has NHWC strides whatever the setting, and convolutions follow them
+    model = toy_net(channels=3)
+    seen = conv_outputs(model[3])
+    config = FAST.replace(bf16=False, channels_last=False)
+    train_model(model, toy(channels=3), toy(32, seed=1, channels=3), config, seed=0, device="cuda")
     assert {(dtype, last) for _, dtype, last, _ in seen} == {(torch.float32, False)}
 
 
@@ -78,11 +80,12 @@ def test_a_cuda_run_leaves_the_rng_states_alone_and_repeats_itself():
 
 def test_b0_proxy_on_cuda_trains_at_64_px_and_learns():
     data = load_dataset()  # the embedded Fashion-MNIST subset, 10 classes
-    config = GPU_PROXY.replace(epochs=2, images_per_epoch=4096, val_images=1000)
+    config = GPU_PROXY.replace(epochs=2, val_images=1000)  # 2 of the recipe's 10 epochs: 80 steps of 256 images
     spec = load_spec("efficientnet-b0")
     result = evaluate_proxy(spec, data, config, seed=0)
     assert result.device == "cuda" and [h["resolution_px"] for h in result.history] == [64, 64]
-    assert result.val_top1 >= 0.4  # 10 classes: chance is 0.1; 8,192 images of B0 at 64 px learn far more
+    # 10 classes, chance 0.1; the CPU proxy's first epoch (79 steps of 128) scored 0.65-0.71 (docs/proxy.md)
+    assert result.val_top1 >= 0.5
     epoch_s, total_s = estimate_proxy_seconds(spec, data, config, seed=0)
     assert 0 < epoch_s < 60 and total_s == pytest.approx(2 * epoch_s)
 

@@ -67,20 +67,25 @@ def test_rng_forked_on_the_training_gpu_only():
 
 
 def _toy() -> ImageDataset:
+    # 3 channels: a 1-channel batch has NHWC strides whatever the setting, and convolutions follow them
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 255, size=(32, 8, 8, 1), dtype=np.uint8)
+    images = rng.integers(0, 255, size=(32, 8, 8, 3), dtype=np.uint8)
     return ImageDataset(images, (np.arange(32) % 2).astype(np.int64), ["a", "b"], "toy")
 
 
 def test_cpu_trainer_runs_float32_channels_last_without_autocast():
     """On the CPU the recipe's bf16 flag is ignored (float32 outputs) and channels_last is kept (issue 3)."""
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2))
+    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(4, 4, 3, padding=1), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(4, 2))  # the second conv: 4 channels, an unambiguous layout
     seen: list[tuple[torch.dtype, bool]] = []
-    model[0].register_forward_hook(
-        lambda m, args, out: seen.append((out.dtype, args[0].is_contiguous(memory_format=torch.channels_last)))
+    model[1].register_forward_hook(
+        lambda m, args, out: seen.append((out.dtype, out.is_contiguous(memory_format=torch.channels_last)))
     )
     config = TrainConfig(epochs=1, batch_size=8, resolution_px=8, bf16=True, channels_last=True, warmup_epochs=0.0)
     trainer = Trainer(model, _toy(), _toy(), config, seed=0, device="cpu")
-    assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert model[1].weight.is_contiguous(memory_format=torch.channels_last)
     trainer.run()
-    assert seen and {dtype for dtype, _ in seen} == {torch.float32} and all(last for _, last in seen)
+    assert seen and set(seen) == {(torch.float32, True)}  # (N, 4, 8, 8) outputs: float32, NHWC
+    seen.clear()
+    Trainer(model, _toy(), _toy(), config.replace(channels_last=False), seed=0, device="cpu").run()
+    assert set(seen) == {(torch.float32, False)}
