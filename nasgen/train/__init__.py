@@ -14,6 +14,7 @@ The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the prox
 """
 
 from nasgen.config import FullTrainConfig, TrainConfig
+from nasgen.train._device import autocast_dtype, resolve_device
 from nasgen.train._full import FullTrainResult, train
 from nasgen.train._proxy import (
     CPU_PROXY,
@@ -29,7 +30,7 @@ from nasgen.train._proxy import (
     proxy_split,
     zero_init_residual,
 )
-from nasgen.train._trainer import EpochSettings, StopTraining, Trainer, TrainResult, resolve_device, train_model
+from nasgen.train._trainer import EpochSettings, StopTraining, Trainer, TrainResult, train_model
 from nasgen.train._zero_cost import (
     ZERO_COST_SCORES,
     grad_norm,
@@ -55,6 +56,7 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "Trainer",
+    "autocast_dtype",
     "default_proxy",
     "evaluate_proxy",
     "load_schedule",

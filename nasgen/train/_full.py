@@ -268,7 +268,7 @@ def _train(
 ) -> FullTrainResult:
     epochs, seed = recipe.epochs, recipe.seed
     from nasgen.nn import build_model
-    from nasgen.train._trainer import resolve_device
+    from nasgen.train._device import resolve_device
 
     base = load_spec(arch)
     resolve_device(device)  # a CUDA request without CUDA fails before any folder is made

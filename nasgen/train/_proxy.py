@@ -16,7 +16,8 @@ from nasgen.config import TrainConfig
 from nasgen.data import ImageDataset, split
 from nasgen.errors import DataError
 from nasgen.spec import total_stride
-from nasgen.train._trainer import TrainResult, resolve_device, train_model
+from nasgen.train._device import resolve_device
+from nasgen.train._trainer import TrainResult, train_model
 
 __all__ = [
     "CPU_PROXY",

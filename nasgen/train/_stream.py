@@ -20,6 +20,7 @@ from torch import nn
 from nasgen.config import TrainConfig
 from nasgen.data import BadImages, ImageFiles, make_loader
 from nasgen.errors import TrainError
+from nasgen.train._device import loss_check_due, pinned_transfers
 from nasgen.train._trainer import EpochSettings, Trainer
 
 __all__ = ["StreamTrainer"]
@@ -62,7 +63,7 @@ class StreamTrainer(Trainer):
     def _loader(self, files: ImageFiles, resolution: int, *, train: bool, order: Any, seed: int, batch_size: int):
         return make_loader(
             files, resolution, train=train, batch_size=batch_size, workers=self.loader_workers, order=order,
-            seed=seed, pin_memory=self.device.type == "cuda",
+            seed=seed, pin_memory=pinned_transfers(self.device),
         )  # fmt: skip
 
     def train_epoch(self, epoch: int) -> float:
@@ -98,7 +99,7 @@ class StreamTrainer(Trainer):
             if warmup is not None:
                 warmup.step()
             loss = self._step(x, y, settings.mixup_alpha)
-            if self.device.type == "cpu" or step % 25 == 24 or step == self.steps_per_epoch - 1:
+            if loss_check_due(self.device, step, self.steps_per_epoch):
                 if not math.isfinite(loss.item()):
                     raise TrainError(f"loss became {loss.item()} at epoch {epoch} step {step}")
             total += loss.detach() * len(y)

@@ -23,6 +23,7 @@ from nasgen.config import TrainConfig
 from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
+from nasgen.train._device import autocast_dtype, loss_check_due, pinned_transfers, resolve_device, rng_devices
 from nasgen.train._optim import make_optimizer, make_scheduler
 
 __all__ = ["EpochSettings", "StopTraining", "TrainResult", "Trainer", "resolve_device", "train_model"]
@@ -82,20 +83,6 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     model: nn.Module | None = field(default=None, repr=False, compare=False)
     data_config: DataConfig | None = field(default=None, repr=False, compare=False)
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """``None`` → CUDA when available, else CPU; otherwise ``torch.device(device)``.
-
-    Raises:
-        TrainError: CUDA requested but not available.
-    """
-    if device is None:
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainError(f"device {str(device)!r} requested but CUDA is not available")
-    return device
 
 
 class Trainer:
@@ -170,7 +157,7 @@ class Trainer:
             x, y = self._batch(images, labels, batch_index, settings.batch_transform)
             self._bn_warmup.step()
             loss = self._step(x, y, settings.mixup_alpha)
-            if self.device.type == "cpu" or step % 25 == 24 or step == self.steps_per_epoch - 1:
+            if loss_check_due(self.device, step, self.steps_per_epoch):
                 if not math.isfinite(loss.item()):
                     raise TrainError(f"loss became {loss.item()} at epoch {epoch} step {step}")
             total += loss.detach() * len(y)
@@ -179,7 +166,7 @@ class Trainer:
         return float(total) / max(count, 1)
 
     def _batch(self, images, labels, index, transform) -> tuple[torch.Tensor, torch.Tensor]:
-        non_blocking = self.device.type == "cuda"
+        non_blocking = pinned_transfers(self.device)
         x = images[index]
         if transform is not None:
             x = transform(x)
@@ -210,8 +197,8 @@ class Trainer:
         return loss
 
     def _autocast(self):
-        enabled = self.device.type == "cuda" and self.config.bf16
-        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=enabled)
+        dtype = autocast_dtype(self.device, self.config.bf16)
+        return torch.autocast(self.device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
     # -- evaluation ------------------------------------------------------------------------------
     @torch.no_grad()
@@ -282,9 +269,8 @@ class Trainer:
         Raises:
             TrainError: The loss became NaN or infinite.
         """
-        devices = [self.device] if self.device.type == "cuda" else []
         start, train_time, trained = time.perf_counter(), 0.0, 0
-        with torch.random.fork_rng(devices=devices, device_type="cuda"):
+        with torch.random.fork_rng(devices=rng_devices(self.device), device_type="cuda"):
             val_top1, val_loss = 0.0, float("inf")
             for epoch in range(self.start_epoch, self.config.epochs):
                 # Dropout / drop-path draw from the (forked) global RNG: seeding it per epoch makes a run

@@ -75,6 +75,17 @@ def test_device_plans():
     assert worker_threads(4, 3, cpu_count=2) == 3
 
 
+def test_each_worker_sees_only_its_device_and_its_threads():
+    """The CPU side of ``--devices``: the environment a worker starts in (tests/gpu: two workers on one GPU)."""
+    from nasgen.search.workers._launch import _env
+
+    gpu, cpu = _env("0", 4), _env("cpu", 1)
+    assert gpu["CUDA_VISIBLE_DEVICES"] == "0" and cpu["CUDA_VISIBLE_DEVICES"] == ""  # "" hides every GPU
+    assert _env("1", 2)["CUDA_VISIBLE_DEVICES"] == "1"  # GPU 1 of the parent is the worker's cuda:0
+    assert {gpu[k] for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")} == {"4"}
+    assert [_env(d, 1)["CUDA_VISIBLE_DEVICES"] for d in plan_devices(2, "0,0", cuda_count=1)] == ["0", "0"]
+
+
 @pytest.mark.slow
 def test_two_cpu_workers_train_real_proxies_and_the_parent_writes_the_outputs(tmp_path):
     import csv

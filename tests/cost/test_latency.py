@@ -110,6 +110,17 @@ def test_cuda_without_cuda_is_a_spec_error():
         device_key("cuda")
 
 
+def test_timing_waits_for_the_device_after_every_timed_step():
+    """The CPU side of the CUDA timing: a step is timed only after ``sync()`` (``torch.cuda.synchronize`` on
+    CUDA) returned, so queued kernels are counted; warm-up steps are synchronised once before timing starts."""
+    from nasgen.cost._latency import _median_ms
+
+    events: list[str] = []
+    ms = _median_ms(lambda: events.append("step"), lambda: events.append("sync"), min_seconds=0.0)
+    assert events[:3] == ["step", "step", "sync"]  # two warm-up steps, then one sync
+    assert events[3:] == ["step", "sync"] * 5 and ms >= 0.0  # five timed steps, each followed by a sync
+
+
 def test_profile_latency_json_keys(tmp_path):
     path = tmp_path / "tiny.yaml"
     from nasgen.spec import save_spec

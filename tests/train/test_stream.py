@@ -235,3 +235,30 @@ def test_proxy_on_a_loaded_folder_trains_on_the_proxy_cache(tree):
     assert np.bincount(cached.labels).tolist() == [30, 30]
     result = evaluate_proxy(spec, files, config, seed=0, device="cpu")
     assert 0.0 <= result.val_top1 <= 1.0
+
+
+def test_stream_trainer_asks_for_pinned_memory_on_cuda_only(tree, monkeypatch):
+    """The CPU side of the loader's pinned memory (tests/gpu/test_gpu_stream.py checks the pinned batches on CUDA):
+    every loader the streamed trainer makes on the CPU gets ``pin_memory=False``, and batches come unpinned."""
+    import nasgen.train._stream as trainer_module
+    from nasgen.data import load_dataset, split
+    from nasgen.nn import build_model
+    from nasgen.train import TrainConfig
+    from nasgen.train._stream import StreamTrainer
+
+    asked, pinned, real = [], [], trainer_module.make_loader
+
+    def spy(*args, **kwargs):
+        asked.append(kwargs["pin_memory"])
+        for batch in real(*args, **kwargs):
+            pinned.append(batch.images.is_pinned())
+            yield batch
+
+    monkeypatch.setattr(trainer_module, "make_loader", spy)
+    train_files, val_files = split(load_dataset(tree), None, seed=0)
+    spec = loads_spec(TINY).replace(in_channels=3, num_classes=2, resolution_px=32)
+    config = TrainConfig(epochs=1, batch_size=16, resolution_px=32, warmup_epochs=0.0, val_images=12,
+                         bn_recalibration_images=16)
+    StreamTrainer(build_model(spec), train_files, val_files, config, seed=0, device="cpu", loader_workers=0).run()
+    assert asked == [False, False, False]  # training, BatchNorm recalibration, evaluation
+    assert pinned and not any(pinned)
