@@ -7,14 +7,8 @@ worker's trial is failed with a reason and retried once.
 
 from nasgen.runs.storage._base import DeferredParams
 from nasgen.runs.storage._journal import BatchJournalStorage, HeartbeatJournalStorage
-from nasgen.runs.storage._open import (
-    Heartbeat,
-    display_url,
-    journal_path,
-    open_storage,
-    retry_stale_trial,
-    storage_kind,
-)
+from nasgen.runs.storage._heartbeat import Heartbeat, retry_stale_trial
+from nasgen.runs.storage._open import display_url, journal_path, open_storage, storage_kind
 from nasgen.runs.storage._rdb import BatchRDBStorage, ReasonRDBStorage
 
 __all__ = [

@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from nasgen.runs._writes import mark_failed_with_reason
 from nasgen.runs.storage._base import DeferredParams
-from nasgen.runs.storage._open import Heartbeat, retry_stale_trial
+from nasgen.runs.storage._heartbeat import Heartbeat, retry_stale_trial
 
 __all__ = ["BatchJournalStorage", "HeartbeatJournalStorage"]
 

@@ -24,62 +24,27 @@ from __future__ import annotations
 
 import random
 import re
-import socket
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
-from optuna.trial import FrozenTrial
 
-from nasgen.config import DEFAULT_HEARTBEAT_GRACE_S, DEFAULT_HEARTBEAT_INTERVAL_S
 from nasgen.errors import SearchError
-from nasgen.runs._writes import retry_allowed, retry_attrs
+from nasgen.runs.storage._heartbeat import Heartbeat, retry_stale_trial
+from nasgen.runs.storage._journal import BatchJournalStorage, HeartbeatJournalStorage
+from nasgen.runs.storage._rdb import BatchRDBStorage, ReasonRDBStorage
 
-__all__ = ["Heartbeat", "display_url", "journal_path", "open_storage", "retry_stale_trial", "storage_kind"]
+__all__ = ["display_url", "journal_path", "open_storage", "storage_kind"]
 
 # Advisory-lock key of nasgen's schema creation (any constant 64-bit integer; "nasgen" in ASCII).
 _SCHEMA_LOCK_KEY = 0x6E617367656E
 _DRIVER_PACKAGES = {
     "psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pymysql": "PyMySQL", "MySQLdb": "mysqlclient",
 }
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """How often a running trial beats, and how long without a beat makes it stale.
-
-    Attributes:
-        interval_s: Seconds between beats (≥ 1).
-        grace_s: Seconds without a beat after which another worker fails the trial (> ``interval_s``).
-
-    Raises:
-        SearchError: ``interval_s`` < 1 or ``grace_s`` ≤ ``interval_s``.
-    """
-
-    interval_s: int = DEFAULT_HEARTBEAT_INTERVAL_S
-    grace_s: int = DEFAULT_HEARTBEAT_GRACE_S
-
-    def __post_init__(self) -> None:
-        if isinstance(self.interval_s, bool) or not isinstance(self.interval_s, int) or self.interval_s < 1:
-            raise SearchError(f"heartbeat interval: must be a whole number of seconds ≥ 1, got {self.interval_s!r}")
-        if isinstance(self.grace_s, bool) or not isinstance(self.grace_s, int) or self.grace_s <= self.interval_s:
-            raise SearchError(
-                f"heartbeat grace: must be a whole number of seconds above the interval ({self.interval_s} s), "
-                f"got {self.grace_s!r}"
-            )
-
-    @property
-    def reason(self) -> str:
-        """The failure reason recorded on a stale trial."""
-        return (
-            f"no heartbeat for more than {self.grace_s} s (worker killed, hung or cut off); failed by "
-            f"{socket.gethostname()}"
-        )
 
 
 def display_url(url: str) -> str:
@@ -155,8 +120,6 @@ def _journal(path: Path, beat: Heartbeat | None) -> BaseStorage:
             backend = JournalFileBackend(str(path), lock_obj=JournalFileOpenLock(str(path)))
     except OSError as exc:
         raise SearchError(f"storage journal file {str(path)!r}: {exc.strerror or exc}") from None
-    from nasgen.runs.storage._journal import BatchJournalStorage, HeartbeatJournalStorage
-
     if beat is None:
         return BatchJournalStorage(backend)
     return HeartbeatJournalStorage(backend, beat)
@@ -204,8 +167,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _build_rdb(url: str, beat: Heartbeat | None, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
-    from nasgen.runs.storage._rdb import BatchRDBStorage, ReasonRDBStorage
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if beat is None:
@@ -258,14 +219,3 @@ def _sqlite_wal(backend: optuna.storages.RDBStorage) -> None:
 
     sqlalchemy.event.listen(backend.engine, "connect", on_connect)
     backend.engine.dispose()  # pooled connections opened before the listener are closed
-
-
-def retry_stale_trial(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Heartbeat callback: enqueue a failed stale trial's parameters again, once (never a retry's retry).
-
-    A trial that fails deterministically (out of memory, NaN) raises inside the objective and is recorded
-    ``failed``, not stale, so it is not retried at all.
-    """
-    trials = study.get_trials(deepcopy=False)
-    if retry_allowed(trial, trials):
-        study.enqueue_trial(trial.params, user_attrs=retry_attrs(trial))
