@@ -18,6 +18,7 @@ from nasgen.nn._blocks import FusedMBConv, MBConv, build_fused_mbconv, build_mbc
 from nasgen.nn._layers import (
     ACTIVATION_LAYERS,
     MODEL_CODE_SHARED,
+    Conv2dSame,
     ConvBnAct,
     DropPath,
     SqueezeExcite,
@@ -27,10 +28,18 @@ from nasgen.nn._layers import (
     init_weights,
     make_activation,
     make_bn,
+    make_conv,
     residual_parts,
 )
 from nasgen.spec import hidden_channels
-from nasgen.nn._model import CLASSIFIER_INITS, EfficientNet, block_drop_path_rates, build_model, init_classifier
+from nasgen.nn._model import (
+    CLASSIFIER_INITS,
+    EfficientNet,
+    block_drop_path_rates,
+    block_options,
+    build_model,
+    init_classifier,
+)
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
@@ -48,8 +57,10 @@ __all__ = [
     "init_classifier",
     "init_weights",
     "make_bn",
+    "make_conv",
     "residual_parts",
     "BlockBuilder",
+    "Conv2dSame",
     "ConvBnAct",
     "DropPath",
     "EfficientNet",
@@ -57,6 +68,7 @@ __all__ = [
     "MBConv",
     "SqueezeExcite",
     "block_drop_path_rates",
+    "block_options",
     "block_registry",
     "build_model",
     "from_timm_state_dict",

@@ -60,6 +60,9 @@ def _mbconv_pairs(stage: Any, path: str, in_channels: int) -> list[tuple[str, st
 
 
 def _fused_pairs(stage: Any, path: str, in_channels: int) -> list[tuple[str, str, str]]:
+    for option in ("always_project", "expand_in_channels"):
+        if getattr(stage, option, None):
+            raise SpecError(f"torchvision's Fused-MBConv has no {option}", path=f"{path}.{option}")
     if stage.se_ratio != 0.0:
         raise SpecError(
             f"torchvision's Fused-MBConv has no SE, got se_ratio {stage.se_ratio}",

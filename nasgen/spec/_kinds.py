@@ -48,7 +48,8 @@ class BlockKind:
     Attributes:
         kind: The stage tag used in architecture files (``kind: ds``); a lower-case identifier.
         builder: Makes one block as a ``torch.nn.Module``, called as ``builder(stage, *, in_channels, stride,
-            drop_path_rate, activation, bn_eps, bn_momentum)``; maps ``(N, in_channels, H, W)`` to
+            drop_path_rate, activation, bn_eps, bn_momentum)`` (plus ``padding`` / ``se_rounding`` where a spec
+            sets them away from the default, ``nasgen.nn.block_options``); maps ``(N, in_channels, H, W)`` to
             ``(N, stage.out_channels, ceil(H / stride), ceil(W / stride))``. A callable or an import string.
         cost_rule: ``rule(trace, stage, stride)`` recording one block on a :class:`~nasgen.cost.LayerTrace`;
             the analytic cost must equal the thop measurement of the built block. Callable or import string.
