@@ -43,6 +43,9 @@ by nasgen load directly::
     model = build()
     model.load_state_dict(load_file("weights.safetensors"))
     logits = model.eval()(torch.randn(1, $in_channels, $resolution_px, $resolution_px))
+
+As a timm model (timm installed): ``timm.models.register_model(model.$timm_name)``, then
+``timm.create_model("$timm_name", num_classes=10)``.
 """
 
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
@@ -167,6 +170,13 @@ class EfficientNet(nn.Module):
 def build(num_classes: int = NUM_CLASSES) -> EfficientNet:
     """$name with fresh (untrained) weights, in training mode; load a state dict for trained weights."""
     return EfficientNet(STAGES, num_classes)
+
+
+def $timm_name(pretrained: bool = False, num_classes: int = NUM_CLASSES, **kwargs: Any) -> EfficientNet:
+    """timm entrypoint (other timm keywords are ignored): timm.models.register_model($timm_name)."""
+    if pretrained:
+        raise ValueError("no pretrained weights here: build the model, then load_state_dict(weights.safetensors)")
+    return build(num_classes)
 
 
 if __name__ == "__main__":

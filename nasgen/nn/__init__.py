@@ -41,6 +41,7 @@ from nasgen.nn._model import (
     init_classifier,
 )
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._state_file import naming_of, read_state_dict
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
 
@@ -74,6 +75,8 @@ __all__ = [
     "from_timm_state_dict",
     "from_torchvision",
     "make_activation",
+    "naming_of",
+    "read_state_dict",
     "register_block",
     "se_channels",
     "spec_from_torchvision",

@@ -48,7 +48,7 @@ from nasgen.spec._models import (
     registered_stage_kinds,
     unregister_stage_kind,
 )
-from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string
+from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string, timm_model_name
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
@@ -100,6 +100,7 @@ __all__ = [
     "spec_from_arch_def",
     "spec_from_dict",
     "stage_to_string",
+    "timm_model_name",
     "unregister_stage_kind",
     "validate_document",
     "yaml_document",

@@ -20,7 +20,7 @@ from typing import Any
 
 from nasgen.errors import SpecError
 
-__all__ = ["parse_stage_string", "spec_from_arch_def", "stage_to_string"]
+__all__ = ["parse_stage_string", "spec_from_arch_def", "stage_to_string", "timm_model_name"]
 
 _KIND_PREFIX = {"mbconv": "ir", "fused_mbconv": "er"}
 _PREFIX_KIND = {"ir": "mbconv", "ds": "mbconv", "er": "fused_mbconv", "cn": "fused_mbconv"}
@@ -127,3 +127,15 @@ def spec_from_arch_def(
     data = {"stem": {"out_channels": stem_channels}, "stages": stages, "head_channels": head_channels}
     data.update(fields)
     return spec_from_dict(data)
+
+
+def timm_model_name(name: str) -> str:
+    """The name a nasgen architecture gets in timm's model registry: ``nasgen_`` + its name in snake case.
+
+    ``nasgen.timm.register()`` and the entrypoint in an exported ``model.py`` both use it.
+
+    Example:
+        >>> timm_model_name("efficientnet-b0"), timm_model_name("My Net v2")
+        ('nasgen_efficientnet_b0', 'nasgen_my_net_v2')
+    """
+    return "nasgen_" + (re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "arch")
