@@ -183,7 +183,7 @@ def spec_from_torchvision(model: nn.Module) -> ArchSpec:
     """Read the :class:`~nasgen.spec.ArchSpec` of a torchvision ``EfficientNet`` module.
 
     torchvision does not record the input resolution: when the network equals a shipped reference
-    architecture (``efficientnet-b0``, ``efficientnetv2-s/m/l``) its name and resolution are taken,
+    architecture (``efficientnet-b0`` … ``-b7``, ``efficientnetv2-s/m/l``) its name and resolution are taken,
     otherwise ``name`` is ``None`` and ``resolution_px`` 224.
 
     Raises:
