@@ -20,13 +20,15 @@ The supernet (:mod:`nasgen.supernet`) uses the same rules and the same cutting (
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from nasgen.errors import PluginError, SpecError
 from nasgen.spec import ArchSpec, block_kind, load_spec, resolve
@@ -38,7 +40,9 @@ __all__ = [
     "SlicingRule",
     "bn_members",
     "check_sub_architecture",
+    "empty_model",
     "inherit_state_dict",
+    "no_init",
     "se_channel_group",
     "slice_block",
     "slice_tensor",
@@ -346,13 +350,40 @@ def check_sub_architecture(src_spec: ArchSpec, dst_spec: ArchSpec, stage_map: Se
     _larger("head_channels", dst_spec.head_channels, src_spec.head_channels)
 
 
-def target_shapes(spec: ArchSpec) -> dict[str, torch.Size]:
-    """Every state-dict tensor's shape of ``build_model(spec)``, from a model built on the meta device (no memory)."""
+class _SkipInit(TorchFunctionMode):
+    """Makes ``torch.nn.init`` functions and in-place random fills no-ops (they return their tensor)."""
+
+    _SKIPPED = frozenset(
+        [getattr(nn.init, name) for name in dir(nn.init) if name.endswith("_") and not name.startswith("_")]
+        + [Tensor.normal_, Tensor.uniform_, Tensor.zero_, Tensor.fill_]
+    )
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func in self._SKIPPED:
+            return args[0] if args else next(iter((kwargs or {}).values()))
+        return func(*args, **(kwargs or {}))
+
+
+@contextmanager
+def no_init() -> Iterator[None]:
+    """Modules built inside draw no initial weights (their tensors are left unset): for shells that a state dict
+    is assigned to. On the meta device that saves most of the build time (random fills there are slow)."""
+    with _SkipInit():
+        yield
+
+
+def empty_model(spec: ArchSpec) -> nn.Module:
+    """``build_model(spec)``'s network on the meta device with no weights drawn: a shell to
+    ``load_state_dict(state, assign=True)`` into, or to read names and shapes from."""
     from nasgen.nn._model import EfficientNet
 
-    with torch.device("meta"):
-        model = EfficientNet(spec)
-    return {name: tensor.shape for name, tensor in model.state_dict().items()}
+    with torch.device("meta"), no_init():
+        return EfficientNet(spec)
+
+
+def target_shapes(spec: ArchSpec) -> dict[str, torch.Size]:
+    """Every state-dict tensor's shape of ``build_model(spec)`` (from :func:`empty_model`: no memory used)."""
+    return {name: tensor.shape for name, tensor in empty_model(spec).state_dict().items()}
 
 
 def _source_name(name: str, mapped: Sequence[int]) -> tuple[str, int | None, str]:
@@ -370,6 +401,7 @@ def inherit_state_dict(
     dst_spec: ArchSpec | str | Path,
     *,
     stage_map: Sequence[int] | None = None,
+    copy: bool = True,
 ) -> dict[str, Tensor]:
     """The state dict of ``dst_spec`` cut out of ``src_spec``'s weights (OFA §3.2 slicing).
 
@@ -386,9 +418,11 @@ def inherit_state_dict(
         dst_spec: The architecture to fill (``build_model(dst_spec)`` names and shapes).
         stage_map: For each stage of ``dst_spec`` the source stage it inherits from (increasing); ``None`` =
             stage ``j`` from stage ``j`` (both must then have as many stages).
+        copy: ``False``: views of ``src_state``'s tensors instead of copies (what a supernet shares; gradients
+            flow back into the source).
 
     Returns:
-        ``{name: tensor}``: new contiguous tensors (the source is not shared), in ``build_model`` order.
+        ``{name: tensor}`` in ``build_model`` order: new contiguous tensors (the source is not shared), or views.
 
     Raises:
         SpecError: ``dst_spec`` is not a sub-architecture of ``src_spec`` (:func:`check_sub_architecture`, the
@@ -420,5 +454,5 @@ def inherit_state_dict(
             view = rule.cut(inner, src_state[source_name], shape)
         except SpecError as exc:
             raise SpecError(exc.message, path=name, value=exc.value) from None
-        out[name] = view.detach().clone(memory_format=torch.contiguous_format)
+        out[name] = view.detach().clone(memory_format=torch.contiguous_format) if copy else view
     return out
