@@ -64,8 +64,10 @@ class SupernetRecipe(ConfigModel):
         return 2 + self.n_random if self.strategy == "sandwich" else 1
 
     def training_dict(self) -> dict:
-        """The settings the trained weights depend on (everything but ``calibration_images``), as JSON data."""
-        return self.model_dump(mode="json", exclude={"calibration_images"})
+        """The settings the trained weights depend on, as JSON data: all but the scoring ones
+        (``calibration_images``, ``train.val_images``, ``train.eval_batch_size``)."""
+        return self.model_dump(mode="json", exclude={"calibration_images": True,
+                                                     "train": {"val_images", "eval_batch_size"}})  # fmt: skip
 
     def recipe_hash(self) -> str:
         """First 16 hex digits of the SHA-256 of :meth:`training_dict` (a supernet is reused when it matches)."""

@@ -7,9 +7,10 @@ important ones, so OFA sorts each block's hidden channels by importance, the L1 
 (§3.2, "elastic width"), a reordering that leaves the network's function unchanged. Here:
 
 * :class:`SlicingRule` (one per block kind, named by :attr:`nasgen.spec.BlockKind.slicing`) says which of a
-  block's channels may be permuted together (:class:`ChannelGroup`), which stages share weights at all
-  (``variant``: MBConv with expansion 1 has no expansion conv, so it never shares one with expansion 6) and,
-  optionally, how one tensor is cut (default :func:`slice_tensor`);
+  block's channels may be permuted together (:class:`ChannelGroup`), optionally which stages never share weights
+  (``variant``) and how one tensor is cut (default :func:`slice_tensor`). Tensors are matched by name, so a block
+  without a part takes none of it: MBConv with expansion 1 (no expansion conv) runs on the first channels of a
+  larger block's depthwise and projection weights, a block without SE leaves the SE out;
 * :func:`sort_channels` reorders every block's hidden and SE channels by importance, function-preserving;
 * :func:`inherit_state_dict` cuts a sub-architecture's state dict out of a larger one's, checking that it is one.
 
@@ -79,8 +80,8 @@ class SlicingRule:
 
     Attributes:
         groups: The block's permutable channel groups, sorted by :func:`sort_block_channels`.
-        variant: ``variant(stage) → str``: stages of one kind share weights only within one variant (``""`` by
-            default); MBConv and Fused-MBConv give ``"e1"`` to expansion 1, which builds another block.
+        variant: ``variant(stage) → str``: stages of one kind share weights only within one variant; ``None``
+            (the built-in kinds): every stage of the kind is one variant, ``""``.
         slice: ``slice(name, source, shape) → Tensor`` cutting one tensor of the block (its name in the block's
             state dict); ``None`` = :func:`slice_tensor` (prefix per dimension, centre crop of kernels).
     """
@@ -116,10 +117,6 @@ def se_channel_group(prefix: str = "se") -> ChannelGroup:
 _SE_GATED = (("se.conv_reduce.weight", 1), ("se.conv_expand.weight", 0), ("se.conv_expand.bias", 0))
 
 
-def _expansion_variant(stage: Any) -> str:
-    return "e1" if stage.expand_ratio == 1 else ""
-
-
 MBCONV_SLICING = SlicingRule(
     groups=(
         ChannelGroup(
@@ -130,9 +127,8 @@ MBCONV_SLICING = SlicingRule(
         ),  # fmt: skip
         se_channel_group(),
     ),
-    variant=_expansion_variant,
 )
-"""MBConv: hidden channels (expansion conv rows … projection columns) and SE squeeze channels; expansion 1 apart."""
+"""MBConv: hidden channels (expansion conv rows … projection columns) and SE squeeze channels."""
 
 FUSED_MBCONV_SLICING = SlicingRule(
     groups=(
@@ -143,9 +139,8 @@ FUSED_MBCONV_SLICING = SlicingRule(
         ),
         se_channel_group(),
     ),
-    variant=_expansion_variant,
 )
-"""Fused-MBConv: hidden channels of the k×k expansion and SE squeeze channels; expansion 1 (one conv) apart."""
+"""Fused-MBConv: hidden channels of the k×k expansion and SE squeeze channels."""
 
 
 def slicing_rule(kind: str, *, path: str = "kind") -> SlicingRule:
@@ -314,8 +309,8 @@ def _check_stage(path: str, src: Any, dst: Any) -> None:
     rule = slicing_rule(dst.kind, path=f"{path}.kind")
     if rule.variant_of(dst) != rule.variant_of(src):
         raise SpecError(
-            f"{dst.expand_ratio} builds another {dst.kind} block than {src.expand_ratio} in the source (no weights "
-            "to share)", path=f"{path}.expand_ratio", value=dst.expand_ratio,
+            f"{dst.expand_ratio} builds another {dst.kind} block than {src.expand_ratio} in the source (its slicing "
+            "rule shares no weights between them)", path=f"{path}.expand_ratio", value=dst.expand_ratio,
         )  # fmt: skip
     for field in ("num_layers", "kernel_size", "expand_ratio", "out_channels"):
         _larger(f"{path}.{field}", getattr(dst, field), getattr(src, field))
@@ -333,7 +328,9 @@ def check_sub_architecture(src_spec: ArchSpec, dst_spec: ArchSpec, stage_map: Se
     Per stage (``dst`` stage ``j`` against source stage ``stage_map[j]``): the same kind and variant, at most
     as many layers, a kernel, expansion, width and SE ratio no larger, SE only where the source has it, the same
     plugin options; stem width and kernel and head width no larger; the same input channels. Strides,
-    resolution, activation and the regularization rates are free (no weight depends on them).
+    resolution, activation and the regularization rates are free (no weight depends on them). A tensor the
+    source still cannot hold (Fused-MBConv's single conv at expansion 1 wider than the source's hidden width) is
+    refused by :func:`inherit_state_dict`, naming it.
 
     Raises:
         SpecError: The first field that does not fit, by its path in ``dst_spec``

@@ -60,9 +60,10 @@ class Branch:
     """The weights of one block kind (and variant) in one stage of the supernet.
 
     Attributes:
-        key: Its name in the state dict, ``stages.{i}.{key}.{block}.…``: the kind, or ``kind-variant``.
+        key: Its name in the state dict, ``stages.{i}.{key}.{block}.…``: the kind (``kind-variant`` for a variant
+            its rule keeps apart, ``…-e{ratio}`` for an expansion ratio the largest blocks cannot hold).
         kind: The block kind.
-        variant: The kind's weight-sharing variant (``""``, or e.g. ``"e1"``).
+        variant: The kind's weight-sharing variant (:meth:`nasgen.nn.SlicingRule.variant_of`, usually ``""``).
         stage: The stage spec of its largest blocks.
         in_channels: Input channels of its first block (the widest possible).
         rule: The kind's slicing rule.
@@ -87,25 +88,48 @@ def _stage_spec(fields: dict[str, Any]) -> Any:
     return arch.stages[0]
 
 
-def _branches(space: SearchSpace, index: int, in_channels: int) -> dict[tuple[str, str], Branch]:
-    """The branches of stage ``index``: per kind, per variant, the largest blocks of the stage."""
+def _holds(storage: Any, stage: Any, in_channels: int) -> bool:
+    """Whether the blocks of ``storage`` (a stage spec) hold those of ``stage``: every tensor of its first and of
+    a later block is there and no larger (the kinds' builders decide the names and shapes)."""
+    builder = block_registry[stage.kind]
+
+    def shapes(spec: Any, width: int) -> dict[str, torch.Size]:
+        with torch.device("meta"), no_init():
+            block = builder(spec, in_channels=width, stride=1, drop_path_rate=0.0, activation="silu", bn_eps=1e-5,
+                            bn_momentum=0.1)  # fmt: skip
+        return {name: tensor.shape for name, tensor in block.state_dict().items()}
+
+    for width in (in_channels, stage.out_channels):
+        big, small = shapes(storage, width), shapes(stage, width)
+        if any(name not in big or len(big[name]) != len(shape) or any(a < b for a, b in zip(big[name], shape))
+               for name, shape in small.items()):  # fmt: skip
+            return False
+    return True
+
+
+def _branches(space: SearchSpace, index: int, in_channels: int) -> dict[tuple[str, int], Branch]:
+    """The branches of stage ``index`` by ``(kind, expand_ratio)``: per kind (and variant), the largest blocks.
+
+    A kind's expansion ratios share one branch (its largest ratio's blocks) wherever those blocks hold the smaller
+    ratio's tensors (MBConv with expansion 1 runs on the first channels of the depthwise and projection weights); a
+    ratio they cannot hold (Fused-MBConv's single conv wider than the largest hidden width) gets its own branch.
+    """
     stage = space.stages[index]
-    branches: dict[tuple[str, str], Branch] = {}
+    fixed = {"num_layers": _largest(stage.num_layers), "kernel_size": _largest(stage.kernel_size), "stride": 1,
+             "out_channels": _largest(stage.out_channels), "se_ratio": _largest(stage.se_ratio)}  # fmt: skip
+    branches: dict[tuple[str, int], Branch] = {}
     for kind in stage.kind.values():
         rule = slicing_rule(kind, path=f"stages.{index}.kind")
-        ratios: dict[str, list[int]] = {}
-        for ratio in stage.expand_ratio.values():
-            probe = _stage_spec({"kind": kind, "num_layers": 1, "kernel_size": 3, "stride": 1,
-                                 "expand_ratio": ratio, "out_channels": 8})  # fmt: skip
-            ratios.setdefault(rule.variant_of(probe), []).append(ratio)
-        for variant, values in ratios.items():
-            largest = _stage_spec({
-                "kind": kind, "num_layers": _largest(stage.num_layers), "kernel_size": _largest(stage.kernel_size),
-                "stride": 1, "expand_ratio": max(values), "out_channels": _largest(stage.out_channels),
-                "se_ratio": _largest(stage.se_ratio),
-            })  # fmt: skip
-            key = kind if not variant else f"{kind}-{variant}"
-            branches[(kind, variant)] = Branch(key, kind, variant, largest, in_channels, rule)
+        own: list[Branch] = []
+        for ratio in sorted(stage.expand_ratio.values(), reverse=True):
+            largest = _stage_spec({"kind": kind, "expand_ratio": ratio, **fixed})
+            variant = rule.variant_of(largest)
+            home = next((b for b in own if b.variant == variant and _holds(b.stage, largest, in_channels)), None)
+            if home is None:
+                key = kind + (f"-{variant}" if variant else "") + (f"-e{ratio}" if own else "")
+                home = Branch(key, kind, variant, largest, in_channels, rule)
+                own.append(home)
+            branches[(kind, ratio)] = home
     return branches
 
 
@@ -177,7 +201,8 @@ class Supernet(nn.Module):
         self.stem = ConvBnAct(self.in_channels, _largest(stem.out_channels), _largest(stem.kernel_size), 1,
                               activation=activation)  # fmt: skip
         self.stages = nn.ModuleList(
-            nn.ModuleDict({b.key: self._blocks(b, activation) for b in branches.values()}) for branches in self.layout
+            nn.ModuleDict({b.key: self._blocks(b, activation) for b in dict.fromkeys(branches.values())})
+            for branches in self.layout
         )
         self.head = ConvBnAct(widths[-1], _largest(space.head_channels), 1, activation=activation)
         self.classifier = nn.Linear(_largest(space.head_channels), self.num_classes)
@@ -271,8 +296,8 @@ class Supernet(nn.Module):
                                               **bn))]  # fmt: skip
         branches, width = [], stem.out_channels
         for j, (i, stage) in enumerate(zip(present, spec.stages)):
-            rule = slicing_rule(stage.kind, path=f"stages.{j}.kind")
-            branch = self.layout[i][(stage.kind, rule.variant_of(stage))]
+            branch = self.layout[i][(stage.kind, stage.expand_ratio)]
+            rule = branch.rule
             branches.append(branch)
             builder = block_registry[stage.kind]
             for b in range(stage.num_layers):
@@ -429,7 +454,7 @@ class Supernet(nn.Module):
         training the smaller ones on prefix slices (OFA's progressive shrinking), not in between.
         """
         for branches, modules in zip(self.layout, self.stages):
-            for branch in branches.values():
+            for branch in dict.fromkeys(branches.values()):
                 for block in modules[branch.key]:
                     sort_block_channels(block, branch.rule)
         return self

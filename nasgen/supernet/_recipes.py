@@ -12,12 +12,15 @@ __all__ = ["default_supernet_recipe", "supernet_recipe"]
 
 
 def _presets() -> dict[str, SupernetRecipe]:
-    # The proxy's optimizer, lr, schedule, batch, resolution rule and regularization (docs/proxy.md); epochs and
-    # images per epoch sized by measurement (docs/supernet.md). Warm-up kept at the proxy's 1,000 images.
-    quick = CPU_PROXY.replace(epochs=2, images_per_epoch=2_000, warmup_epochs=0.5, val_images=1_000)
+    # The proxy's optimizer, lr, schedule, batch, resolution rule and regularization (docs/proxy.md); epochs, images
+    # per epoch and calibration images sized by measurement (docs/supernet.md): "cpu" trains in about 25 min on the
+    # slower 2-core machine of docs/proxy.md (a sandwich step costs 4.2 B0 proxy steps), "quick" in about 3.
+    cpu = CPU_PROXY.replace(epochs=4, images_per_epoch=8_000, warmup_epochs=0.125, classifier_init="max_fan")
+    quick = CPU_PROXY.replace(epochs=2, images_per_epoch=2_000, warmup_epochs=0.5, val_images=1_000,
+                              classifier_init="max_fan")
     return {
-        "quick": SupernetRecipe(train=quick, n_random=1, calibration_images=500),
-        "cpu": SupernetRecipe(train=CPU_PROXY.replace(epochs=8, warmup_epochs=0.1)),
+        "quick": SupernetRecipe(train=quick, n_random=1, calibration_images=250),
+        "cpu": SupernetRecipe(train=cpu, calibration_images=500),
         "gpu": SupernetRecipe(train=GPU_PROXY.replace(epochs=40, warmup_epochs=1.0), calibration_images=2_000),
     }
 

@@ -150,9 +150,16 @@ def new_meta(keys: dict[str, Any], space: SearchSpace, recipe: SupernetRecipe, s
     """The ``meta.json`` contents of a supernet about to be trained."""
     return {
         "format": FORMAT, "keys": keys, "space": dump_space(space), "recipe": recipe.training_dict(),
-        "calibration_images": recipe.calibration_images, "seed": seed, "epochs_done": 0,
+        "scoring": _scoring(recipe), "seed": seed, "epochs_done": 0,
         "epochs": recipe.train.epochs, "complete": False, "history": [],
     }  # fmt: skip
+
+
+def _scoring(recipe: SupernetRecipe) -> dict[str, Any]:
+    """The recipe's scoring settings (not keys: another value reuses the supernet)."""
+    train = recipe.train
+    return {"calibration_images": recipe.calibration_images,
+            "train": {"val_images": train.val_images, "eval_batch_size": train.eval_batch_size}}  # fmt: skip
 
 
 def save_epoch(folder: Path, supernet: torch.nn.Module, state: dict[str, Any], meta: dict[str, Any]) -> None:
@@ -232,5 +239,7 @@ def load_supernet(path: str | Path, *, device: str | torch.device = "cpu") -> Su
         raise TrainError(f"the supernet in {str(folder)!r} is trained to epoch {meta.get('epochs_done')} of "
                          f"{meta.get('epochs')}: run train_supernet again to finish it")  # fmt: skip
     supernet = load_weights(folder, meta, device)
-    recipe = SupernetRecipe.from_dict({**meta["recipe"], "calibration_images": meta["calibration_images"]})
+    scoring = meta["scoring"]
+    recipe = SupernetRecipe.from_dict({**meta["recipe"], "calibration_images": scoring["calibration_images"],
+                                       "train": {**meta["recipe"]["train"], **scoring["train"]}})  # fmt: skip
     return SupernetRun(folder, supernet, recipe, meta, True, time.perf_counter() - start)

@@ -80,8 +80,8 @@ def test_b0_and_v2s_extract_from_the_builtin_spaces(supernets) -> None:
 
 def test_branches_and_widths_are_derived_from_the_space(supernets) -> None:
     v1, v2 = supernets("efficientnet-v1"), supernets("efficientnet-v2")
-    assert [list(stage) for stage in v1.stages] == [["mbconv-e1", "mbconv"]] * 7
-    assert [list(stage) for stage in v2.stages] == [["fused_mbconv-e1"], *[["fused_mbconv", "mbconv"]] * 3,
+    assert [list(stage) for stage in v1.stages] == [["mbconv"]] * 7  # expansion 1, 4 and 6 share one branch
+    assert [list(stage) for stage in v2.stages] == [["fused_mbconv"], *[["fused_mbconv", "mbconv"]] * 3,
                                                      ["mbconv"], ["mbconv"]]  # fmt: skip
     state = v1.state_dict()
     # stage 0: 1-2 layers after a stem of at most 32 channels, expand 6, kernel 5, SE 0.25 of the block input
@@ -92,10 +92,26 @@ def test_branches_and_widths_are_derived_from_the_space(supernets) -> None:
     # stage 5 follows the optional stage 4 (up to 128 wide) or stage 3 (up to 96): its first block takes 128
     assert state["stages.5.mbconv.0.conv_pw.weight"].shape == (768, 128, 1, 1)
     assert state["stages.5.mbconv.1.conv_pw.weight"].shape == (1344, 224, 1, 1)
-    assert state["stages.5.mbconv-e1.0.conv_dw.weight"].shape == (128, 1, 5, 5)  # no expansion: its own weights
     assert state["head.conv.weight"].shape == (1280, 320, 1, 1)  # after stage 6 (320) or stage 5 (224)
     assert state["classifier.weight"].shape == (10, 1280)
     assert v2.state_dict()["stages.3.fused_mbconv.7.conv_exp.weight"].shape == (960, 160, 5, 5)
+
+
+def test_an_expansion_the_largest_blocks_cannot_hold_gets_its_own_branch() -> None:
+    # Fused-MBConv at expansion 1 is one 3x3 conv 16 -> 48; at expansion 2 the hidden width is only 32
+    text = SMALL_SPACE.read_text().replace("kind: [mbconv, fused_mbconv]", "kind: fused_mbconv").replace(
+        "expand_ratio: [4, 6]\n  out_channels: [16, 24]", "expand_ratio: [1, 2]\n  out_channels: [16, 48]")
+    supernet = Supernet(loads_space(text)).eval()
+    assert list(supernet.stages[1]) == ["fused_mbconv", "fused_mbconv-e1"]
+    assert supernet.stages[1]["fused_mbconv-e1"][0].conv_exp.weight.shape == (48, 16, 3, 3)
+    x = torch.randn(2, 1, 16, 16)
+    for ratio in (1, 2):
+        stages = [stage.model_dump() for stage in supernet.largest().stages]
+        stages[1].update(expand_ratio=ratio)
+        spec = supernet.largest().replace(stages=stages)
+        with supernet.active(spec):
+            logits = supernet(x)
+        assert torch.allclose(supernet.extract(spec).eval()(x), logits, atol=1e-5, rtol=0)
 
 
 def test_extremes_and_samples_belong_to_the_space(supernets) -> None:
@@ -113,7 +129,7 @@ def test_two_subnets_with_a_common_prefix_share_its_storage() -> None:
     stages[1].update(num_layers=2, out_channels=24)
     b = a.replace(stages=stages, head_channels=128)
     shared_a, shared_b = supernet.shared_tensors(a), supernet.shared_tensors(b)
-    stored = supernet.stages[0]["mbconv-e1"][0].conv_dw.weight
+    stored = supernet.stages[0]["mbconv"][0].conv_dw.weight
     for name in ("stages.0.0.conv_dw.weight", "stem.conv.weight", "stages.1.0.conv_pw.weight"):
         assert shared_a[name].data_ptr() == shared_b[name].data_ptr(), name
     assert shared_a["stages.0.0.conv_dw.weight"].untyped_storage().data_ptr() == stored.untyped_storage().data_ptr()
