@@ -14,6 +14,7 @@ Example:
 
 from nasgen.config._base import ConfigModel, merge_settings
 from nasgen.config._search import DEFAULT_N_TRIALS, DEFAULT_TIMEOUT_S, PRUNERS, REWARDS, SAMPLERS, SearchConfig
+from nasgen.config._supernet import SUPERNET_PRESETS, SUPERNET_STRATEGIES, SupernetRecipe
 from nasgen.config._train import LR_SCHEDULES, OPTIMIZERS, PROXY_ONLY, FullTrainConfig, TrainConfig
 
 __all__ = [
@@ -27,7 +28,10 @@ __all__ = [
     "PRUNERS",
     "REWARDS",
     "SAMPLERS",
+    "SUPERNET_PRESETS",
+    "SUPERNET_STRATEGIES",
     "SearchConfig",
+    "SupernetRecipe",
     "TrainConfig",
     "merge_settings",
 ]

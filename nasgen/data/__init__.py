@@ -21,6 +21,7 @@ from nasgen.data._cache import ProxyCache, proxy_cache
 from nasgen.data._config import DataConfig, read_safetensors_metadata
 from nasgen.data._dataset import DataReport, ImageDataset, split, stratified_order
 from nasgen.data._files import ImageFiles, open_image_files
+from nasgen.data._fingerprint import data_fingerprint
 from nasgen.data._sources import embedded_path, load_dataset
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "ImageDataset",
     "ImageFiles",
     "ProxyCache",
+    "data_fingerprint",
     "embedded_path",
     "load_dataset",
     "open_image_files",
@@ -36,4 +38,20 @@ __all__ = [
     "read_safetensors_metadata",
     "split",
     "stratified_order",
+    # torch side, imported on first use (loading data does not import torch)
+    "channel_stats",
+    "images_at",
+    "labels_of",
+    "normalize",
 ]
+
+_TORCH_SIDE = ("channel_stats", "images_at", "labels_of", "normalize")
+
+
+def __getattr__(name: str):
+    # the tensor views of a dataset (nasgen/data/_tensors.py) import torch; this keeps `import nasgen.data` light
+    if name in _TORCH_SIDE:
+        from nasgen.data import _tensors
+
+        return getattr(_tensors, name)
+    raise AttributeError(f"module 'nasgen.data' has no attribute {name!r}")

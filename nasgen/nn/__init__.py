@@ -4,7 +4,9 @@ Three tiers, as timm's EfficientNet: generic layers (:class:`ConvBnAct`, :class:
 :class:`DropPath`), blocks with flat keyword arguments (:class:`MBConv`, :class:`FusedMBConv`) and
 :func:`build_model`, which dispatches each stage through the block registry keyed by its ``kind``.
 :func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names;
-:func:`from_timm_state_dict` does the same for timm's naming.
+:func:`from_timm_state_dict` does the same for timm's naming. :func:`sort_channels` and
+:func:`inherit_state_dict` cut a smaller architecture's weights out of a larger one's (Once-for-All slicing,
+one :class:`SlicingRule` per block kind).
 
 Example:
     >>> import torch
@@ -41,6 +43,24 @@ from nasgen.nn._model import (
     init_classifier,
 )
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._slicing import (
+    FUSED_MBCONV_SLICING,
+    MBCONV_SLICING,
+    ChannelGroup,
+    SlicingRule,
+    bn_members,
+    check_sub_architecture,
+    empty_model,
+    inherit_state_dict,
+    no_init,
+    se_channel_group,
+    slice_block,
+    slice_tensor,
+    slicing_rule,
+    sort_block_channels,
+    sort_channels,
+    target_shapes,
+)
 from nasgen.nn._state_file import naming_of, read_state_dict
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
@@ -48,6 +68,22 @@ from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torc
 __all__ = [
     "ACTIVATION_LAYERS",
     "CLASSIFIER_INITS",
+    "FUSED_MBCONV_SLICING",
+    "MBCONV_SLICING",
+    "ChannelGroup",
+    "SlicingRule",
+    "bn_members",
+    "check_sub_architecture",
+    "empty_model",
+    "inherit_state_dict",
+    "no_init",
+    "se_channel_group",
+    "slice_block",
+    "slice_tensor",
+    "slicing_rule",
+    "sort_block_channels",
+    "sort_channels",
+    "target_shapes",
     "MODEL_CODE_SHARED",
     "build_fused_mbconv",
     "build_mbconv",

@@ -66,6 +66,9 @@ class BlockKind:
             ends (``stride`` inverted). ``False`` marks Fused-MBConv's break: ``expand_ratio`` 1 builds a
             different block (one k×k conv straight to ``out_channels``), monotone only among ratios ≥ 2; the
             space extremes then try ratio 1 and the extreme ratio ≥ 2 separately.
+        slicing: How one larger block's weights hold the kind's smaller blocks (a supernet's weight sharing;
+            weights inherited from a larger architecture): the import string of a :class:`nasgen.nn.SlicingRule`,
+            or the rule itself. ``None``: no supernet can share the kind.
     """
 
     kind: str
@@ -77,6 +80,7 @@ class BlockKind:
     source: tuple[str, ...] | None = None
     timm_prefix: str | None = None
     monotone_macs: bool = True
+    slicing: Any = None
 
     @property
     def name(self) -> str:

@@ -243,6 +243,7 @@ register_block_kind(
             "nasgen.nn._blocks:MBConv",
         ),
         timm_prefix="ir",
+        slicing="nasgen.nn._slicing:MBCONV_SLICING",
     ),
     builtin=True,
 )
@@ -256,6 +257,7 @@ register_block_kind(
         source=("nasgen.nn._blocks:FusedMBConv",),
         timm_prefix="er",
         monotone_macs=False,
+        slicing="nasgen.nn._slicing:FUSED_MBCONV_SLICING",
     ),
     builtin=True,
 )

@@ -15,6 +15,7 @@ The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the prox
 
 from nasgen.config import FullTrainConfig, TrainConfig
 from nasgen.train._full import FullTrainResult, train
+from nasgen.train._optim import make_optimizer, make_scheduler
 from nasgen.train._proxy import (
     CPU_PROXY,
     GPU_PROXY,
@@ -23,7 +24,10 @@ from nasgen.train._proxy import (
     default_proxy,
     estimate_proxy_seconds,
     evaluate_proxy,
+    proxy_data,
     proxy_resolution,
+    proxy_resolution_for,
+    zero_init_residual,
 )
 from nasgen.train._trainer import EpochSettings, Trainer, TrainResult, resolve_device, train_model
 from nasgen.train._zero_cost import (
@@ -53,7 +57,12 @@ __all__ = [
     "default_proxy",
     "evaluate_proxy",
     "load_schedule",
+    "make_optimizer",
+    "make_scheduler",
+    "proxy_data",
     "proxy_resolution",
+    "proxy_resolution_for",
+    "zero_init_residual",
     "estimate_proxy_seconds",
     "PROXY_FLOOR_PX",
     "resolve_device",
