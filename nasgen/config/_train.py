@@ -142,6 +142,13 @@ class FullTrainConfig(TrainConfig):
             ``None`` (default) = cores − 1, between 1 and 8; 0 decodes in the training process.
         skip_bad_images: Streamed data: leave out files that cannot be decoded and list them in the result
             (default False: fail with the first bad path).
+        init: Start from trained weights (fine-tuning, ``docs/pretrained.md``): a weights file with nasgen's,
+            timm's or torchvision's names (every tensor whose name and shape match is loaded; the classifier is
+            always new), or ``inherit:FILE`` to cut this architecture out of the larger one trained in ``FILE``'s
+            directory (Once-for-All slicing). ``None`` (default): from scratch.
+        pretrained_lr_ratio: With ``init``: the loaded tensors train at ``lr`` × this ratio, the new ones (the
+            head) at ``lr`` (default 0.1, the body ten times slower, as in BiT's and timm's fine-tuning recipes
+            where the head alone is new); ignored without ``init``.
 
     Raises:
         SpecError: As :class:`TrainConfig`; or a proxy-only field set.
@@ -162,6 +169,8 @@ class FullTrainConfig(TrainConfig):
     seed: int = 0
     loader_workers: int | None = Field(None, ge=0)
     skip_bad_images: bool = False
+    init: str | None = Field(None, min_length=1)
+    pretrained_lr_ratio: float = Field(0.1, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _no_proxy_settings(self) -> FullTrainConfig:
@@ -178,7 +187,8 @@ class FullTrainConfig(TrainConfig):
         Raises:
             SpecError: ``resolution_px`` outside 8…1024.
         """
-        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", *PROXY_ONLY})
+        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", "init", "pretrained_lr_ratio",
+                                          *PROXY_ONLY})  # fmt: skip
         fields.update(resolution_px=resolution_px,
                       bn_recalibration_images=min(self.bn_recalibration_images, n_train_images))  # fmt: skip
         return TrainConfig.from_dict(fields)

@@ -15,6 +15,7 @@ The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the prox
 
 from nasgen.config import FullTrainConfig, TrainConfig
 from nasgen.train._full import FullTrainResult, train
+from nasgen.train._init import INHERIT, InitReport, inherit_stage_map, init_model
 from nasgen.train._optim import make_optimizer, make_scheduler
 from nasgen.train._proxy import (
     CPU_PROXY,
@@ -48,6 +49,10 @@ __all__ = [
     "EpochSettings",
     "FullTrainConfig",
     "FullTrainResult",
+    "INHERIT",
+    "InitReport",
+    "inherit_stage_map",
+    "init_model",
     "ProgressiveSchedule",
     "ProxyConfig",
     "StageSettings",
