@@ -70,6 +70,7 @@ _LAZY = {
     # torch side
     "build_model": "nasgen.nn",
     "from_torchvision": "nasgen.nn",
+    "from_timm": "nasgen.timm",  # imports timm on first use (the timm extra)
     "run_search": ("nasgen.search", "search"),
     "open_run": "nasgen.runs",  # the run record's reader (no search imported)
     "confirm": "nasgen.search",
@@ -85,7 +86,7 @@ _LAZY = {
     "FullTrainConfig": "nasgen.config",
 }
 # subpackages reached as attributes (``nasgen.search.search``) without an import statement
-_SUBPACKAGES = ("config", "runs", "search", "train")
+_SUBPACKAGES = ("config", "runs", "search", "timm", "train")
 
 __all__ = sorted(
     [*_LAZY, *_SUBPACKAGES, "BudgetError", "DataError", "ExportError", "NasgenError", "PluginError", "SearchError",

@@ -30,6 +30,7 @@ COVERED = {
     "space_in_python.py": "test_space_in_python_equals_the_yaml",
     "arch.yaml": "test_arch_yaml_is_the_file_docs_progressive_runs",
     "search_imagefolder.py": "test_search_imagefolder",
+    "supernet_imagefolder.py": "test_supernet_imagefolder",
     "scale_export.py": "test_scale_export_loads_model_py_in_plain_torch",
     "train_progressive.sh": "test_train_progressive",
     "plugin_block_kind.py": "test_plugin_block_kind",
@@ -123,6 +124,24 @@ def test_search_imagefolder(tmp_path: Path) -> None:
     assert int(_value(r", (\d+) MACs,", out)) == nasgen.count_cost(best).macs <= 5_000_000
     with (tmp_path / "run" / "leaderboard.csv").open() as handle:
         assert len(list(csv.DictReader(handle))) >= 1
+
+
+@pytest.mark.slow
+def test_supernet_imagefolder(tmp_path: Path) -> None:
+    args = [sys.executable, "examples/supernet_imagefolder.py", "--out", str(tmp_path), "--per-class", "12",
+            "--subnets", "6"]  # fmt: skip
+    out = _run(args)
+    assert _value(r"^wrote (\d+) images", out) == "120"
+    assert _value(r"^supernet: (\w+) in", out) == "trained"
+    assert (tmp_path / "run" / "supernet" / "supernet.safetensors").is_file()
+    assert _value(r"^scored (\d+) subnets", out) == "6"
+    best = nasgen.load_spec(tmp_path / "best" / "arch.yaml")
+    assert (best.num_classes, best.in_channels) == (10, 1)
+    assert int(_value(r", (\d+) MACs,", out)) == nasgen.count_cost(best).macs <= 5_000_000
+    params = nasgen.count_cost(best).params
+    assert f"EfficientNet with {params} params" in out  # nasgen.load read the inherited weights
+    again = _run(args)  # the second run trains nothing
+    assert _value(r"^supernet: (\w+) in", again) == "reused"
 
 
 @pytest.mark.slow

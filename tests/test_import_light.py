@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("torch", "optuna", "torchvision", "thop")
+HEAVY = ("torch", "optuna", "torchvision", "thop", "timm")
 
 
 def _imported_after(code: str) -> list[str]:
@@ -26,6 +26,7 @@ def _imported_after(code: str) -> list[str]:
         "import nasgen.spec, nasgen.space, nasgen.cost, nasgen.units, nasgen.errors",
         "import nasgen; nasgen.count_cost(nasgen.load_spec('efficientnet-b0'))",
         "from nasgen.cli import app",
+        "import nasgen.timm",
     ],
 )
 def test_light_imports(code: str) -> None:

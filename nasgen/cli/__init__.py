@@ -39,7 +39,8 @@ def _root(
 
 # module name under nasgen.cli -> each defines ``register(app)``
 _COMMANDS = (
-    "schema", "spaces", "validate", "profile", "search", "confirm", "report", "train", "scale", "plugins", "export"
+    "schema", "spaces", "validate", "profile", "search", "confirm", "report", "train", "scale", "plugins", "export",
+    "import_",
 )
 
 

@@ -28,6 +28,14 @@ ClassifierInit = choice_enum(
 )
 
 
+def _print_init(account) -> None:
+    """The account of ``--init``, before the first epoch: loaded, re-initialised, adapted, skipped."""
+    from rich.markup import escape
+
+    for line in account.lines():
+        console.print(escape(line), highlight=False, soft_wrap=True)
+
+
 @user_errors
 def train(
     arch: str = typer.Argument(..., help="Built-in architecture name or YAML/JSON file (e.g. a search's best.yaml)."),
@@ -103,6 +111,16 @@ def train(
         help="Largest image (width x height, from its header) decoded, e.g. 400M; a file claiming more is a bad "
         "file, a decompression bomb (the default is PIL's own limit).",
     ),
+    init: Optional[str] = typer.Option(
+        _default("init"), "--init", metavar="FILE",
+        help="Fine-tune from trained weights: a .safetensors / .pt state dict of nasgen, timm or torchvision (every "
+        "tensor whose name and shape match is loaded; the head is new), or inherit:FILE to slice this architecture "
+        "out of the larger one trained in FILE's directory (docs/pretrained.md).",
+    ),
+    pretrained_lr_ratio: float = typer.Option(
+        _default("pretrained_lr_ratio"), "--pretrained-lr-ratio", min=0.0, max=1.0,
+        help="With --init: the loaded weights train at lr x this ratio, the new head at lr.",
+    ),
 ) -> None:
     """Train ARCH fully: checkpoint.pt and metrics.csv each epoch; weights.safetensors and arch.yaml at the
     end (what `nasgen export` reads). Running the same command again resumes from the checkpoint."""
@@ -116,6 +134,7 @@ def train(
         ema_decay=ema, batch_size=batch_size,
         seed=seed, resolution_px=resolution, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
         max_image_pixels=max_image_pixels,
+        init=init, pretrained_lr_ratio=pretrained_lr_ratio,
     )  # fmt: skip
 
     if progressive and schedule is not None:
@@ -144,6 +163,7 @@ def train(
         device=device,
         progress=True,
         on_note=_note,  # what depends on the training resolution, said before the first epoch (issue 30)
+        on_init=_print_init,
     )
     if result.skipped_images:
         listed = "\n  ".join(f"{path}: {reason}" for path, reason in sorted(result.skipped_images.items()))

@@ -27,6 +27,7 @@ from nasgen.config._search import (
     SearchConfig,
     check_evaluator,
 )
+from nasgen.config._supernet import SUPERNET_PRESETS, SUPERNET_STRATEGIES, SupernetRecipe
 from nasgen.config._train import LR_SCHEDULES, OPTIMIZERS, PROXY_ONLY, FullTrainConfig, TrainConfig
 
 __all__ = [
@@ -44,7 +45,10 @@ __all__ = [
     "PRUNERS",
     "REWARDS",
     "SAMPLERS",
+    "SUPERNET_PRESETS",
+    "SUPERNET_STRATEGIES",
     "SearchConfig",
+    "SupernetRecipe",
     "TrainConfig",
     "ZERO_COST_SCORES",
     "check_evaluator",

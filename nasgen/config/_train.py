@@ -146,6 +146,13 @@ class FullTrainConfig(TrainConfig):
         max_image_pixels: Streamed data: a file claiming more pixels (width × height, read from its header
             before decoding) is a bad image, refused or skipped as above (a decompression bomb: a few kB that
             decode to gigabytes); default PIL's own limit, 89,478,485 px. Raise it for real gigapixel scans.
+        init: Start from trained weights (fine-tuning, ``docs/pretrained.md``): a weights file with nasgen's,
+            timm's or torchvision's names (every tensor whose name and shape match is loaded; the classifier is
+            always new), or ``inherit:FILE`` to cut this architecture out of the larger one trained in ``FILE``'s
+            directory (Once-for-All slicing). ``None`` (default): from scratch.
+        pretrained_lr_ratio: With ``init``: the loaded tensors train at ``lr`` × this ratio, the new ones (the
+            head) at ``lr`` (default 0.1, the body ten times slower, as in BiT's and timm's fine-tuning recipes
+            where the head alone is new); ignored without ``init``.
 
     Raises:
         SpecError: As :class:`TrainConfig`; or a proxy-only field set.
@@ -167,6 +174,8 @@ class FullTrainConfig(TrainConfig):
     loader_workers: int | None = Field(None, ge=0)
     skip_bad_images: bool = False
     max_image_pixels: MaxImagePixels = DEFAULT_MAX_IMAGE_PIXELS
+    init: str | None = Field(None, min_length=1)
+    pretrained_lr_ratio: float = Field(0.1, gt=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _no_proxy_settings(self) -> FullTrainConfig:
@@ -183,7 +192,8 @@ class FullTrainConfig(TrainConfig):
         Raises:
             SpecError: ``resolution_px`` outside 8…1024.
         """
-        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", "max_image_pixels", *PROXY_ONLY})
+        fields = self.model_dump(exclude={"seed", "loader_workers", "skip_bad_images", "max_image_pixels", "init",
+                                          "pretrained_lr_ratio", *PROXY_ONLY})  # fmt: skip
         fields.update(resolution_px=resolution_px,
                       bn_recalibration_images=min(self.bn_recalibration_images, n_train_images))  # fmt: skip
         return TrainConfig.from_dict(fields)

@@ -99,32 +99,35 @@ def mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:
     trace.conv("conv_dw", hidden, stage.kernel_size, stride, groups=hidden)
     trace.bn("bn2")
     trace.act("act2")
-    squeeze = se_channels(c_in, stage.se_ratio)
+    squeeze = se_channels(c_in, stage.se_ratio, stage.expand_ratio, trace.se_rounding)
     if squeeze:
         trace.se("se", squeeze)
     trace.conv("conv_pwl", stage.out_channels, 1)
     trace.bn("bn3")
-    if stride == 1 and c_in == stage.out_channels:
+    if getattr(stage, "residual", True) and stride == 1 and c_in == stage.out_channels:
         trace.add("add", block_in)
 
 
 def fused_mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:
     """Cost rule of one Fused-MBConv block (the ``fused_mbconv`` descriptor names it)."""
     # EfficientNetV2 §3.2, Figure 2: the expand 1×1 and depthwise k×k fuse into one k×k conv; with
-    # expansion 1 that conv maps straight to the output channels and there is no projection.
+    # expansion 1 that conv maps straight to the output channels and there is no projection (unless
+    # always_project keeps timm's EdgeResidual pair); expand_in_channels is timm's force_in_chs.
     block_in, c_in = trace.current, trace.shape[0]
-    expanded = stage.expand_ratio != 1
-    width = hidden_channels(c_in, stage.expand_ratio) if expanded else stage.out_channels
+    expand_in = getattr(stage, "expand_in_channels", None)  # a plugin kind may reuse this rule
+    base = c_in if expand_in is None else expand_in
+    expanded = stage.expand_ratio != 1 or getattr(stage, "always_project", False)
+    width = hidden_channels(base, stage.expand_ratio) if expanded else stage.out_channels
     trace.conv("conv_exp", width, stage.kernel_size, stride)
     trace.bn("bn1")
     trace.act("act1")
-    squeeze = se_channels(c_in, stage.se_ratio)
+    squeeze = se_channels(base, stage.se_ratio, stage.expand_ratio, trace.se_rounding)
     if squeeze:
         trace.se("se", squeeze)
     if expanded:
         trace.conv("conv_pwl", stage.out_channels, 1)
         trace.bn("bn2")
-    if stride == 1 and c_in == stage.out_channels:
+    if getattr(stage, "residual", True) and stride == 1 and c_in == stage.out_channels:
         trace.add("add", block_in)
 
 
@@ -189,14 +192,14 @@ class _Marks:
         return PartTotals(now[0] - last[0], now[1] - last[1], now[2] - last[2], t.shape, (last[3], now[3]))
 
 
-# A stage's totals depend only on its rule, its fields, its input shape and the activation, and the
+# A stage's totals depend only on its rule, its fields, its input shape, the activation and the SE rule, and the
 # search prices many specs that share stages, so counting-only traces reuse them (bounded, cleared when full).
 _STAGE_CACHE: dict[tuple[Any, ...], tuple[int, int, int, tuple[int, ...]]] = {}
 _STAGE_CACHE_SIZE = 4096
 
 
 def _stage_key(rule: CostRule, stage: Any, trace: LayerTrace) -> tuple[Any, ...] | None:
-    key = (rule, stage, trace.shape, trace.activation)
+    key = (rule, stage, trace.shape, trace.activation, trace.se_rounding)
     try:
         hash(key)
     except TypeError:  # a plugin's stage spec that is not hashable is simply not cached
@@ -227,7 +230,8 @@ def trace_spec(spec: Any, resolution_px: int | None = None, *, keep_layers: bool
     spec = as_spec(spec)
     resolution = spec.resolution_px if resolution_px is None else resolution_px
     _check_resolution(spec, resolution)
-    trace = LayerTrace((spec.in_channels, resolution, resolution), spec.activation, keep_layers=keep_layers)
+    trace = LayerTrace((spec.in_channels, resolution, resolution), spec.activation, keep_layers=keep_layers,
+                       padding=spec.padding, se_rounding=spec.se_rounding)  # fmt: skip
     marks = _Marks(trace)
     trace.prefix = "stem."
     trace.conv("conv", spec.stem.out_channels, spec.stem.kernel_size, spec.stem.stride)

@@ -133,13 +133,13 @@ def build_part(spec: Any, part: Part) -> Any:
     """The module of ``part`` (stem conv-BN-act, a block from the block registry, or the head), freshly built."""
     from torch import nn
 
-    from nasgen.nn import ConvBnAct, block_registry
+    from nasgen.nn import ConvBnAct, block_options, block_registry
 
     bn = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
     if part.role == "stem":
         stem = spec.stem
         return ConvBnAct(spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride,
-                         activation=spec.activation, **bn)
+                         activation=spec.activation, padding=spec.padding, **bn)
     if part.role == "head":
         return nn.Sequential(
             ConvBnAct(part.in_channels, spec.head_channels, 1, activation=spec.activation, **bn),
@@ -148,7 +148,7 @@ def build_part(spec: Any, part: Part) -> Any:
     stage = spec.stages[part.stage_index]
     builder = block_registry[stage.kind]
     return builder(stage, in_channels=part.in_channels, stride=part.stride, drop_path_rate=0.0,
-                   activation=spec.activation, **bn)
+                   activation=spec.activation, **bn, **block_options(spec))
 
 
 def time_module(module: Any, part: Part, mode: str, batch: int, key: dict[str, Any],

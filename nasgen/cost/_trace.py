@@ -45,7 +45,8 @@ class Layer(NamedTuple):
 def conv_output_size(size: int, kernel_size: int, stride: int) -> int:
     """Output size of a conv padded by ``kernel_size // 2``, in PyTorch's formula.
 
-    For odd kernels this is ``ceil(size / stride)``, so a map only halves and never vanishes.
+    For odd kernels this is ``ceil(size / stride)``, so a map only halves and never vanishes; TensorFlow's
+    SAME padding (``padding: same``) gives ``ceil(size / stride)`` by definition, so the count is the same.
     """
     pad = kernel_size // 2
     return (size + 2 * pad - kernel_size) // stride + 1
@@ -63,6 +64,9 @@ class LayerTrace:
         in_shape: Input image shape ``(C, H, W)``.
         activation: Default activation (the spec's), used where a rule passes none.
         keep_layers: Record a :class:`Layer` per op (for the graph view).
+        padding: The spec's conv padding (``"symmetric"`` / ``"same"``): the same sizes and counts either way,
+            recorded on the stride-2 convs where TF's SAME pads asymmetrically (so the graph tells them apart).
+        se_rounding: The spec's SE width rule, which the cost rules pass to :func:`~nasgen.spec.se_channels`.
 
     Attributes:
         layers: The recorded layers in forward order, or ``None`` when not kept.
@@ -74,15 +78,18 @@ class LayerTrace:
         elements: Running total of output elements (batch 1), for activation memory.
     """
 
-    __slots__ = ("layers", "prefix", "current", "shape", "activation", "params", "macs", "elements", "_shapes",
-                 "_names", "_taken")
+    __slots__ = ("layers", "prefix", "current", "shape", "activation", "padding", "se_rounding", "params", "macs",
+                 "elements", "_shapes", "_names", "_taken")
 
-    def __init__(self, in_shape: tuple[int, int, int], activation: str = "silu", *, keep_layers: bool = True) -> None:
+    def __init__(self, in_shape: tuple[int, int, int], activation: str = "silu", *, keep_layers: bool = True,
+                 padding: str = "symmetric", se_rounding: str = "floor") -> None:  # fmt: skip
         self.layers: list[Layer] | None = [] if keep_layers else None
         self.prefix = ""
         self.current = 0
         self.shape: tuple[int, ...] = tuple(in_shape)
         self.activation = activation
+        self.padding = padding
+        self.se_rounding = se_rounding
         self.params = self.macs = self.elements = 0
         self._shapes: list[tuple[int, ...]] = [self.shape]
         self._names: list[str] = [INPUT]
@@ -129,7 +136,8 @@ class LayerTrace:
 
     def conv(self, name: str, out_channels: int, kernel_size: int, stride: int = 1, *, groups: int = 1,
              bias: bool = False) -> int:
-        """A Conv2d padded by ``kernel_size // 2``: MACs = C_out·C_in/groups·k²·H_out·W_out.
+        """A Conv2d padded by ``kernel_size // 2`` (or TF's SAME, the same output size for odd k):
+        MACs = C_out·C_in/groups·k²·H_out·W_out.
 
         Raises:
             SpecError: The channels are not divisible by ``groups``.
@@ -143,9 +151,11 @@ class LayerTrace:
         h_out = conv_output_size(height, kernel_size, stride)
         w_out = conv_output_size(width, kernel_size, stride)
         weights = out_channels * (c_in // groups) * kernel_size * kernel_size
-        attrs = () if self.layers is None else (
+        attrs: tuple[tuple[str, Any], ...] = () if self.layers is None else (
             ("in_channels", c_in), ("kernel_size", kernel_size), ("stride", stride), ("groups", groups), ("bias", bias)
         )
+        if attrs and self.padding == "same" and stride == 2 and kernel_size >= 3:
+            attrs += (("padding", "same"),)  # TF's SAME shifts the windows here; sizes and MACs are unchanged
         return self._emit(name, "conv2d", (self.current,), (out_channels, h_out, w_out), weights * h_out * w_out,
                           weights + (out_channels if bias else 0), attrs)
 

@@ -56,6 +56,11 @@ __all__ = [
     "read_safetensors_metadata",
     "split",
     "stratified_order",
+    # torch side, imported on first use (loading data does not import torch)
+    "channel_stats",
+    "images_at",
+    "labels_of",
+    "normalize",
 ]
 
 

@@ -21,7 +21,7 @@ from nasgen.exporting._preprocess import render_preprocess_code
 from nasgen.exporting._source import ExportSource
 from nasgen.exporting._copy import builder_name, kind_code, shared_code
 from nasgen.exporting._templates import ACTIVATION_CODE, ERRORS, HEADER, NETWORK
-from nasgen.spec import ArchSpec, block_kinds
+from nasgen.spec import ArchSpec, block_kinds, timm_model_name
 from nasgen.units import format_count
 
 __all__ = ["arch_name", "code_unsupported", "import_model_code", "render_model_code", "state_dict_shapes"]
@@ -34,10 +34,15 @@ _STAGE_ROW = (
 )
 
 
+_STAGE_EXTRAS = ("residual", "expand_in_channels", "always_project")
+"""Stage fields beyond the shared ones; the spec serializes them only where they leave nasgen's default."""
+
+
 def _stage_row(stage: object) -> str:
     fields = stage.model_dump()  # type: ignore[attr-defined]
     options = fields.pop("options", None)
-    return _STAGE_ROW.format(**fields, options=f", options={options!r}" if options else "")
+    extras = "".join(f", {name}={fields[name]!r}" for name in _STAGE_EXTRAS if name in fields)
+    return _STAGE_ROW.format(**fields, options=(f", options={options!r}" if options else "") + extras)
 
 
 def arch_name(spec: ArchSpec) -> str:
@@ -105,6 +110,7 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
         origin=source.describe() if source is not None else "an ArchSpec passed in Python",
         summary=textwrap.fill(_summary(spec, source), width=100, break_long_words=False, break_on_hyphens=False),
         name=name,
+        timm_name=timm_model_name(name),
         hash=spec.content_hash(),
         display="\n".join(f"    {row}" for row in spec.display()),
         in_channels=spec.in_channels,
@@ -130,12 +136,15 @@ def render_model_code(spec: ArchSpec, source: ExportSource | None = None) -> str
     descriptors = [block_kinds()[kind] for kind in kinds]
     blocks = "".join(kind_code(descriptor) for descriptor in descriptors)
     table = ", ".join(f"{d.kind!r}: {builder_name(d)}" for d in descriptors)
-    network = NETWORK.substitute(blocks=table, name=name, in_channels=spec.in_channels)
+    options = {"padding": spec.padding, "se_rounding": spec.se_rounding}
+    changed = {key: value for key, value in options.items() if value != ArchSpec.model_fields[key].default}
+    network = NETWORK.substitute(blocks=table, name=name, in_channels=spec.in_channels, block_options=repr(changed),
+                                 timm_name=timm_model_name(name))  # fmt: skip
     data_config = source.data_config if source is not None else None
     if data_config is not None:  # before the `__main__` block that closes the module
         body, main, rest = network.partition('\n\nif __name__ == "__main__":')
         network = body + render_preprocess_code(data_config) + main + rest
-    return "".join([header, ERRORS, shared_code(), blocks, network])
+    return "".join([header, ERRORS, shared_code(same_padding=spec.padding == "same"), blocks, network])
 
 
 def _version() -> str:

@@ -123,9 +123,15 @@ def shared_names() -> tuple[str, ...]:
     return tuple(ast.literal_eval(node.value))
 
 
-def shared_code() -> str:
-    """The formulas and the shared layers, as one block of source."""
-    targets = [*FORMULAS, *(f"{SHARED_LAYERS}:{name}" for name in shared_names())]
+def shared_code(*, same_padding: bool = False) -> str:
+    """The formulas and the shared layers, as one block of source; with ``same_padding`` also the layers named
+    by ``MODEL_CODE_SAME_PADDING`` (TensorFlow's SAME conv), which no other network runs."""
+    names = shared_names()
+    if not same_padding:
+        optional = _definition(SHARED_LAYERS, "MODEL_CODE_SAME_PADDING")
+        skipped = set(ast.literal_eval(optional.value)) if isinstance(optional, ast.Assign) else set()
+        names = tuple(name for name in names if name not in skipped)
+    targets = [*FORMULAS, *(f"{SHARED_LAYERS}:{name}" for name in names)]
     return "".join("\n\n" + object_source(target) for target in targets)
 
 

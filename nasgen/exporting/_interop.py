@@ -40,11 +40,13 @@ def _timm_string(stage: Any) -> str:
         return str(stage.display())  # a kind timm does not have: nasgen's own notation, which timm cannot read
     base = f"r{stage.num_layers}_k{stage.kernel_size}_s{stage.stride}_e{stage.expand_ratio}_c{stage.out_channels}"
     se = f"_se{stage.se_ratio:g}" if stage.se_ratio > 0 else ""
+    residual = getattr(stage, "residual", True)
     if stage.expand_ratio == 1 and stage.kind == "mbconv":
         prefix = "ds"  # timm's own B0 writes the expansion-1 inverted residual as its depthwise-separable block
-    if stage.expand_ratio == 1 and stage.kind == "fused_mbconv":
-        return f"cn_{base}_skip"  # timm's ConvBnAct adds its residual only when asked ("skip")
-    return f"{prefix}_{base}{se}"
+    if stage.expand_ratio == 1 and stage.kind == "fused_mbconv" and not stage.always_project:
+        return f"cn_{base}_skip" if residual else f"cn_{base}"  # timm's ConvBnAct adds a residual only with skip
+    fc = f"_fc{stage.expand_in_channels}" if getattr(stage, "expand_in_channels", None) is not None else ""
+    return f"{prefix}_{base}{se}{fc}{'' if residual else '_noskip'}"
 
 
 def _timm_notes(spec: ArchSpec) -> list[str]:
@@ -64,23 +66,24 @@ def _timm_notes(spec: ArchSpec) -> list[str]:
         if rounded != stage.out_channels:
             notes.append(f"{where}: timm rounds out_channels {stage.out_channels} to {rounded}")
         for block_in in dict.fromkeys((in_ch, stage.out_channels) if stage.num_layers > 1 else (in_ch,)):
-            notes.extend(_timm_block_notes(stage, block_in, where))
+            notes.extend(_timm_block_notes(stage, block_in, where, spec.se_rounding))
     return list(dict.fromkeys(notes))
 
 
-def _timm_block_notes(stage: Any, block_in: int, where: str) -> list[str]:
+def _timm_block_notes(stage: Any, block_in: int, where: str, rounding: str) -> list[str]:
     notes = []
     e = stage.expand_ratio
-    if stage.kind == "fused_mbconv" and e == 1:
+    if stage.kind == "fused_mbconv" and e == 1 and not stage.always_project:
         if stage.se_ratio > 0:
             notes.append(f"{where}: timm's single-conv block (cn) has no SE")
         return notes
-    mid = hidden_channels(block_in, e)
+    base = getattr(stage, "expand_in_channels", None) or block_in
+    mid = hidden_channels(base, e)
     if e != 1 and make_divisible(mid) != mid:
         notes.append(f"{where}: timm rounds the hidden width {mid} to {make_divisible(mid)}")
     if stage.se_ratio > 0:
-        ours = se_channels(block_in, stage.se_ratio)
-        theirs = round(mid * (stage.se_ratio / e))
+        ours = se_channels(base, stage.se_ratio, e, rounding)
+        theirs = round(make_divisible(mid) * (stage.se_ratio / e))
         if ours != theirs:
             notes.append(f"{where}: timm's SE width is {theirs}, nasgen's {ours} (block input {block_in})")
     return notes
@@ -110,6 +113,7 @@ def timm_view(spec: ArchSpec) -> dict[str, Any]:
             "bn_momentum": spec.bn_momentum,
             "drop_rate": spec.dropout,
             "drop_path_rate": spec.drop_path_rate,
+            **({"pad_type": "same"} if spec.padding == "same" else {}),
         },
         "exact": not notes,
         "notes": notes,
@@ -124,11 +128,14 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
         notes.append(f"torchvision's stem takes 3 input channels, this one {spec.in_channels}")
     if (spec.stem.kernel_size, spec.stem.stride) != (3, 2):
         notes.append("torchvision's stem is 3x3 stride 2")
+    if spec.padding == "same":
+        notes.append("torchvision pads every conv k//2 on each side; this network uses TensorFlow's SAME")
     for index, (stage, in_ch) in enumerate(zip(spec.stages, _in_channels(spec), strict=True)):
         where = f"stages.{index}"
         if stage.kind not in _TV_CONFIG:
             notes.append(f"{where}: the plugin block kind {stage.kind!r} has no torchvision equivalent")
             continue
+        notes.extend(_torchvision_option_notes(spec, stage, in_ch, where))
         for name, width in (("input_channels", in_ch), ("out_channels", stage.out_channels)):
             if make_divisible(width) != width:
                 notes.append(f"{where}: torchvision rounds {name} {width} to {make_divisible(width)}")
@@ -141,6 +148,22 @@ def _torchvision_notes(spec: ArchSpec) -> list[str]:
         if stage.kind == "fused_mbconv" and stage.se_ratio > 0:
             notes.append(f"{where}: torchvision's FusedMBConv has no SE, this stage {stage.se_ratio:g}")
     return list(dict.fromkeys(notes))
+
+
+def _torchvision_option_notes(spec: ArchSpec, stage: Any, in_ch: int, where: str) -> list[str]:
+    notes = []
+    if not stage.residual:
+        notes.append(f"{where}: torchvision adds every residual the shapes allow; this stage has none")
+    if getattr(stage, "expand_in_channels", None) is not None:
+        notes.append(f"{where}: torchvision expands from the block input, this stage from {stage.expand_in_channels}")
+    if getattr(stage, "always_project", False):
+        notes.append(f"{where}: torchvision's FusedMBConv at expansion 1 is one conv; this stage also projects")
+    if stage.kind == "mbconv" and stage.se_ratio > 0 and spec.se_rounding != "floor":
+        for block_in in dict.fromkeys((in_ch, stage.out_channels)):
+            ours = se_channels(block_in, stage.se_ratio, stage.expand_ratio, spec.se_rounding)
+            if ours != max(1, block_in // 4):
+                notes.append(f"{where}: torchvision's SE width is {max(1, block_in // 4)}, this one {ours}")
+    return notes
 
 
 def torchvision_view(spec: ArchSpec) -> dict[str, Any]:

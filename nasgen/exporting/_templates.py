@@ -43,9 +43,12 @@ by nasgen load directly::
     model = build()
     model.load_state_dict(load_file("weights.safetensors"))
     logits = model.eval()(torch.randn(1, $in_channels, $resolution_px, $resolution_px))
+
+As a timm model (timm installed): ``timm.models.register_model(model.$timm_name)``, then
+``timm.create_model("$timm_name", num_classes=10)``.
 """
 
-from typing import Any, Callable, Dict, List, NamedTuple, Sequence, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -68,7 +71,7 @@ class StageConfig(NamedTuple):
     """One stage: ``num_layers`` blocks of ``kind``; ``stride`` applies to its first block only.
 
     ``expand_ratio`` sets the hidden width (input channels x ratio); ``se_ratio`` the SE squeeze width
-    as a fraction of the block *input* channels (0 = no SE).
+    as a fraction of the block *input* channels (0 = no SE); the last three are timm's noskip, fc, er_e1.
     """
 
     kind: str
@@ -79,6 +82,9 @@ class StageConfig(NamedTuple):
     out_channels: int
     se_ratio: float
     options: Dict[str, Any] = {}
+    residual: bool = True
+    expand_in_channels: Optional[int] = None
+    always_project: bool = False
 
 
 STAGES = (
@@ -103,7 +109,9 @@ NETWORK = Template('''
 
 BUILDERS: Dict[str, Callable[..., nn.Module]] = {$blocks}
 """Stage kind -> block builder, called as builder(stage, *, in_channels, stride, drop_path_rate, activation,
-bn_eps, bn_momentum) (the signature of nasgen's block registry)."""
+bn_eps, bn_momentum, **BLOCK_OPTIONS) (the signature of nasgen's block registry)."""
+
+BLOCK_OPTIONS: Dict[str, str] = $block_options  # padding / se_rounding where not nasgen's default
 
 
 class EfficientNet(nn.Module):
@@ -116,7 +124,9 @@ class EfficientNet(nn.Module):
     def __init__(self, stages: Sequence[StageConfig] = STAGES, num_classes: int = NUM_CLASSES) -> None:
         super().__init__()
         norm = {"bn_eps": BN_EPS, "bn_momentum": BN_MOMENTUM}
-        self.stem = ConvBnAct(IN_CHANNELS, STEM_CHANNELS, STEM_KERNEL_SIZE, STEM_STRIDE, activation=ACTIVATION, **norm)
+        pad = BLOCK_OPTIONS.get("padding", "symmetric")
+        self.stem = ConvBnAct(IN_CHANNELS, STEM_CHANNELS, STEM_KERNEL_SIZE, STEM_STRIDE, activation=ACTIVATION,
+                              padding=pad, **norm)
         total_blocks = sum(stage.num_layers for stage in stages)
         in_channels, index = STEM_CHANNELS, 0
         stage_modules: List[nn.Module] = []
@@ -130,6 +140,7 @@ class EfficientNet(nn.Module):
                     drop_path_rate=DROP_PATH_RATE * index / total_blocks,
                     activation=ACTIVATION,
                     **norm,
+                    **BLOCK_OPTIONS,
                 )
                 blocks.append(block)
                 in_channels, index = stage.out_channels, index + 1
@@ -159,6 +170,13 @@ class EfficientNet(nn.Module):
 def build(num_classes: int = NUM_CLASSES) -> EfficientNet:
     """$name with fresh (untrained) weights, in training mode; load a state dict for trained weights."""
     return EfficientNet(STAGES, num_classes)
+
+
+def $timm_name(pretrained: bool = False, num_classes: int = NUM_CLASSES, **kwargs: Any) -> EfficientNet:
+    """timm entrypoint (other timm keywords are ignored): timm.models.register_model($timm_name)."""
+    if pretrained:
+        raise ValueError("no pretrained weights here: build the model, then load_state_dict(weights.safetensors)")
+    return build(num_classes)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Three tiers, as timm's EfficientNet: generic layers (:class:`ConvBnAct`, :class:
 :class:`DropPath`), blocks with flat keyword arguments (:class:`MBConv`, :class:`FusedMBConv`) and
 :func:`build_model`, which dispatches each stage through the block registry keyed by its ``kind``.
 :func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names;
-:func:`from_timm_state_dict` does the same for timm's naming.
+:func:`from_timm_state_dict` does the same for timm's naming. :func:`sort_channels` and
+:func:`inherit_state_dict` cut a smaller architecture's weights out of a larger one's (Once-for-All slicing,
+one :class:`SlicingRule` per block kind).
 
 Example:
     >>> import torch
@@ -18,6 +20,7 @@ from nasgen.nn._blocks import FusedMBConv, MBConv, build_fused_mbconv, build_mbc
 from nasgen.nn._layers import (
     ACTIVATION_LAYERS,
     MODEL_CODE_SHARED,
+    Conv2dSame,
     ConvBnAct,
     DropPath,
     SqueezeExcite,
@@ -27,17 +30,60 @@ from nasgen.nn._layers import (
     init_weights,
     make_activation,
     make_bn,
+    make_conv,
     residual_parts,
 )
 from nasgen.spec import hidden_channels
-from nasgen.nn._model import CLASSIFIER_INITS, EfficientNet, block_drop_path_rates, build_model, init_classifier
+from nasgen.nn._model import (
+    CLASSIFIER_INITS,
+    EfficientNet,
+    block_drop_path_rates,
+    block_options,
+    build_model,
+    init_classifier,
+)
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._slicing import (
+    FUSED_MBCONV_SLICING,
+    MBCONV_SLICING,
+    ChannelGroup,
+    SlicingRule,
+    bn_members,
+    check_sub_architecture,
+    empty_model,
+    inherit_state_dict,
+    no_init,
+    se_channel_group,
+    slice_block,
+    slice_tensor,
+    slicing_rule,
+    sort_block_channels,
+    sort_channels,
+    target_shapes,
+)
+from nasgen.nn._state_file import naming_of, read_state_dict
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
 
 __all__ = [
     "ACTIVATION_LAYERS",
     "CLASSIFIER_INITS",
+    "FUSED_MBCONV_SLICING",
+    "MBCONV_SLICING",
+    "ChannelGroup",
+    "SlicingRule",
+    "bn_members",
+    "check_sub_architecture",
+    "empty_model",
+    "inherit_state_dict",
+    "no_init",
+    "se_channel_group",
+    "slice_block",
+    "slice_tensor",
+    "slicing_rule",
+    "sort_block_channels",
+    "sort_channels",
+    "target_shapes",
     "MODEL_CODE_SHARED",
     "build_fused_mbconv",
     "build_mbconv",
@@ -48,8 +94,10 @@ __all__ = [
     "init_classifier",
     "init_weights",
     "make_bn",
+    "make_conv",
     "residual_parts",
     "BlockBuilder",
+    "Conv2dSame",
     "ConvBnAct",
     "DropPath",
     "EfficientNet",
@@ -57,11 +105,14 @@ __all__ = [
     "MBConv",
     "SqueezeExcite",
     "block_drop_path_rates",
+    "block_options",
     "block_registry",
     "build_model",
     "from_timm_state_dict",
     "from_torchvision",
     "make_activation",
+    "naming_of",
+    "read_state_dict",
     "register_block",
     "se_channels",
     "spec_from_torchvision",

@@ -8,7 +8,7 @@ listed in the kind's :class:`~nasgen.spec.BlockKind` ``source``). Widths come fr
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor, nn
@@ -20,6 +20,7 @@ from nasgen.nn._layers import (
     depthwise_conv_small_map,
     make_activation,
     make_bn,
+    make_conv,
     residual_parts,
 )
 from nasgen.spec import hidden_channels, se_channels
@@ -40,7 +41,7 @@ class MBConv(nn.Module):
     Args:
         in_channels: Input channels C_in.
         out_channels: Output channels C_out.
-        kernel_size: Odd depthwise kernel size k (padding ``k // 2``).
+        kernel_size: Odd depthwise kernel size k (padding ``k // 2``, or TF's SAME).
         stride: Depthwise stride, 1 or 2.
         expand_ratio: Hidden width = ``in_channels * expand_ratio``.
         se_ratio: SE squeeze width as a fraction of ``in_channels``; 0 = no SE.
@@ -48,6 +49,9 @@ class MBConv(nn.Module):
         drop_path_rate: Stochastic-depth probability of this block's residual branch.
         bn_eps: BatchNorm epsilon.
         bn_momentum: BatchNorm momentum (PyTorch convention).
+        residual: ``False`` = never a residual (timm's ``noskip``).
+        padding: ``"symmetric"`` or ``"same"`` (TensorFlow's, :class:`~nasgen.nn.Conv2dSame`).
+        se_rounding: ``"floor"`` or ``"round"`` (:func:`~nasgen.spec.se_channels`).
 
     Shape:
         ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
@@ -72,11 +76,14 @@ class MBConv(nn.Module):
         drop_path_rate: float = 0.0,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        residual: bool = True,
+        padding: str = "symmetric",
+        se_rounding: str = "floor",
     ) -> None:
         super().__init__()
         check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
         hidden = hidden_channels(in_channels, expand_ratio)
-        squeeze = se_channels(in_channels, se_ratio)
+        squeeze = se_channels(in_channels, se_ratio, expand_ratio, se_rounding)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.drop_path_rate = float(drop_path_rate)
@@ -86,15 +93,13 @@ class MBConv(nn.Module):
             self.act1: nn.Module = make_activation(activation)
         else:
             self.conv_pw, self.bn1, self.act1 = nn.Identity(), nn.Identity(), nn.Identity()
-        self.conv_dw = nn.Conv2d(
-            hidden, hidden, kernel_size, stride, padding=kernel_size // 2, groups=hidden, bias=False
-        )
+        self.conv_dw = make_conv(hidden, hidden, kernel_size, stride, groups=hidden, padding=padding)
         self.bn2 = make_bn(hidden, bn_eps, bn_momentum)
         self.act2 = make_activation(activation)
         self.se: nn.Module = SqueezeExcite(hidden, squeeze, activation) if squeeze else nn.Identity()
         self.conv_pwl = nn.Conv2d(hidden, out_channels, 1, bias=False)
         self.bn3 = make_bn(out_channels, bn_eps, bn_momentum)
-        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate)
+        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate, residual)
 
     def _use_small_map_path(self, x: Tensor) -> bool:
         # Training on the CPU only: inference, tracing, export and scripting keep the plain nn.Conv2d call.
@@ -111,6 +116,8 @@ class MBConv(nn.Module):
     def _conv_dw_eager(self, x):  # unannotated on purpose: TorchScript gives an unused method Tensor → Tensor
         if self._use_small_map_path(x):
             conv = self.conv_dw
+            if hasattr(conv, "same_pad"):  # a Conv2dSame (TF's SAME): pad first, then the unpadded product
+                x = conv.same_pad(x)
             return depthwise_conv_small_map(x, conv.weight, conv.stride[0], conv.padding[0])
         return self.conv_dw(x)
 
@@ -137,9 +144,10 @@ def build_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
 class FusedMBConv(nn.Module):
     """Fused-MBConv (EfficientNetV2 §3.2, Figure 2): the expand 1×1 and depthwise k×k fused into one k×k conv.
 
-    With ``expand_ratio != 1``: k×k expand conv-BN-act carrying the stride → SE (when ``se_ratio > 0``)
-    → 1×1 project conv-BN (no activation). With ``expand_ratio == 1``: a single k×k conv-BN-act from
-    C_in to C_out carrying the stride → SE. Residual with drop path as in :class:`MBConv`.
+    With ``expand_ratio != 1`` (or ``always_project``): k×k expand conv-BN-act carrying the stride → SE (when
+    ``se_ratio > 0``) → 1×1 project conv-BN (no activation); this is timm's ``EdgeResidual``. With
+    ``expand_ratio == 1``: a single k×k conv-BN-act from C_in to C_out carrying the stride → SE. Residual with
+    drop path as in :class:`MBConv`.
 
     State-dict names: ``conv_exp``, ``bn1``, ``se.conv_reduce``, ``se.conv_expand``, ``conv_pwl``, ``bn2``
     (a single-conv block has only ``conv_exp``/``bn1`` and optionally ``se``).
@@ -147,7 +155,7 @@ class FusedMBConv(nn.Module):
     Args:
         in_channels: Input channels C_in.
         out_channels: Output channels C_out.
-        kernel_size: Odd kernel size k of the fused conv (padding ``k // 2``).
+        kernel_size: Odd kernel size k of the fused conv (padding ``k // 2``, or TF's SAME).
         stride: Stride of the fused conv, 1 or 2.
         expand_ratio: Hidden width = ``in_channels * expand_ratio``; 1 = single conv.
         se_ratio: SE squeeze width as a fraction of ``in_channels``; 0 = no SE.
@@ -155,6 +163,12 @@ class FusedMBConv(nn.Module):
         drop_path_rate: Stochastic-depth probability of this block's residual branch.
         bn_eps: BatchNorm epsilon.
         bn_momentum: BatchNorm momentum (PyTorch convention).
+        residual: ``False`` = never a residual (timm's ``noskip``).
+        expand_in_channels: Take the hidden and SE widths from this many channels instead of ``in_channels``
+            (timm's ``force_in_chs``); ``None`` = ``in_channels``.
+        always_project: At ``expand_ratio == 1`` keep the k×k conv + 1×1 projection pair (hidden = C_in).
+        padding: ``"symmetric"`` or ``"same"``.
+        se_rounding: ``"floor"`` or ``"round"`` (:func:`~nasgen.spec.se_channels`).
 
     Shape:
         ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
@@ -176,24 +190,31 @@ class FusedMBConv(nn.Module):
         drop_path_rate: float = 0.0,
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        residual: bool = True,
+        expand_in_channels: Optional[int] = None,
+        always_project: bool = False,
+        padding: str = "symmetric",
+        se_rounding: str = "floor",
     ) -> None:
         super().__init__()
         check_block_args(in_channels, out_channels, kernel_size, stride, expand_ratio)
-        hidden = hidden_channels(in_channels, expand_ratio) if expand_ratio != 1 else out_channels
-        squeeze = se_channels(in_channels, se_ratio)
+        base = in_channels if expand_in_channels is None else expand_in_channels
+        projects = expand_ratio != 1 or always_project
+        hidden = hidden_channels(base, expand_ratio) if projects else out_channels
+        squeeze = se_channels(base, se_ratio, expand_ratio, se_rounding)
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.drop_path_rate = float(drop_path_rate)
-        self.conv_exp = nn.Conv2d(in_channels, hidden, kernel_size, stride, padding=kernel_size // 2, bias=False)
+        self.conv_exp = make_conv(in_channels, hidden, kernel_size, stride, padding=padding)
         self.bn1 = make_bn(hidden, bn_eps, bn_momentum)
         self.act1 = make_activation(activation)
         self.se: nn.Module = SqueezeExcite(hidden, squeeze, activation) if squeeze else nn.Identity()
-        if expand_ratio != 1:
+        if projects:
             self.conv_pwl: nn.Module = nn.Conv2d(hidden, out_channels, 1, bias=False)
             self.bn2: nn.Module = make_bn(out_channels, bn_eps, bn_momentum)
         else:
             self.conv_pwl, self.bn2 = nn.Identity(), nn.Identity()
-        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate)
+        self.has_skip, self.drop_path = residual_parts(in_channels, out_channels, stride, drop_path_rate, residual)
 
     def forward(self, x: Tensor) -> Tensor:
         shortcut = x
@@ -207,7 +228,8 @@ class FusedMBConv(nn.Module):
 
 def build_fused_mbconv(stage: Any, **kwargs: Any) -> nn.Module:
     """The block builder of ``fused_mbconv`` stages (see :mod:`nasgen.nn._registry` for the signature)."""
-    return build_flat(FusedMBConv, stage, **kwargs)
+    options = {name: getattr(stage, name) for name in ("expand_in_channels", "always_project") if hasattr(stage, name)}
+    return build_flat(FusedMBConv, stage, **options, **kwargs)
 
 
 SMALL_MAP_MAX_PIXELS = MBConv.small_map_max_pixels

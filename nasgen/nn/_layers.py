@@ -26,7 +26,9 @@ from nasgen.errors import SpecError
 
 __all__ = [
     "ACTIVATION_LAYERS",
+    "MODEL_CODE_SAME_PADDING",
     "MODEL_CODE_SHARED",
+    "Conv2dSame",
     "ConvBnAct",
     "DropPath",
     "SqueezeExcite",
@@ -39,8 +41,12 @@ __all__ = [
     "init_weights",
     "make_activation",
     "make_bn",
+    "make_conv",
     "residual_parts",
 ]
+
+MODEL_CODE_SAME_PADDING = ("Conv2dSame",)
+"""Shared names copied into ``model.py`` only for a network with ``padding: same``."""
 
 MODEL_CODE_SHARED = (
     "activation_factories",
@@ -48,6 +54,8 @@ MODEL_CODE_SHARED = (
     "check_positive",
     "check_kernel_stride",
     "make_bn",
+    "Conv2dSame",
+    "make_conv",
     "ConvBnAct",
     "SqueezeExcite",
     "DropPath",
@@ -109,8 +117,72 @@ def make_bn(channels: int, bn_eps: float, bn_momentum: float) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=bn_eps, momentum=bn_momentum)
 
 
+class Conv2dSame(nn.Conv2d):
+    """A stride-2 convolution with TensorFlow's "SAME" padding (the official EfficientNet weights' convention).
+
+    TF pads a total of ``p = (⌈H / s⌉ − 1) · s + k − H`` rows, ``⌊p / 2⌋`` before and the rest after (and the
+    same for columns), so at stride 2 an even-sized map is padded one row less at the top than PyTorch's
+    symmetric ``k // 2``: the windows sit one pixel further down and right. The output size is ``⌈H / s⌉``
+    either way. timm's ``tf_`` models use its ``Conv2dSame`` for these convs; at stride 1 TF's padding equals
+    ``k // 2`` on every side, so :func:`make_conv` keeps a plain ``nn.Conv2d`` there (as timm does). The pad is
+    computed from the input's size in ``forward``, which TorchScript scripts and the ONNX exporter traces as
+    shape arithmetic (dynamic height and width). Parameters and state-dict keys are those of ``nn.Conv2d``.
+
+    Args:
+        in_channels: Input channels C_in.
+        out_channels: Output channels C_out.
+        kernel_size: Odd kernel size k ≥ 3.
+        stride: 2.
+        groups: Convolution groups.
+        bias: Whether the conv has a bias.
+
+    Shape:
+        ``(N, C_in, H, W) → (N, C_out, ceil(H / 2), ceil(W / 2))``.
+
+    Raises:
+        SpecError: An even or 1×1 kernel, or a stride other than 2.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 2, *, groups: int = 1,
+                 bias: bool = False) -> None:  # fmt: skip
+        if kernel_size < 3 or kernel_size % 2 == 0 or stride != 2:
+            raise SpecError(f"needs an odd k >= 3 at stride 2, got k={kernel_size}, stride={stride}", path="kernel_size")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding=0, groups=groups, bias=bias)
+
+    def same_pad(self, x: Tensor) -> Tensor:
+        """``x`` zero-padded as TF's SAME for this conv: ``(N, C, H, W) → (N, C, H + p_h, W + p_w)``."""
+        k, s = self.kernel_size[0], self.stride[0]
+        height, width = x.shape[-2], x.shape[-1]
+        pad_h = ((height + s - 1) // s - 1) * s + k - height  # ≥ 1 for k ≥ 3 at stride 2: no clamp needed
+        pad_w = ((width + s - 1) // s - 1) * s + k - width
+        return F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.conv2d(self.same_pad(x), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def make_conv(
+    in_channels: int, out_channels: int, kernel_size: int, stride: int = 1, *, groups: int = 1, bias: bool = False,
+    padding: str = "symmetric",
+) -> nn.Conv2d:
+    """A k×k conv padded ``k // 2`` on every side, or by TF's SAME (:class:`Conv2dSame`) where that differs.
+
+    ``padding`` is the spec's: ``"symmetric"`` or ``"same"``, which differs at stride 2 only (``model.py`` holds
+    :class:`Conv2dSame` only for a network that uses it).
+
+    Raises:
+        SpecError: An unknown ``padding`` (path ``padding``), an even kernel or a stride other than 1 or 2.
+    """
+    check_kernel_stride(kernel_size, stride)
+    if padding == "same" and stride == 2 and kernel_size > 1:
+        return Conv2dSame(in_channels, out_channels, kernel_size, stride, groups=groups, bias=bias)
+    if padding not in ("symmetric", "same"):
+        raise SpecError(f"must be 'symmetric' or 'same', got {padding!r}", path="padding", value=padding)
+    return nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=bias)
+
+
 class ConvBnAct(nn.Module):
-    """k×k convolution (no bias, padding ``k // 2``) → BatchNorm → activation.
+    """k×k convolution (no bias, padded by :func:`make_conv`) → BatchNorm → activation.
 
     Used for the stem and the head (EfficientNet Table 1, "Conv3x3" and "Conv1x1 & Pooling & FC").
     State-dict names: ``conv``, ``bn`` (the activation has no parameters).
@@ -124,13 +196,14 @@ class ConvBnAct(nn.Module):
         activation: Name in ``ACTIVATION_LAYERS``, or ``None`` for no activation (``nn.Identity``).
         bn_eps: BatchNorm epsilon.
         bn_momentum: BatchNorm momentum (PyTorch convention).
+        padding: ``"symmetric"`` or ``"same"`` (TensorFlow's; see :class:`Conv2dSame`).
 
     Shape:
         ``(N, C_in, H, W) → (N, C_out, ceil(H / stride), ceil(W / stride))``.
 
     Raises:
         SpecError: A non-positive channel count, an even kernel, a stride other than 1 or 2, or an
-            unknown activation.
+            unknown activation or padding.
     """
 
     def __init__(
@@ -144,14 +217,12 @@ class ConvBnAct(nn.Module):
         activation: str | None = "silu",
         bn_eps: float = 1e-5,
         bn_momentum: float = 0.1,
+        padding: str = "symmetric",
     ) -> None:
         super().__init__()
         check_positive("in_channels", in_channels)
         check_positive("out_channels", out_channels)
-        check_kernel_stride(kernel_size, stride)
-        self.conv = nn.Conv2d(
-            in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2, groups=groups, bias=False
-        )
+        self.conv = make_conv(in_channels, out_channels, kernel_size, stride, groups=groups, padding=padding)
         self.bn = make_bn(out_channels, bn_eps, bn_momentum)
         self.act = make_activation(activation) if activation is not None else nn.Identity()
 
@@ -240,10 +311,12 @@ def check_block_args(in_channels: int, out_channels: int, kernel_size: int, stri
     check_kernel_stride(kernel_size, stride)
 
 
-def residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_rate: float) -> Tuple[bool, nn.Module]:
-    """``(has_skip, drop_path)``: a block keeps a residual when stride is 1 and the widths match; its drop
-    path is ``DropPath(rate)`` there (``nn.Identity`` at rate 0 or without a residual)."""
-    has_skip = stride == 1 and in_channels == out_channels
+def residual_parts(
+    in_channels: int, out_channels: int, stride: int, drop_path_rate: float, residual: bool = True
+) -> Tuple[bool, nn.Module]:
+    """``(has_skip, drop_path)``: a block keeps a residual when stride is 1, the widths match and ``residual``;
+    its drop path is ``DropPath(rate)`` there (``nn.Identity`` at rate 0 or without a residual)."""
+    has_skip = residual and stride == 1 and in_channels == out_channels
     drop = DropPath(drop_path_rate)  # validates the rate even where the block has no skip
     return has_skip, drop if has_skip and drop_path_rate > 0.0 else nn.Identity()
 
@@ -251,8 +324,9 @@ def residual_parts(in_channels: int, out_channels: int, stride: int, drop_path_r
 def build_flat(block: Callable[..., nn.Module], stage: Any, **kwargs: Any) -> nn.Module:
     """One block of a class with MBConv's flat keyword arguments, from a stage and the builder keywords.
 
-    ``block(in_channels, stage.out_channels, kernel_size=, expand_ratio=, se_ratio=, stride=, drop_path_rate=,
-    activation=, bn_eps=, bn_momentum=)``: what the ``mbconv`` and ``fused_mbconv`` builders share.
+    ``block(in_channels, stage.out_channels, kernel_size=, expand_ratio=, se_ratio=, residual=, stride=,
+    drop_path_rate=, activation=, bn_eps=, bn_momentum=[, padding=, se_rounding=])`` plus the keywords given
+    (the Fused-MBConv builder adds its own options): what the ``mbconv`` and ``fused_mbconv`` builders share.
     """
     return block(
         kwargs.pop("in_channels"),
@@ -260,6 +334,7 @@ def build_flat(block: Callable[..., nn.Module], stage: Any, **kwargs: Any) -> nn
         kernel_size=stage.kernel_size,
         expand_ratio=stage.expand_ratio,
         se_ratio=stage.se_ratio,
+        residual=getattr(stage, "residual", True),  # a plugin kind may reuse this with a custom stage
         **kwargs,
     )
 

@@ -18,7 +18,9 @@ from nasgen.nn._layers import ConvBnAct, init_weights
 from nasgen.nn._registry import block_registry
 from nasgen.spec import ArchSpec, load_spec
 
-__all__ = ["CLASSIFIER_INITS", "EfficientNet", "block_drop_path_rates", "build_model", "init_classifier"]
+__all__ = [
+    "CLASSIFIER_INITS", "EfficientNet", "block_drop_path_rates", "block_options", "build_model", "init_classifier",
+]
 
 
 def block_drop_path_rates(spec: ArchSpec) -> list[float]:
@@ -31,8 +33,31 @@ def block_drop_path_rates(spec: ArchSpec) -> list[float]:
     return [spec.drop_path_rate * float(i) / total for i in range(total)]
 
 
+def block_options(spec: ArchSpec) -> dict[str, str]:
+    """The network-wide block keywords beyond the registry's signature (``padding``, ``se_rounding``), only
+    where they differ from nasgen's defaults, so a plugin builder that predates them keeps working."""
+    options = {"padding": spec.padding, "se_rounding": spec.se_rounding}
+    neutral = {"padding": "symmetric", "se_rounding": "floor"}
+    return {name: value for name, value in options.items() if value != neutral[name]}
+
+
+def _build_block(builder: Callable[..., nn.Module], stage: object, path: str, **kwargs: object) -> nn.Module:
+    try:
+        return builder(stage, **kwargs)
+    except TypeError as exc:
+        options = [name for name in ("padding", "se_rounding") if name in kwargs]
+        if not options or not any(name in str(exc) for name in options):
+            raise
+        raise SpecError(
+            f"the builder of block kind {getattr(stage, 'kind', '?')!r} does not take {', '.join(options)} "
+            f"({exc}); use the default {' and '.join(options)} with this kind",
+            path=path,
+        ) from None
+
+
 def _build_stages(spec: ArchSpec) -> nn.Sequential:
     rates = block_drop_path_rates(spec)
+    options = block_options(spec)
     in_channels = spec.stem.out_channels
     block_index = 0
     stages: list[nn.Module] = []
@@ -48,14 +73,17 @@ def _build_stages(spec: ArchSpec) -> nn.Sequential:
         blocks: list[nn.Module] = []
         for layer in range(stage.num_layers):
             blocks.append(
-                builder(
+                _build_block(
+                    builder,
                     stage,
+                    f"stages.{stage_index}.kind",
                     in_channels=in_channels,
                     stride=stage.stride if layer == 0 else 1,
                     drop_path_rate=rates[block_index],
                     activation=spec.activation,
                     bn_eps=spec.bn_eps,
                     bn_momentum=spec.bn_momentum,
+                    **options,
                 )
             )
             in_channels = stage.out_channels
@@ -87,8 +115,9 @@ class EfficientNet(nn.Module):
         bn = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
         stem = spec.stem
         self.stem = ConvBnAct(
-            spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride, activation=spec.activation, **bn
-        )
+            spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride, activation=spec.activation,
+            padding=spec.padding, **bn,
+        )  # fmt: skip
         self.stages = _build_stages(spec)
         self.head = ConvBnAct(spec.stages[-1].out_channels, spec.head_channels, 1, activation=spec.activation, **bn)
         self.pool = nn.AdaptiveAvgPool2d(1)

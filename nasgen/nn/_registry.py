@@ -7,7 +7,10 @@ A builder is called once per block as::
 where ``stage`` is the stage spec (``kernel_size``, ``expand_ratio``, ``out_channels``, ``se_ratio``, …),
 ``in_channels``/``stride`` are those of this block (the stage's stride and the previous width for the
 first block, 1 and ``stage.out_channels`` after it), ``drop_path_rate`` is this block's stochastic-depth
-probability and the rest come from the :class:`~nasgen.spec.ArchSpec`. The module must map
+probability and the rest come from the :class:`~nasgen.spec.ArchSpec`. Only a spec that sets them also
+passes ``padding="same"`` (TensorFlow's SAME, :func:`~nasgen.nn.make_conv`) and ``se_rounding="round"``
+(:func:`~nasgen.spec.se_channels`), so a builder written before them still builds every spec that does not
+(one that does gets a :class:`~nasgen.errors.SpecError` naming the keyword). The module must map
 ``(N, in_channels, H, W)`` to ``(N, stage.out_channels, ceil(H / stride), ceil(W / stride))``.
 """
 

@@ -13,17 +13,18 @@ timm                                        nasgen
                                             ``se.conv_reduce``, ``se.conv_expand``, ``conv_pwl``, ``bn3``
 ``ds`` (MBConv, expand 1): ``conv_dw``,     ``conv_dw``, ``bn2``, ``se.*``, ``conv_pwl``, ``bn3``
 ``bn1``, ``se.*``, ``conv_pw``, ``bn2``
-``er`` (Fused-MBConv, expand ≠ 1)           same names: ``conv_exp``, ``bn1``, ``se.*``, ``conv_pwl``, ``bn2``
+``er`` (Fused-MBConv, expand ≠ 1 or          same names: ``conv_exp``, ``bn1``, ``se.*``, ``conv_pwl``, ``bn2``
+``always_project``)
 ``cn`` (Fused-MBConv, expand 1): ``conv``,  ``conv_exp``, ``bn1``
 ``bn1``
 ``conv_head`` / ``bn2``                     ``head.conv`` / ``head.bn``
 ``classifier``                              ``classifier``
 ==========================================  ==========================================
 
-Only names are mapped; shapes are checked on loading. The outputs agree with timm's where the layers
-compute the same function: timm's non-``tf_`` models (symmetric ``k // 2`` padding; the ``tf_`` ports pad
-"same" asymmetrically), the same activation and BN epsilon, and SE widths that agree (timm rounds the
-squeeze width with ``round``, nasgen with ``int``; equal when the input width is a multiple of 4).
+Only names are mapped; shapes are checked on loading. The outputs agree with timm's where the spec states
+what the timm model computes (``padding: same`` for the ``tf_`` ports, their BN epsilon, ``se_rounding:
+round`` where timm's ``round`` and nasgen's ``int`` squeeze widths differ, …): :func:`nasgen.timm.from_timm`
+reads that spec off a timm model.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def _mbconv_names(stage: Any, path: str) -> list[tuple[str, str, tuple[str, ...]
 
 def _fused_names(stage: Any, path: str) -> list[tuple[str, str, tuple[str, ...]]]:
     se = _SE if stage.se_ratio > 0 else []
-    if stage.expand_ratio == 1:  # timm "cn": ConvBnAct, which has no SE
+    if stage.expand_ratio == 1 and not stage.always_project:  # timm "cn": ConvBnAct, which has no SE
         if se:
             raise SpecError(
                 f"timm's single-conv block (cn) has no SE, got se_ratio {stage.se_ratio}",

@@ -60,6 +60,9 @@ def _mbconv_pairs(stage: Any, path: str, in_channels: int) -> list[tuple[str, st
 
 
 def _fused_pairs(stage: Any, path: str, in_channels: int) -> list[tuple[str, str, str]]:
+    for option in ("always_project", "expand_in_channels"):
+        if getattr(stage, option, None):
+            raise SpecError(f"torchvision's Fused-MBConv has no {option}", path=f"{path}.{option}")
     if stage.se_ratio != 0.0:
         raise SpecError(
             f"torchvision's Fused-MBConv has no SE, got se_ratio {stage.se_ratio}",
@@ -180,7 +183,7 @@ def spec_from_torchvision(model: nn.Module) -> ArchSpec:
     """Read the :class:`~nasgen.spec.ArchSpec` of a torchvision ``EfficientNet`` module.
 
     torchvision does not record the input resolution: when the network equals a shipped reference
-    architecture (``efficientnet-b0``, ``efficientnetv2-s/m/l``) its name and resolution are taken,
+    architecture (``efficientnet-b0`` … ``-b7``, ``efficientnetv2-s/m/l``) its name and resolution are taken,
     otherwise ``name`` is ``None`` and ``resolution_px`` 224.
 
     Raises:

@@ -89,8 +89,16 @@ def freeze(
     return spec_from_dict(data)
 
 
+def _beyond_space(data: dict[str, Any], known: Any) -> list[str]:
+    """Serialized fields a space never sets: the exactness options, present only away from their default."""
+    return sorted(set(data) - set(known) - {"name", "options"})
+
+
 def _misfit(space: SearchSpace, index: int, stage: Any) -> str | None:
     """Why spec ``stage`` is not in the space's stage ``index`` (``None`` when it is)."""
+    data = stage.model_dump()
+    for field in _beyond_space(data, space.stages[index].field_dimensions()):
+        return f"{field} {short_repr(data[field])} is an option no space stage sets (its default is the space's)"
     for field, dim in space.stages[index].field_dimensions().items():
         value = getattr(stage, field)
         if value not in dim:
@@ -144,6 +152,10 @@ def _check(dim: Any, label: str, value: Any) -> None:
 def params_of(space: SearchSpace, spec: ArchSpec) -> dict[str, Any]:
     """See :meth:`SearchSpace.params_of`."""
     every = space.all_dimensions()
+    top = spec.model_dump(exclude={"stem", "stages"})
+    for field in _beyond_space(top, (*GLOBAL_FIELDS, "in_channels", "num_classes")):
+        raise SpecError(f"not in the search space: a space builds {field} at its default, not "
+                        f"{short_repr(top[field])}", path=field, value=top[field])  # fmt: skip
     values: dict[str, Any] = {"resolution_px": spec.resolution_px}
     values.update({f"stem.{f}": getattr(spec.stem, f) for f in ("out_channels", "kernel_size", "stride")})
     values.update({field: getattr(spec, field) for field in GLOBAL_FIELDS[1:]})

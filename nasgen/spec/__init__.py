@@ -35,6 +35,8 @@ from nasgen.spec._models import (
     ACTIVATIONS,
     BUILTIN_STAGE_KINDS,
     KERNEL_SIZES,
+    PADDINGS,
+    SE_ROUNDINGS,
     STRIDES,
     ArchSpec,
     BlockSpec,
@@ -46,7 +48,7 @@ from nasgen.spec._models import (
     registered_stage_kinds,
     unregister_stage_kind,
 )
-from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string
+from nasgen.spec._notation import parse_stage_string, spec_from_arch_def, stage_to_string, timm_model_name
 from nasgen.spec._yaml import read_text, spec_error_from_validation, validate_document, yaml_document
 
 __all__ = [
@@ -75,6 +77,8 @@ __all__ = [
     "MAX_NUM_CLASSES",
     "MAX_RESOLUTION_PX",
     "MAX_STAGES",
+    "PADDINGS",
+    "SE_ROUNDINGS",
     "STRIDES",
     "ArchSpec",
     "BlockSpec",
@@ -97,6 +101,7 @@ __all__ = [
     "spec_from_arch_def",
     "spec_from_dict",
     "stage_to_string",
+    "timm_model_name",
     "unregister_stage_kind",
     "validate_document",
     "yaml_document",

@@ -15,27 +15,42 @@ from nasgen.errors import SpecError
 __all__ = ["hidden_channels", "make_divisible", "network_stride", "se_channels", "total_stride"]
 
 
-def se_channels(in_channels: int, se_ratio: float) -> int:
-    """SE squeeze width of a block with ``in_channels`` inputs: ``max(1, int(in_channels * se_ratio))``.
+def se_channels(in_channels: int, se_ratio: float, expand_ratio: int = 1, rounding: str = "floor") -> int:
+    """SE squeeze width of a block with ``in_channels`` inputs and expansion ``expand_ratio``.
 
     The squeeze is a fraction of the *block input* channels, not of the expanded width it gates
-    (EfficientNet §4; torchvision's ``max(1, input_channels // 4)`` at ratio 0.25).
+    (EfficientNet §4). ``rounding`` picks how the fraction becomes a count:
+
+    * ``"floor"``: ``max(1, int(in_channels * se_ratio))``, torchvision's ``max(1, input_channels // 4)``
+      at ratio 0.25 (nasgen's default);
+    * ``"round"``: timm's ``round(hidden * (se_ratio / expand_ratio))`` with ``hidden = in_channels *
+      expand_ratio`` (``EfficientNetBuilder._make_block`` divides the ratio by the expansion and
+      ``SqueezeExcite`` rounds it against the hidden width), at least 1. Written in timm's order of float
+      operations so that the count is the same bit for bit; the two rules differ where
+      ``in_channels * se_ratio`` is not whole (e.g. 19 · 0.25: floor 4, round 5).
 
     Args:
-        in_channels: Block input channels C_in.
+        in_channels: Block input channels C_in (for a Fused-MBConv with ``expand_in_channels``: that count).
         se_ratio: Fraction in ``[0, 1]``; 0 = no SE.
+        expand_ratio: The block's expansion ratio (read by ``"round"`` only).
+        rounding: ``"floor"`` or ``"round"``.
 
     Returns:
         The squeeze width, or 0 (no SE) when ``se_ratio`` is 0.
 
     Raises:
-        SpecError: ``se_ratio`` outside ``[0, 1]`` (path ``se_ratio``).
+        SpecError: ``se_ratio`` outside ``[0, 1]`` (path ``se_ratio``) or an unknown ``rounding`` (path
+            ``se_rounding``).
     """
     if not 0.0 <= se_ratio <= 1.0:
         raise SpecError(f"must be in [0, 1], got {se_ratio!r}", path="se_ratio", value=se_ratio)
     if se_ratio == 0.0:
         return 0
-    return max(1, int(in_channels * se_ratio))
+    if rounding == "floor":
+        return max(1, int(in_channels * se_ratio))
+    if rounding == "round":
+        return max(1, round(in_channels * expand_ratio * (se_ratio / expand_ratio)))
+    raise SpecError(f"must be 'floor' or 'round', got {rounding!r}", path="se_rounding", value=rounding)
 
 
 def hidden_channels(in_channels: int, expand_ratio: int) -> int:

@@ -48,7 +48,8 @@ class BlockKind:
     Attributes:
         kind: The stage tag used in architecture files (``kind: ds``); a lower-case identifier.
         builder: Makes one block as a ``torch.nn.Module``, called as ``builder(stage, *, in_channels, stride,
-            drop_path_rate, activation, bn_eps, bn_momentum)``; maps ``(N, in_channels, H, W)`` to
+            drop_path_rate, activation, bn_eps, bn_momentum)`` (plus ``padding`` / ``se_rounding`` where a spec
+            sets them away from the default, ``nasgen.nn.block_options``); maps ``(N, in_channels, H, W)`` to
             ``(N, stage.out_channels, ceil(H / stride), ceil(W / stride))``. A callable or an import string.
         cost_rule: ``rule(trace, stage, stride)`` recording one block on a :class:`~nasgen.cost.LayerTrace`;
             the analytic cost must equal the thop measurement of the built block. Callable or import string.
@@ -65,6 +66,9 @@ class BlockKind:
             ends (``stride`` inverted). ``False`` marks Fused-MBConv's break: ``expand_ratio`` 1 builds a
             different block (one k×k conv straight to ``out_channels``), monotone only among ratios ≥ 2; the
             space extremes then try ratio 1 and the extreme ratio ≥ 2 separately.
+        slicing: How one larger block's weights hold the kind's smaller blocks (a supernet's weight sharing;
+            weights inherited from a larger architecture): the import string of a :class:`nasgen.nn.SlicingRule`,
+            or the rule itself. ``None``: no supernet can share the kind.
     """
 
     kind: str
@@ -76,6 +80,7 @@ class BlockKind:
     source: tuple[str, ...] | None = None
     timm_prefix: str | None = None
     monotone_macs: bool = True
+    slicing: Any = None
 
     @property
     def name(self) -> str:

@@ -3,7 +3,14 @@
 ``ir_r2_k3_s2_e6_c24_se0.25`` reads: inverted residual (MBConv), 2 repeats, kernel 3, stride 2,
 expansion 6, 24 output channels, SE ratio 0.25. ``er_`` is timm's edge residual (Fused-MBConv);
 ``ds_`` (depthwise separable) and ``cn_`` (a single conv) are read as MBConv / Fused-MBConv with
-expansion 1. Source: timm ``_efficientnet_builder._decode_block_str``.
+expansion 1. Options read as timm builds them: ``noskip`` (no residual, ``residual: false``), ``fc24``
+(the hidden width expands from 24 channels, ``expand_in_channels``), a ``cn`` block has a residual only
+with ``skip``, and ``er_…_e1`` keeps its 1×1 projection (``always_project``). Source: timm
+``_efficientnet_builder._decode_block_str`` and ``_efficientnet_blocks``.
+
+Display strings (:func:`stage_to_string`) are nasgen's notation in timm's style, for logs and tables: there a
+Fused-MBConv of expansion 1 is ``er_…_e1`` and keeps ``_proj`` when it projects. The exact timm ``arch_def`` of
+an architecture is :func:`nasgen.exporting.timm_view`'s (the export manifest's).
 """
 
 from __future__ import annotations
@@ -13,12 +20,15 @@ from typing import Any
 
 from nasgen.errors import SpecError
 
-__all__ = ["parse_stage_string", "spec_from_arch_def", "stage_to_string"]
+__all__ = ["parse_stage_string", "spec_from_arch_def", "stage_to_string", "timm_model_name"]
 
 _KIND_PREFIX = {"mbconv": "ir", "fused_mbconv": "er"}
 _PREFIX_KIND = {"ir": "mbconv", "ds": "mbconv", "er": "fused_mbconv", "cn": "fused_mbconv"}
 _OPTION = re.compile(r"^([a-z]+?)(\d+(?:\.\d+)?)$")
-_OPTION_FIELD = {"r": "num_layers", "k": "kernel_size", "s": "stride", "e": "expand_ratio", "c": "out_channels"}
+_OPTION_FIELD = {
+    "r": "num_layers", "k": "kernel_size", "s": "stride", "e": "expand_ratio", "c": "out_channels",
+    "fc": "expand_in_channels",
+}  # fmt: skip
 
 
 def _ratio_text(value: float) -> str:
@@ -26,21 +36,28 @@ def _ratio_text(value: float) -> str:
 
 
 def stage_to_string(stage: Any) -> str:
-    """Render a stage spec in timm notation (``ir_r2_k3_s2_e6_c24_se0.25``)."""
+    """Render a stage spec in timm notation (``ir_r2_k3_s2_e6_c24_se0.25``), with ``_fc``, ``_proj`` and
+    ``_noskip`` for the options that change the block."""
     text = (
         f"{_KIND_PREFIX[stage.kind]}_r{stage.num_layers}_k{stage.kernel_size}_s{stage.stride}"
         f"_e{stage.expand_ratio}_c{stage.out_channels}"
     )
     if stage.se_ratio > 0:
         text += f"_se{_ratio_text(stage.se_ratio)}"
+    if getattr(stage, "expand_in_channels", None) is not None:
+        text += f"_fc{stage.expand_in_channels}"
+    if getattr(stage, "always_project", False):
+        text += "_proj"
+    if not getattr(stage, "residual", True):
+        text += "_noskip"
     return text
 
 
 def parse_stage_string(text: str, *, path: str = "") -> dict[str, Any]:
     """Parse one timm block string into a stage dict (validated later by :class:`ArchSpec`).
 
-    Options other than r/k/s/e/c/se (``noskip``, activation overrides ``nre``, …) are rejected,
-    since nasgen's blocks do not model them.
+    Options other than r/k/s/e/c/se/fc, ``skip``, ``noskip`` and nasgen's ``proj`` (activation overrides
+    ``nre``, CondConv ``cc``, …) are rejected, since nasgen's blocks do not model them.
 
     Raises:
         SpecError: Unknown block type or option, or a malformed number.
@@ -50,9 +67,11 @@ def parse_stage_string(text: str, *, path: str = "") -> dict[str, Any]:
     if prefix not in _PREFIX_KIND:
         raise SpecError(f"unknown block type {prefix!r} in {text!r}; expected one of ir, ds, er, cn", path=path)
     stage: dict[str, Any] = {"kind": _PREFIX_KIND[prefix], "expand_ratio": 1, "se_ratio": 0.0}
+    flags = set()
     for option in parts[1:]:
-        if option in ("skip", ""):
-            continue  # timm's explicit residual flag; nasgen adds the residual whenever shapes allow
+        if option in ("skip", "noskip", "proj", ""):
+            flags.add(option)
+            continue
         if option.startswith("se"):
             key, number = "se", option[2:]
         else:
@@ -67,6 +86,11 @@ def parse_stage_string(text: str, *, path: str = "") -> dict[str, Any]:
                 stage[_OPTION_FIELD[key]] = int(number) if float(number).is_integer() else float(number)
         except ValueError:
             raise SpecError(f"malformed number in option {option!r} of {text!r}", path=path, value=option) from None
+    # timm: a residual unless noskip, except the cn conv block, which has one only when asked (skip)
+    if "noskip" in flags or (prefix == "cn" and "skip" not in flags):
+        stage["residual"] = False
+    if prefix == "er" and stage["expand_ratio"] == 1 or "proj" in flags:
+        stage["always_project"] = True  # timm's EdgeResidual projects at every expansion
     return stage
 
 
@@ -103,3 +127,15 @@ def spec_from_arch_def(
     data = {"stem": {"out_channels": stem_channels}, "stages": stages, "head_channels": head_channels}
     data.update(fields)
     return spec_from_dict(data)
+
+
+def timm_model_name(name: str) -> str:
+    """The name a nasgen architecture gets in timm's model registry: ``nasgen_`` + its name in snake case.
+
+    ``nasgen.timm.register()`` and the entrypoint in an exported ``model.py`` both use it.
+
+    Example:
+        >>> timm_model_name("efficientnet-b0"), timm_model_name("My Net v2")
+        ('nasgen_efficientnet_b0', 'nasgen_my_net_v2')
+    """
+    return "nasgen_" + (re.sub(r"[^0-9a-z]+", "_", name.lower()).strip("_") or "arch")

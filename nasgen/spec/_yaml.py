@@ -169,6 +169,7 @@ _KNOWN_FIELDS = {
     "name", "description", "in_channels", "resolution_px", "stem", "stages", "head_channels", "num_classes",
     "dropout", "drop_path_rate", "activation", "bn_eps", "bn_momentum", "out_channels", "kernel_size", "stride",
     "kind", "num_layers", "expand_ratio", "se_ratio", "optional", "options", "low", "high", "step",
+    "padding", "se_rounding", "residual", "expand_in_channels", "always_project",
 }
 """Field names of architectures and spaces, for did-you-mean hints on a misspelled field."""
 

@@ -16,6 +16,8 @@ The recipes are declared in :mod:`nasgen.config`: :class:`TrainConfig` (the prox
 from nasgen.config import FullTrainConfig, TrainConfig
 from nasgen.train._device import autocast_dtype, resolve_device
 from nasgen.train._full import FullTrainResult, train
+from nasgen.train._init import INHERIT, InitReport, inherit_stage_map, init_model
+from nasgen.train._optim import make_optimizer, make_scheduler
 from nasgen.train._proxy import (
     CPU_PROXY,
     GPU_PROXY,
@@ -49,6 +51,10 @@ __all__ = [
     "EpochSettings",
     "FullTrainConfig",
     "FullTrainResult",
+    "INHERIT",
+    "InitReport",
+    "inherit_stage_map",
+    "init_model",
     "ProgressiveSchedule",
     "ProxyConfig",
     "StageSettings",
@@ -60,6 +66,8 @@ __all__ = [
     "default_proxy",
     "evaluate_proxy",
     "load_schedule",
+    "make_optimizer",
+    "make_scheduler",
     "proxy_data",
     "proxy_resolution",
     "proxy_resolution_for",

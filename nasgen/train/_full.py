@@ -24,6 +24,7 @@ from nasgen.data import ImageFiles
 from nasgen.errors import TrainError
 from nasgen.spec import ArchSpec, dump_yaml, load_spec, save_spec
 from nasgen.train._checkpoint import CHECKPOINT_FORMAT, load_checkpoint, save_checkpoint
+from nasgen.train._init import InitReport, init_model
 from nasgen.train._progress_bar import _Progress
 from nasgen.train._stream import StreamTrainer
 from nasgen.train._trainer import Trainer
@@ -55,6 +56,7 @@ class FullTrainResult:
         skipped_images: ``{path: reason}`` of files left out as undecodable (``skip_bad_images=True``).
         notes: Remarks on the data at the training resolution (images upsampled more than 4x to reach it), also
             given to ``on_note`` before training starts.
+        init: What ``init`` loaded, re-initialised and skipped (``None`` when trained from scratch).
     """
 
     out: Path
@@ -67,6 +69,7 @@ class FullTrainResult:
     metrics: list[dict[str, float]] = field(default_factory=list)
     skipped_images: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    init: InitReport | None = None
 
     @property
     def weights_path(self) -> Path:
@@ -160,14 +163,26 @@ def _split_data(data: Any, seed: int, max_image_pixels: int) -> tuple[Any, Any]:
 
 
 def _run_identity(spec: ArchSpec, config: TrainConfig, schedule: ProgressiveSchedule | None, seed: int,
-                  train: ImageDataset, val: ImageDataset) -> dict[str, Any]:  # fmt: skip
-    return {
+                  train: ImageDataset, val: ImageDataset, recipe: FullTrainConfig) -> dict[str, Any]:  # fmt: skip
+    identity = {
         "spec": dump_yaml(spec),
         "config": config.model_dump(mode="json"),
         "schedule": schedule.model_dump(mode="json") if schedule is not None else None,
         "seed": seed,
         "data": [train.name, len(train), val.name, len(val)],
     }
+    if recipe.init is not None:  # a run from scratch keeps the identity it always had (its checkpoints resume)
+        identity["init"] = [recipe.init, recipe.pretrained_lr_ratio]
+    return identity
+
+
+def _initialise(model: torch.nn.Module, recipe: FullTrainConfig) -> tuple[InitReport | None, dict[str, float]]:
+    """Load ``recipe.init`` into ``model``; the loaded parameters' learning-rate factor (the body's)."""
+    if recipe.init is None:
+        return None, {}
+    report = init_model(model, recipe.init)
+    names = {name for name, _ in model.named_parameters()}
+    return report, {name: recipe.pretrained_lr_ratio for name in report.loaded if name in names}
 
 
 def _write_metrics(path: Path, rows: list[dict[str, float]]) -> None:
@@ -202,6 +217,7 @@ def train(
     progress: bool = False,
     on_epoch: Callable[[dict[str, float]], None] | None = None,
     on_note: Callable[[str], None] | None = None,
+    on_init: Callable[[InitReport], None] | None = None,
     **settings: Any,
 ) -> FullTrainResult:
     """Train an architecture fully, with a checkpoint each epoch; resume when ``out`` holds one.
@@ -238,8 +254,13 @@ def train(
         on_note: Called, before training starts, with each remark on the data that depends on the training
             resolution (images smaller than a quarter of it on a side, among the headers the scan read; the
             other remarks are in ``dataset.report.notes``). The same lines are in the result's ``notes``.
+        on_init: Called with the :class:`~nasgen.train.InitReport` once ``init`` is loaded, before training
+            (``nasgen train --init`` prints it there).
         **settings: Fields of :class:`~nasgen.config.FullTrainConfig` (``epochs``, ``lr``, ``warmup_epochs``,
-            ``seed``, ``resolution_px``, ``loader_workers``, ``skip_bad_images`` …), overriding ``config``.
+            ``seed``, ``resolution_px``, ``loader_workers``, ``skip_bad_images``, ``init``,
+            ``pretrained_lr_ratio`` …), overriding ``config``. ``init`` fine-tunes from trained weights (a file of
+            nasgen's, timm's or torchvision's names, or ``inherit:FILE`` to slice a larger trained architecture):
+            what was loaded, re-initialised and skipped is in ``FullTrainResult.init``.
 
     Returns:
         The :class:`FullTrainResult`.
@@ -248,11 +269,12 @@ def train(
         TypeError: A keyword that is not a ``FullTrainConfig`` field.
         SpecError: Bad architecture, recipe value or schedule file.
         TrainError: A resolution the architecture cannot take, more schedule stages than epochs, a checkpoint
-            of a different run in ``out``, or a diverged loss.
+            of a different run in ``out``, a diverged loss, or an ``init`` file that is missing, unreadable or
+            matches nothing.
         DataError: The data cannot be loaded, or a streamed file cannot be decoded (without ``skip_bad_images``).
     """
     recipe = merge_settings(FullTrainConfig, config, settings, caller="train")
-    return _train(arch, data, recipe, Path(out), progressive, device, progress, on_epoch, on_note)
+    return _train(arch, data, recipe, Path(out), progressive, device, progress, on_epoch, on_note, on_init)
 
 
 def _train(
@@ -265,6 +287,7 @@ def _train(
     progress: bool,
     on_epoch: Callable[[dict[str, float]], None] | None,
     on_note: Callable[[str], None] | None = None,
+    on_init: Callable[[InitReport], None] | None = None,
 ) -> FullTrainResult:
     epochs, seed = recipe.epochs, recipe.seed
     from nasgen.nn import build_model
@@ -272,6 +295,10 @@ def _train(
 
     base = load_spec(arch)
     resolve_device(device)  # a CUDA request without CUDA fails before any folder is made
+    if recipe.init is not None:  # so does a missing init file
+        where = Path(recipe.init.removeprefix("inherit:"))
+        if not where.exists():
+            raise TrainError(f"{where}: no such file (init {recipe.init!r})")
     train_set, val_set = _split_data(data, seed, recipe.max_image_pixels)
     data_px = int(train_set.images.shape[1]) if isinstance(train_set, ImageDataset) else None
     schedule, resolution = _resolve_schedule(progressive, base, recipe.resolution_px, epochs, data_px)
@@ -281,7 +308,7 @@ def _train(
     spec = base.replace(num_classes=train_set.num_classes, in_channels=train_set.in_channels, resolution_px=resolution)
     config = recipe.recipe(resolution, len(train_set))
     out.mkdir(parents=True, exist_ok=True)
-    identity = _run_identity(spec, config, schedule, seed, train_set, val_set)
+    identity = _run_identity(spec, config, schedule, seed, train_set, val_set, recipe)
     checkpoint = load_checkpoint(out / CHECKPOINT, identity)
 
     with torch.random.fork_rng(devices=[]):
@@ -291,6 +318,9 @@ def _train(
         from nasgen.train._proxy import zero_init_residual as zero_residual_gammas
 
         zero_residual_gammas(model)
+    init, lr_scales = _initialise(model, recipe)  # after zero-init: loaded BatchNorm weights are the file's
+    if init is not None and on_init is not None:
+        on_init(init)
     epoch_settings = progressive_settings(schedule, epochs) if schedule is not None else None
     streamed = {}
     if isinstance(train_set, ImageFiles):
@@ -298,7 +328,7 @@ def _train(
     with _Progress(progress, epochs) as bar:
         trainer = (_FullStreamTrainer if streamed else _FullTrainer)(
             model, train_set, val_set, config, seed=seed, device=device, epoch_settings=epoch_settings,
-            on_step=bar.step, **streamed,
+            on_step=bar.step, lr_scales=lr_scales, **streamed,
         )  # fmt: skip
         rows: list[dict[str, float]] = []
         seconds_before = 0.0
@@ -331,7 +361,7 @@ def _train(
     return FullTrainResult(
         out=out, spec=spec, val_top1=float(final["val_top1"]), val_loss=float(final["val_loss"]), epochs=len(rows),
         resumed_from=resumed_from, train_seconds=seconds_before + time.perf_counter() - session_start,
-        metrics=rows, skipped_images=dict(trainer.bad_images.skipped) if streamed else {}, notes=notes,
+        metrics=rows, skipped_images=dict(trainer.bad_images.skipped) if streamed else {}, notes=notes, init=init,
     )  # fmt: skip
 
 

@@ -10,7 +10,7 @@ checkpointed generator); the augmentation draws are seeded per epoch, so a resum
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -56,9 +56,11 @@ class StreamTrainer(Trainer):
         loader_workers: int | None = None,
         skip_bad_images: bool = False,
         seen_sizes: list[tuple[int, int]] | None = None,
+        lr_scales: Mapping[str, float] | None = None,
     ) -> None:
         self.loader_workers, self.bad_images, self.seen_sizes = loader_workers, BadImages(skip_bad_images), seen_sizes
-        super().__init__(model, train, val, config, seed=seed, device=device, epoch_settings=epoch_settings)
+        super().__init__(model, train, val, config, seed=seed, device=device, epoch_settings=epoch_settings,
+                         lr_scales=lr_scales)  # fmt: skip
 
     def _loader(self, files: ImageFiles, resolution: int, *, train: bool, order: Any, seed: int, batch_size: int):
         return make_loader(

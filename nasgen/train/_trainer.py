@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +97,8 @@ class Trainer:
             global RNG, so the caller's RNG state is untouched).
         device: See :func:`resolve_device`.
         epoch_settings: ``epoch → EpochSettings`` for per-epoch schedules (progressive learning).
+        lr_scales: ``{parameter name: factor}`` of parameters that train at ``config.lr`` × factor
+            (fine-tuning, :func:`~nasgen.train.make_optimizer`).
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class Trainer:
         seed: int,
         device: str | torch.device | None = None,
         epoch_settings: Callable[[int], EpochSettings] | None = None,
+        lr_scales: Mapping[str, float] | None = None,
     ) -> None:
         self.config, self.seed, self.train_set, self.val_set = config, seed, train, val
         self.device = resolve_device(device)
@@ -127,7 +130,7 @@ class Trainer:
         self.rng = np.random.default_rng(seed)
         self.n_train = min(config.images_per_epoch or len(train), len(train))
         self.steps_per_epoch = math.ceil(self.n_train / config.batch_size)
-        self.optimizer = make_optimizer(self.model, config)
+        self.optimizer = make_optimizer(self.model, config, lr_scales)
         self.scheduler = make_scheduler(self.optimizer, config, self.steps_per_epoch)
         self.ema = _make_ema(self.model, config.ema_decay)
         n_val = min(config.val_images or len(val), len(val))

@@ -61,7 +61,8 @@ def apply_multipliers(
 
     Returns:
         A new, validated spec. Kernels, strides, expansion and SE ratios (SE width follows the scaled
-        block input), activation, classes and the stochastic-depth rate are the baseline's.
+        block input), activation, padding, classes and the stochastic-depth rate are the baseline's; a stage's
+        ``expand_in_channels`` scales like its channels.
 
     Raises:
         SpecError: The scaled spec is invalid.
@@ -71,6 +72,8 @@ def apply_multipliers(
     for stage in data["stages"]:
         stage["out_channels"] = round_channels(stage["out_channels"] * width, channel_divisor)
         stage["num_layers"] = round_repeats(stage["num_layers"], depth)
+        if stage.get("expand_in_channels") is not None:  # timm's fc is a channel count too (EdgeTPU)
+            stage["expand_in_channels"] = round_channels(stage["expand_in_channels"] * width, channel_divisor)
     # TF round_filters(1280); torchvision writes 4 × the last stage's width, the same for every released width
     data["head_channels"] = round_channels(spec.head_channels * width, channel_divisor)
     data["resolution_px"] = resolution_px

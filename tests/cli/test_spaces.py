@@ -72,17 +72,28 @@ def test_validate_missing_file_exits_2() -> None:
 def test_validate_unknown_bare_name_lists_the_builtins_close_matches_first() -> None:
     result = _run("validate", "efficientnet-b9")
     assert result.exit_code == 2
+    from nasgen.spec import builtin_architectures
+
+    close = ["efficientnet-b8", "efficientnet-b7", "efficientnet-b6"]  # B1-B8 are built in since issue 28
+    rest = [name for name in sorted(builtin_architectures()) if name not in close]
     assert result.output.strip() == (
-        "error: efficientnet-b9: no such file, and not a built-in name (did you mean efficientnet-b0 or "
-        "efficientnet-v2 or efficientnet-v1?); built-in architectures: efficientnet-b0, efficientnetv2-l, "
-        "efficientnetv2-m, efficientnetv2-s; spaces: efficientnet-v2, efficientnet-v1"
+        "error: efficientnet-b9: no such file, and not a built-in name (did you mean efficientnet-b8 or "
+        f"efficientnet-b7 or efficientnet-b6?); built-in architectures: {', '.join(close + rest)}; spaces: "
+        "efficientnet-v1, efficientnet-v2"
     )
+    result = _run("validate", "efficientnet-v9")
+    assert "(did you mean efficientnet-v2 or efficientnet-v1 or efficientnet-es?)" in result.output
+    assert result.output.strip().endswith("spaces: efficientnet-v2, efficientnet-v1")
 
 
 def test_validate_unknown_name_far_from_any_builtin_still_lists_them() -> None:
     result = _run("validate", "resnet")
     assert result.exit_code == 2
+    from nasgen.spec import builtin_architectures
+
+    archs = ", ".join(sorted(builtin_architectures()))  # from efficientnet-b0 to efficientnetv2-xl
+    assert archs.startswith("efficientnet-b0, efficientnet-b1, ") and archs.endswith("efficientnetv2-xl")
     assert result.output.strip() == (
-        "error: resnet: no such file, and not a built-in name; built-in architectures: efficientnet-b0, "
-        "efficientnetv2-l, efficientnetv2-m, efficientnetv2-s; spaces: efficientnet-v1, efficientnet-v2"
+        f"error: resnet: no such file, and not a built-in name; built-in architectures: {archs}; spaces: "
+        "efficientnet-v1, efficientnet-v2"
     )

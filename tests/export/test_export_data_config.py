@@ -150,9 +150,25 @@ def test_bad_data_configs():
             '{"mean": [0.5], "std": [0.2], "input_size": [1, 8, 8], "num_classes": 2, "classes": ["a"]}'
         )
     assert DataConfig.from_metadata({"format": "pt"}) is None
-    cropped_squash = DataConfig(mean=(0.5,), std=(0.2,), input_size=(1, 8, 8), num_classes=2, crop_pct=0.9)
-    with pytest.raises(ExportError, match="squash"):  # squash resizes the whole image: a crop share makes no sense
-        render_preprocess_code(cropped_squash)
+    cropped = DataConfig(mean=(0.5,), std=(0.2,), input_size=(1, 8, 8), num_classes=2, crop_pct=0.5)
+    with pytest.raises(ExportError, match="crop_mode 'squash' keeps the whole image, so crop_pct must be 1"):
+        render_preprocess_code(cropped)
+
+
+def test_centre_crop_of_timms_evaluation_transform():
+    # timm's eval transform (issue 28): shorter side to floor(H / crop_pct), then the centre H x W
+    import torch
+    from torchvision.transforms import v2
+
+    centre = DataConfig(mean=(0.5,), std=(0.25,), input_size=(1, 8, 8), num_classes=2, crop_mode="center",
+                        crop_pct=0.8, interpolation="bicubic")  # fmt: skip
+    namespace = {"torch": torch, "F": torch.nn.functional}
+    exec(render_preprocess_code(centre), namespace)  # noqa: S102 - the generated section, as model.py runs it
+    images = torch.rand(3, 1, 20, 30, generator=torch.Generator().manual_seed(0))
+    expected = v2.Compose([v2.Resize(10, interpolation=v2.InterpolationMode.BICUBIC, antialias=True),
+                           v2.CenterCrop(8)])(images * 255.0)  # fmt: skip
+    torch.testing.assert_close(namespace["preprocess"](images), (expected / 255.0 - 0.5) / 0.25)
+    assert namespace["preprocess"](images).shape == (3, 1, 8, 8)
 
 
 def test_preprocess_centre_crops_as_the_streamed_evaluation(tmp_path):
@@ -164,7 +180,7 @@ def test_preprocess_centre_crops_as_the_streamed_evaluation(tmp_path):
     config = DataConfig(mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25), input_size=(3, 32, 32), num_classes=2,
                         crop_mode="center", crop_pct=0.875)  # fmt: skip
     code = render_preprocess_code(config)
-    assert "CROP_MODE = 'center'" in code and "CROP_PCT = 0.875" in code
+    assert "CROP_PCT = 0.875" in code
     namespace: dict = {}
     exec("import torch\nimport torch.nn.functional as F\n" + code, namespace)  # noqa: S102 -- our own code
     images = torch.randint(0, 256, (2, 3, 50, 70), generator=torch.Generator().manual_seed(0), dtype=torch.uint8)

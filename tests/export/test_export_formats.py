@@ -152,7 +152,8 @@ def test_b0_file_sizes_and_result(b0_export):
     # ONNX folds BatchNorm into the convolutions in eval mode, so it may hold slightly fewer numbers
     assert 4 * 5_288_548 * 0.95 < result.sizes["onnx"] < 4 * 5_288_548 * 1.05
     assert 4 * 5_288_548 < result.sizes["torchscript"] < 4 * 5_288_548 * 1.1
-    assert result.sizes["code"] < 20_000 and result.skipped == {}
+    # 20,000 until TF padding, timm's SE rounding and noskip reached every model.py (issue 28: 19.3K → 21.0K)
+    assert result.sizes["code"] < 22_000 and result.skipped == {}
     assert all(seconds >= 0 for seconds in result.seconds.values())
 
 

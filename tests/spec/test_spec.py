@@ -41,12 +41,11 @@ V2S_DISPLAY = [
 
 
 def test_builtin_names() -> None:
-    assert set(builtin_architectures()) == {
-        "efficientnet-b0",
-        "efficientnetv2-s",
-        "efficientnetv2-m",
-        "efficientnetv2-l",
-    }
+    # the hand-written reference architectures; the generated ones (B1-B8, Lite, EdgeTPU, V2-XL, rw, V2-B):
+    # tests/spec/test_generated_archs.py, which checks the whole list
+    assert {"efficientnet-b0", "efficientnetv2-s", "efficientnetv2-m", "efficientnetv2-l"} <= set(
+        builtin_architectures()
+    )
 
 
 def test_b0_matches_paper_table_1() -> None:

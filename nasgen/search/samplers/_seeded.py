@@ -24,7 +24,7 @@ class TrialSeededSampler(BaseSampler):
     """Each trial gets its own sampler, built by ``factory(derive_seed(seed, trial.number), parallel)``.
 
     Args:
-        factory: ``factory(seed, parallel) → sampler`` (``nasgen.search._study.SAMPLERS``).
+        factory: ``factory(seed, parallel) → sampler`` (``nasgen.search.samplers.sampler_factory``).
         seed: The study's seed.
         parallel: Passed to ``factory`` (TPE's ``constant_liar``).
     """
