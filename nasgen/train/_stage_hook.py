@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nasgen.train.progressive import ProgressiveSchedule, StageSettings
+    from nasgen.train._schedule import ProgressiveSchedule, StageSettings
 
 __all__ = ["RANDAUG_GROUP_SIZE", "progressive_settings"]
 
