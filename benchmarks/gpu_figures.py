@@ -250,7 +250,8 @@ def _numerics(bf16: bool) -> str:
 # -- latency -------------------------------------------------------------------------------------
 def section_latency(sizes: Sizes, out: Path) -> dict:
     """Predicted vs measured inference latency (batch 1) on sampled ``efficientnet-v1`` architectures."""
-    from nasgen.cost import LatencyTable, calibrate, device_key, measure_latency, predict_latency
+    from nasgen.cost import calibrate, predict_latency
+    from nasgen.nn import latency_table, measure_latency
     from nasgen.space import load_space
 
     space = load_space("efficientnet-v1")
@@ -261,7 +262,7 @@ def section_latency(sizes: Sizes, out: Path) -> dict:
 
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="nasgen-gpu-latency-") as folder:
-        table = LatencyTable(device_key(sizes.device), folder=Path(folder))
+        table = latency_table(sizes.device, folder=Path(folder))
         calibrate(table, [arch(1000 + k) for k in range(sizes.latency_calibration)], mode="infer", batch=1)
         specs = [arch(i) for i in range(sizes.latency_archs)]
         predicted = [predict_latency(spec, table).total_ms for spec in specs]

@@ -45,15 +45,16 @@ def main() -> None:
 
     import torch
 
-    from nasgen.cost import LatencyTable, calibrate, device_key, measure_latency, predict_latency
+    from nasgen.cost import calibrate, predict_latency
+    from nasgen.nn import latency_table, measure_latency
     from nasgen.space import load_space
     from nasgen.train import CPU_PROXY, proxy_resolution
     from nasgen.spec import total_stride
 
     threads = torch.get_num_threads()
     cache = json.loads(CACHE.read_text()) if CACHE.is_file() else {}
-    key = device_key("cpu")
-    table = LatencyTable(key, folder=CACHE.parent / "latency_tables")
+    table = latency_table("cpu", folder=CACHE.parent / "latency_tables")
+    key = table.key
     print(f"{key['device_name']}, {threads} threads, torch {key['torch']}; load {os.getloadavg()[0]:.2f}")
     for space_name in args.spaces.split(","):
         space = load_space(space_name)

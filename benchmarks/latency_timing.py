@@ -55,10 +55,10 @@ def _old_timing(step, min_seconds: float = 0.15) -> tuple[float, float, int]:
 
 
 def _stepper(spec, part, mode: str, batch: int):
-    """The part's step function, as ``nasgen.cost._timing.time_module`` builds it (CPU, channels-last)."""
+    """The part's step function, as ``nasgen.cost.time_module`` builds it (CPU, channels-last)."""
     import torch
 
-    from nasgen.cost._timing import build_part
+    from nasgen.nn import build_part
 
     module = build_part(spec, part).to(memory_format=torch.channels_last)
     x = torch.randn(batch, part.in_channels, part.size_px, part.size_px).contiguous(memory_format=torch.channels_last)

@@ -39,9 +39,8 @@ def main() -> None:
 
     import torch
 
-    from nasgen.cost import count_cost
-    from nasgen.cost._parts import Part
-    from nasgen.cost._timing import build_part, time_module
+    from nasgen.cost import Part, count_cost, time_module
+    from nasgen.nn import build_part
     from nasgen.spec import load_spec
 
     v2s = load_spec("efficientnetv2-s")

@@ -91,11 +91,12 @@ def _latency(spec: Any, report: Any, device: str, batch: int, resolution: int | 
              budget_s: float | None) -> dict[str, Any]:
     from nasgen.cost import LatencyTable, TimingBudget, device_key, predict_latency
     from nasgen.errors import SpecError
+    from nasgen.nn import ModuleTimer
 
     if batch < 1:
         raise SpecError(f"must be a positive integer, got {batch}", path="--step-batch", value=batch)
     key = device_key(device)
-    table = LatencyTable(key)
+    table = LatencyTable(key, ModuleTimer())
     step_px = resolution or report.resolution_px
     # progress for a person watching (a terminal), as the training bar; a pipe or a log gets the JSON alone
     budget = TimingBudget(budget_s, on_progress=_progress_line if err_console.is_terminal else None)
@@ -128,7 +129,8 @@ def _latency(spec: Any, report: Any, device: str, batch: int, resolution: int | 
 
 def _measured(spec: Any, prediction: Any, budget: Any, device: str, batch: int, px: int) -> tuple[Any, str]:
     """The whole network's measured time (ms), or ``None`` and why it was not measured (memory, budget)."""
-    from nasgen.cost import available_memory_bytes, measure_latency, step_memory_bytes
+    from nasgen.cost import available_memory_bytes, step_memory_bytes
+    from nasgen.nn import measure_latency
     from nasgen.units import format_bytes
 
     if prediction.mode == "train":

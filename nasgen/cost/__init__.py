@@ -8,6 +8,9 @@ counted. FLOPs, where shown, are 2·MACs. **Params** are all trainable parameter
 :func:`count_cost` counts from the spec alone (no torch); :func:`measure_cost` measures a built
 model with thop and custom rules for the same convention (imports torch on first use);
 :func:`arch_graph` is the networkx layer graph the analytic counter's totals also come from.
+:class:`LatencyTable` and :func:`predict_latency` give measured latency and training step time from per-part
+timings; the table measures through the :class:`LatencyTimer` it is given (``nasgen.nn`` builds the modules:
+``nasgen.nn.latency_table(device)``).
 
 Example:
     >>> from nasgen.spec import load_spec
@@ -23,6 +26,7 @@ from typing import Any
 
 from nasgen.cost._analytic import CostReport, PartCost, StageCost, count_cost
 from nasgen.cost._graph import arch_graph, check_shapes, graph_hash, to_dot, to_graphml
+from nasgen.cost._parts import Part, parts_of
 from nasgen.cost._rules import CostRule, cost_rule, register_cost_rule, registered_cost_kinds, se_channels
 from nasgen.cost._trace import Layer, LayerTrace, conv_output_size
 
@@ -33,30 +37,36 @@ _LAZY = {
     # measured latency and training step time (lookup tables; torch on first use)
     "LatencyTable": "nasgen.cost._latency",
     "LatencyPrediction": "nasgen.cost._latency",
+    "LatencyTimer": "nasgen.cost._latency",
     "calibrate": "nasgen.cost._latency",
     "predict_latency": "nasgen.cost._latency",
     "TimingBudget": "nasgen.cost._budget",
     "TimingProgress": "nasgen.cost._budget",
-    "parts_of": "nasgen.cost._parts",
+    "Timing": "nasgen.cost._timing",
     "available_memory_bytes": "nasgen.cost._timing",
+    "check_mode": "nasgen.cost._timing",
     "device_key": "nasgen.cost._timing",
-    "measure_latency": "nasgen.cost._timing",
     "step_memory_bytes": "nasgen.cost._timing",
+    "time_module": "nasgen.cost._timing",
 }
 
 __all__ = [
     "CostReport",
     "LatencyPrediction",
     "LatencyTable",
+    "LatencyTimer",
+    "Part",
+    "Timing",
     "TimingBudget",
     "TimingProgress",
     "available_memory_bytes",
     "calibrate",
+    "check_mode",
     "device_key",
-    "measure_latency",
     "parts_of",
     "predict_latency",
     "step_memory_bytes",
+    "time_module",
     "CostRule",
     "Layer",
     "LayerTrace",

@@ -19,7 +19,10 @@ Timing a fresh table costs minutes for a large network on a small CPU, so a pred
 the budget is spent no new part is timed — the rest are estimated from the parts timed so far (ms per MAC, by
 kind), named in :attr:`LatencyPrediction.estimated`, and never stored in the table.
 
-The parts live in :mod:`nasgen.cost._parts` (torch-free), the timing in :mod:`nasgen.cost._timing` (torch).
+The parts live in :mod:`nasgen.cost._parts` (torch-free), the repeats of a timing in :mod:`nasgen.cost._timing`
+(torch, on a module already built). A table measures through the :class:`LatencyTimer` it is given: building a
+part or a network is ``nasgen.nn``'s, a layer above this one, so the timer is injected
+(:class:`nasgen.nn.ModuleTimer`; ``nasgen.nn.latency_table(device)`` builds a table with it).
 """
 
 from __future__ import annotations
@@ -30,22 +33,19 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from nasgen.cost._budget import TimingBudget, TimingProgress, estimate_ms
 from nasgen.cost._parts import Part, part_work, parts_of
-from nasgen.cost._timing import check_mode, device_key, measure_latency
+from nasgen.cost._timing import Timing, check_mode
 from nasgen.errors import SpecError
 
 __all__ = [
     "RETIME_BELOW_S",
     "LatencyPrediction",
     "LatencyTable",
-    "Part",
+    "LatencyTimer",
     "calibrate",
-    "device_key",
-    "measure_latency",
-    "parts_of",
     "predict_latency",
 ]
 
@@ -60,11 +60,27 @@ def _cache_dir() -> Path:
     return Path(root) / "latency"
 
 
+class LatencyTimer(Protocol):
+    """What a :class:`LatencyTable` measures with: builds a part or a whole network and times it on the table's
+    device (:class:`nasgen.nn.ModuleTimer`; tests pass their own).
+    """
+
+    def time_part(self, spec: Any, part: Part, mode: str, batch: int, key: dict[str, Any]) -> Timing:
+        """Build ``part`` of ``spec`` and time it alone in ``mode`` at ``batch`` images on ``key``'s device."""
+        ...
+
+    def time_network(self, spec: Any, mode: str, batch: int, resolution_px: int | None,
+                     key: dict[str, Any]) -> Timing:
+        """Build the whole network of ``spec`` (at ``resolution_px``, default the spec's) and time it."""
+        ...
+
+
 class LatencyTable:
     """A per-part time table for one device key, cached as JSON and filled lazily.
 
     Args:
-        key: :func:`device_key` (another thread count, dtype or memory format is another table).
+        key: :func:`~nasgen.cost.device_key` (another thread count, dtype or memory format is another table).
+        timer: Measures the parts the table lacks and the networks :func:`calibrate` fits on.
         folder: Where tables live (default ``$NASGEN_CACHE_DIR/latency`` or ``~/.cache/nasgen/latency``).
         on_measure: Called as ``on_measure(part_name, mode, batch)`` before each new measurement (progress).
 
@@ -73,9 +89,10 @@ class LatencyTable:
         seconds: Wall time of each entry's timings made through this object (s), by entry.
     """
 
-    def __init__(self, key: dict[str, Any], folder: Path | None = None,
+    def __init__(self, key: dict[str, Any], timer: LatencyTimer, folder: Path | None = None,
                  on_measure: Callable[[str, str, int], None] | None = None) -> None:
         self.key = dict(key)
+        self.timer = timer
         digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:16]
         self.path = (folder or _cache_dir()) / f"{self.key['device']}-{digest}.json"
         self.on_measure = on_measure
@@ -112,9 +129,7 @@ class LatencyTable:
         return f"{mode}|b{batch}|{part.key}" in self.entries
 
     def _time(self, spec: Any, part: Part, mode: str, batch: int) -> float:
-        from nasgen.cost._timing import build_part, time_module
-
-        timing = time_module(build_part(spec, part), part, mode, batch, self.key)
+        timing = self.timer.time_part(spec, part, mode, batch, self.key)
         entry = f"{mode}|b{batch}|{part.key}"
         self.seconds[entry] = self.seconds.get(entry, 0.0) + timing.seconds
         return timing.ms
@@ -279,8 +294,7 @@ def calibrate(table: LatencyTable, specs: list[Any], *, mode: str = "infer", bat
         raise SpecError("needs at least one network to calibrate on", path="specs", value=[])
 
     def whole(spec: Any) -> float:
-        return measure_latency(spec, mode=mode, batch=batch, resolution_px=resolution_px,
-                               device=table.key["device"], channels_last=table.key["channels_last"])
+        return table.timer.time_network(spec, mode, batch, resolution_px, table.key).ms
 
     first = [whole(spec) for spec in specs]  # two passes over the networks, the faster time of each kept
     rows = []

@@ -1,7 +1,8 @@
 """The parts a network's time is predicted from: the stem, every block, the head (FBNet §3.2, ProxylessNAS §3.3),
 each keyed by what determines its time, with the MACs and activations that a part not yet timed is estimated by.
 
-Torch-free: :mod:`nasgen.cost._timing` builds and times a part, :mod:`nasgen.cost._latency` keeps the table.
+Torch-free: ``nasgen.nn`` builds a part (:func:`nasgen.nn.build_part`), :mod:`nasgen.cost._timing` times it,
+:mod:`nasgen.cost._latency` keeps the table.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ calls of a second or more. The time is the median of the repeats. Calls made for
 training step at batch 128 (1–15 s each on 2 cores): 2 where they were 7 (``benchmarks/latency_timing.py``
 compares both rules on the same parts).
 
-Imports torch and ``nasgen.nn`` (the measuring module of ``nasgen.cost``, as ``_thop``).
+Imports torch on first use (as ``_thop``, it takes a module already built: ``nasgen.nn`` builds the parts and
+networks, :class:`~nasgen.nn.ModuleTimer`, and hands them to :func:`time_module`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,12 @@ from nasgen.errors import SpecError
 __all__ = [
     "AGREE",
     "LONG_CALL_S",
+    "MODES",
     "SELF_WARM_S",
     "Timing",
     "available_memory_bytes",
-    "build_part",
+    "check_mode",
     "device_key",
-    "measure_latency",
-    "measure_network",
     "step_memory_bytes",
     "time_module",
 ]
@@ -129,32 +129,19 @@ def step_memory_bytes(spec: Any, *, batch: int, resolution_px: int | None = None
     return 2 * report.activation_bytes
 
 
-def build_part(spec: Any, part: Part) -> Any:
-    """The module of ``part`` (stem conv-BN-act, a block from the block registry, or the head), freshly built."""
-    from torch import nn
-
-    from nasgen.nn import ConvBnAct, block_options, block_registry
-
-    bn = {"bn_eps": spec.bn_eps, "bn_momentum": spec.bn_momentum}
-    if part.role == "stem":
-        stem = spec.stem
-        return ConvBnAct(spec.in_channels, stem.out_channels, stem.kernel_size, stem.stride,
-                         activation=spec.activation, padding=spec.padding, **bn)
-    if part.role == "head":
-        return nn.Sequential(
-            ConvBnAct(part.in_channels, spec.head_channels, 1, activation=spec.activation, **bn),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(1), nn.Linear(spec.head_channels, spec.num_classes),
-        )
-    stage = spec.stages[part.stage_index]
-    builder = block_registry[stage.kind]
-    return builder(stage, in_channels=part.in_channels, stride=part.stride, drop_path_rate=0.0,
-                   activation=spec.activation, **bn, **block_options(spec))
-
-
 def time_module(module: Any, part: Part, mode: str, batch: int, key: dict[str, Any],
                 min_seconds: float = 0.15) -> Timing:
-    """Time ``module`` on a random input ``(batch, part.in_channels, size, size)`` in ``mode`` (see the module
-    docstring for the repeats); torch's global RNG is left as it was."""
+    """Time ``module`` on a random input ``(batch, part.in_channels, part.size_px, part.size_px)`` in ``mode`` (see
+    the module docstring for the repeats); torch's global RNG is left as it was.
+
+    Args:
+        module: The built part or network (moved to the key's device and memory format).
+        part: What it is: its input channels and size; a ``stem`` or ``network`` input never requires grad.
+        mode: ``infer`` or ``train`` (checked by the caller, :func:`check_mode`).
+        batch: Images per call.
+        key: The device key (:func:`device_key`): ``device`` and ``channels_last`` are used.
+        min_seconds: The repeats' least total time (s).
+    """
     import torch
 
     device = torch.device(key.get("device", "cpu"))
@@ -223,31 +210,3 @@ def _enough(samples: list[float], elapsed: float, min_seconds: float) -> bool:
     if n == 3 and elapsed >= min_seconds and agree:
         return True  # three agreeing repeats over min_seconds: their median is as good as five's
     return n == 2 and min(samples) >= SELF_WARM_S and agree  # two agreeing calls of seconds each
-
-
-def measure_latency(spec: Any, *, mode: str = "infer", batch: int = 1, resolution_px: int | None = None,
-                    device: str = "cpu", channels_last: bool = True, min_seconds: float = 0.3) -> float:
-    """Measured end-to-end time (ms, median of repeats after warm-up) of the whole network built from ``spec``.
-
-    Raises:
-        SpecError: Unknown mode, batch < 1, or the model cannot be built.
-    """
-    return measure_network(spec, mode=mode, batch=batch, resolution_px=resolution_px, device=device,
-                           channels_last=channels_last, min_seconds=min_seconds).ms
-
-
-def measure_network(spec: Any, *, mode: str = "infer", batch: int = 1, resolution_px: int | None = None,
-                    device: str = "cpu", channels_last: bool = True, min_seconds: float = 0.3) -> Timing:
-    """:func:`measure_latency` with the time the measurement took and its calls (:class:`Timing`).
-
-    Raises:
-        SpecError: Unknown mode, batch < 1, or the model cannot be built.
-    """
-    from nasgen.nn import build_model
-
-    check_mode(mode, batch)
-    size = int(resolution_px or spec.resolution_px)
-    model = build_model(spec.replace(resolution_px=size))
-    part = Part("network", "", "network", spec.in_channels, size)
-    return time_module(model, part, mode, batch, {"device": device, "channels_last": channels_last},
-                       min_seconds=min_seconds)

@@ -6,7 +6,8 @@ Three tiers, as timm's EfficientNet: generic layers (:class:`ConvBnAct`, :class:
 :func:`from_torchvision` loads torchvision's ``efficientnet_*`` weights under nasgen's names;
 :func:`from_timm_state_dict` does the same for timm's naming. :func:`sort_channels` and
 :func:`inherit_state_dict` cut a smaller architecture's weights out of a larger one's (Once-for-All slicing,
-one :class:`SlicingRule` per block kind).
+one :class:`SlicingRule` per block kind). :class:`ModuleTimer` builds the parts and networks that
+``nasgen.cost``'s latency table times (:func:`latency_table`, :func:`measure_latency`).
 
 Example:
     >>> import torch
@@ -62,6 +63,7 @@ from nasgen.nn._slicing import (
     target_shapes,
 )
 from nasgen.nn._state_file import naming_of, read_state_dict
+from nasgen.nn._timing import ModuleTimer, build_part, latency_table, measure_latency, measure_network
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
 
@@ -85,6 +87,11 @@ __all__ = [
     "sort_channels",
     "target_shapes",
     "MODEL_CODE_SHARED",
+    "ModuleTimer",
+    "build_part",
+    "latency_table",
+    "measure_latency",
+    "measure_network",
     "build_fused_mbconv",
     "build_mbconv",
     "check_block_args",

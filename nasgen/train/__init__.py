@@ -32,7 +32,8 @@ from nasgen.train._proxy import (
     proxy_split,
     zero_init_residual,
 )
-from nasgen.train._trainer import EpochSettings, StopTraining, Trainer, TrainResult, train_model
+from nasgen.train._records import EpochSettings, StopTraining, TrainResult
+from nasgen.train._trainer import Trainer, train_model
 from nasgen.train._zero_cost import (
     ZERO_COST_SCORES,
     grad_norm,

@@ -17,7 +17,8 @@ from nasgen.data import ImageDataset, split
 from nasgen.errors import DataError
 from nasgen.spec import total_stride
 from nasgen.train._device import resolve_device
-from nasgen.train._trainer import TrainResult, train_model
+from nasgen.train._records import TrainResult
+from nasgen.train._trainer import train_model
 
 __all__ = [
     "CPU_PROXY",

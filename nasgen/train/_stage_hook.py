@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from nasgen.train._records import EpochSettings
+
 if TYPE_CHECKING:
-    from nasgen.train.progressive import ProgressiveSchedule, StageSettings
+    from nasgen.train._schedule import ProgressiveSchedule, StageSettings
 
 __all__ = ["RANDAUG_GROUP_SIZE", "progressive_settings"]
 
@@ -56,8 +58,6 @@ def progressive_settings(schedule: ProgressiveSchedule, total_epochs: int) -> Ca
     Raises:
         TrainError: Fewer epochs than stages.
     """
-    from nasgen.train._trainer import EpochSettings
-
     schedule.stages(total_epochs)  # raises now, before training starts, when there are too few epochs
     built: dict[int, Any] = {}
 

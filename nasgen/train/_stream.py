@@ -21,7 +21,8 @@ from nasgen.config import TrainConfig
 from nasgen.data import BadImages, ImageFiles, make_loader
 from nasgen.errors import TrainError
 from nasgen.train._device import loss_check_due, pinned_transfers
-from nasgen.train._trainer import EpochSettings, Trainer
+from nasgen.train._records import EpochSettings
+from nasgen.train._trainer import Trainer
 
 __all__ = ["StreamTrainer"]
 

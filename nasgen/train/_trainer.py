@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,66 +22,12 @@ from nasgen.config import TrainConfig
 from nasgen.data import DataConfig, ImageDataset, stratified_order
 from nasgen.data import channel_stats, images_at, labels_of, normalize
 from nasgen.errors import TrainError
+from nasgen.train._averages import BnWarmup, make_ema
 from nasgen.train._device import autocast_dtype, loss_check_due, pinned_transfers, resolve_device, rng_devices
 from nasgen.train._optim import make_optimizer, make_scheduler
+from nasgen.train._records import EpochSettings, StopTraining, TrainResult
 
-__all__ = ["EpochSettings", "StopTraining", "TrainResult", "Trainer", "resolve_device", "train_model"]
-
-
-class StopTraining(Exception):  # noqa: N818 -- a signal, like StopIteration, not an error
-    """Raised by an ``on_epoch`` callback to end training after this epoch and keep what it trained.
-
-    :meth:`Trainer.run` returns the :class:`TrainResult` of the epochs done (``epochs`` < the recipe's), the model
-    included; any other exception from ``on_epoch`` (a pruner's) propagates and the result is lost. A search's time
-    limit uses it, so a trial stopped mid-recipe keeps its weights with its partial score.
-    """
-
-
-@dataclass(frozen=True)
-class EpochSettings:
-    """Per-epoch overrides (EfficientNetV2 §4, Algorithm 1: image size and regularization per stage).
-
-    Attributes:
-        resolution_px: Training resolution of this epoch (px); ``None`` = ``config.resolution_px``.
-        dropout: Rate of every ``nn.Dropout`` in the model this epoch; ``None`` = unchanged.
-        mixup_alpha: Mixup α (Zhang et al., 2018); 0 = off.
-        batch_transform: Augmentation of a uint8 batch ``(N, C, H, W)`` (e.g. RandAugment at this epoch's
-            magnitude), applied before normalization; ``None`` = none.
-    """
-
-    resolution_px: int | None = None
-    dropout: float | None = None
-    mixup_alpha: float = 0.0
-    batch_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """What one training run measured.
-
-    Attributes:
-        val_top1: Validation top-1 accuracy after the last epoch, in [0, 1].
-        val_loss: Validation cross-entropy (nats) after the last epoch.
-        epochs: Epochs completed.
-        train_seconds: Wall time of training and evaluation (s), model building excluded.
-        images_per_second: Training throughput (images/s, forward + backward).
-        device: ``"cpu"`` or ``"cuda:0"`` etc.
-        history: One dict per epoch: ``epoch``, ``train_loss``, ``val_top1``, ``val_loss``, ``lr``,
-            ``resolution_px``, ``seconds``.
-        model: The trained model (what the search saves with ``--save-weights``); not compared or printed.
-        data_config: How the validation images were prepared for ``model`` (normalization, final size,
-            classes): what exported weights must carry.
-    """
-
-    val_top1: float
-    val_loss: float
-    epochs: int
-    train_seconds: float
-    images_per_second: float
-    device: str
-    history: list[dict[str, float]] = field(default_factory=list)
-    model: nn.Module | None = field(default=None, repr=False, compare=False)
-    data_config: DataConfig | None = field(default=None, repr=False, compare=False)
+__all__ = ["Trainer", "train_model"]
 
 
 class Trainer:
@@ -122,7 +67,7 @@ class Trainer:
             for module in self.model.modules():
                 if isinstance(module, nn.modules.batchnorm._BatchNorm):
                     module.momentum = config.bn_momentum
-        self._bn_warmup = _BnWarmup(self.model)
+        self._bn_warmup = BnWarmup(self.model)
         mean, std = channel_stats(train)
         self.mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1)
         self.std = torch.tensor(std, device=self.device).view(1, -1, 1, 1)
@@ -132,7 +77,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(self.n_train / config.batch_size)
         self.optimizer = make_optimizer(self.model, config, lr_scales)
         self.scheduler = make_scheduler(self.optimizer, config, self.steps_per_epoch)
-        self.ema = _make_ema(self.model, config.ema_decay)
+        self.ema = make_ema(self.model, config.ema_decay)
         n_val = min(config.val_images or len(val), len(val))
         self.val_index = torch.from_numpy(np.sort(stratified_order(val.labels, 0)[:n_val]))
         self.start_epoch = 0
@@ -328,74 +273,6 @@ class Trainer:
         self.rng.bit_generator.state = state["rng"]
         self.start_epoch, self.history = int(state["start_epoch"]), list(state["history"])
 
-
-class _BnWarmup:
-    """Bias-corrected BatchNorm running statistics: momentum ``max(m, 1 / (n + 1))`` at BatchNorm update ``n``.
-
-    PyTorch starts the running mean at 0 and the running variance at 1 and then keeps ``(1 − m)^n`` of that
-    start after ``n`` updates: 1.5% after 40 steps at ``m = 0.1`` (a short run on a few hundred images), 67% at
-    ``m = 0.01``. Layers whose true variance is far below that remnant (common on smooth, upscaled images,
-    where it was 10–100× smaller, issue 14) are then shrunk in eval mode, and a net that is 100% right in train
-    mode predicts one class. Averaging cumulatively until ``1 / (n + 1)`` falls to ``m`` (PyTorch's
-    ``momentum=None`` rule; the same idea as TF's ``ExponentialMovingAverage(num_updates=…)`` warm-up) makes the
-    running statistics an average of batch statistics only. Training itself is unchanged (train-mode
-    BatchNorm uses batch statistics); after ``1/m`` updates the usual exponential average takes over.
-
-    The update counts are read from ``num_batches_tracked`` once per epoch (so resumed runs continue exactly)
-    and counted on the host within the epoch, avoiding a device sync per step.
-    """
-
-    def __init__(self, model: nn.Module) -> None:
-        self.layers = [
-            (m, m.momentum) for m in model.modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats and m.momentum is not None
-        ]  # fmt: skip
-        self.counts: list[int] = []
-
-    def begin(self) -> None:
-        self.counts = [int(m.num_batches_tracked) for m, _ in self.layers]
-
-    def step(self) -> None:
-        for i, (module, momentum) in enumerate(self.layers):
-            n = self.counts[i]
-            module.momentum = max(momentum, 1.0 / (n + 1))
-            self.counts[i] = n + 1
-
-    def end(self) -> None:
-        for module, momentum in self.layers:
-            module.momentum = momentum
-
-
-def ema_decay_at(decay: float, num_updates: int) -> float:
-    """The EMA decay used at update ``num_updates`` (0-based): ``min(decay, (1 + n) / (10 + n))``.
-
-    The warm-up is TensorFlow's ``ExponentialMovingAverage(num_updates=…)`` rule, also used by the EfficientNet
-    reference code (Tan & Le, 2019, §5.2 trains with an EMA of decay 0.9999). Without it, an average started
-    at initialization keeps ``decay**n`` of the initial weights and BatchNorm statistics; with BatchNorm
-    running variances of about 1 at initialization and orders of magnitude smaller after a few hundred steps,
-    that remainder alone makes a short run's averaged model predict a single class.
-    """
-    return min(decay, (1.0 + num_updates) / (10.0 + num_updates))
-
-
-def _ema_multi_avg_fn(decay: float):
-    @torch.no_grad()
-    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], num_averaged) -> None:
-        d = ema_decay_at(decay, int(num_averaged))
-        if torch.is_floating_point(averaged[0]) or torch.is_complex(averaged[0]):
-            torch._foreach_lerp_(averaged, current, 1.0 - d)
-        else:  # integer buffers (BatchNorm's num_batches_tracked): follow the model
-            torch._foreach_copy_(averaged, current)
-
-    return update
-
-
-def _make_ema(model: nn.Module, decay: float | None):
-    if decay is None:
-        return None
-    from torch.optim.swa_utils import AveragedModel
-
-    return AveragedModel(model, multi_avg_fn=_ema_multi_avg_fn(decay), use_buffers=True)
 
 
 def train_model(

@@ -9,8 +9,9 @@ import torch
 from typer.testing import CliRunner
 
 from nasgen.cli import app
-from nasgen.cost import LatencyTable, device_key, measure_latency, parts_of, predict_latency
+from nasgen.cost import LatencyTable, Timing, calibrate, device_key, parts_of, predict_latency
 from nasgen.errors import SpecError
+from nasgen.nn import latency_table, measure_latency
 from nasgen.spec import load_spec, spec_from_dict
 
 TINY = {
@@ -49,11 +50,11 @@ def test_parts_of_b0_follow_the_network():
 
 def test_table_round_trip_and_key(cache):
     spec = spec_from_dict(TINY)
-    table = LatencyTable(device_key("cpu"))
+    table = latency_table("cpu")
     first = predict_latency(spec, table)
     assert first.measured_now == len({p.key for p in parts_of(spec)}) == 5  # stem, 3 distinct blocks, head
     assert table.path.is_file() and table.path.parent == cache / "latency"
-    again = LatencyTable(device_key("cpu"))
+    again = latency_table("cpu")
     assert again.entries == table.entries
     second = predict_latency(spec, again)
     assert second.measured_now == 0 and second.total_ms == first.total_ms
@@ -65,15 +66,52 @@ def test_table_round_trip_and_key(cache):
     threads = torch.get_num_threads()
     try:
         torch.set_num_threads(1 if threads != 1 else 2)
-        other = LatencyTable(device_key("cpu"))
+        other = latency_table("cpu")
     finally:
         torch.set_num_threads(threads)
     assert other.path != table.path and other.entries == {}
 
 
+class _KnownTimer:
+    """A LatencyTimer of known times: a part takes 1 ms per input channel, a network 1.5x the sum of its parts;
+    each timing claims 0.5 s of wall time (under RETIME_BELOW_S: every new part is timed twice)."""
+
+    def __init__(self) -> None:
+        self.parts: list[tuple[str, str, int, str]] = []
+        self.networks: list[tuple[str, str, int]] = []
+
+    def time_part(self, spec, part, mode, batch, key):
+        self.parts.append((part.name, mode, batch, key["device_name"]))
+        return Timing(float(part.in_channels), 0.5, 3)
+
+    def time_network(self, spec, mode, batch, resolution_px, key):
+        self.networks.append((spec.name, mode, batch))
+        return Timing(1.5 * sum(p.in_channels for p in parts_of(spec, resolution_px)), 0.5, 3)
+
+
+def test_the_table_measures_through_the_timer_it_is_given(tmp_path):
+    """nasgen.cost builds no module: the table's parts and calibrate's networks are timed by its timer."""
+    spec = spec_from_dict(TINY)
+    large = spec_from_dict({**TINY, "name": "large", "stages": TINY["stages"] + [{**TINY["stages"][1], "num_layers": 3}]})
+    timer = _KnownTimer()
+    key = {"device": "cpu", "device_name": "known", "torch": "0", "threads": 1, "dtype": "float32",
+           "channels_last": True}
+    table = LatencyTable(key, timer, folder=tmp_path)
+    prediction = predict_latency(spec, table)
+    parts = parts_of(spec)
+    assert prediction.parts == tuple((p.name, float(p.in_channels)) for p in parts)
+    assert prediction.total_ms == sum(p.in_channels for p in parts) == 1 + 8 + 8 + 8 + 16 + 16
+    first = {p.key: p.name for p in reversed(parts)}  # the first part of each key is the one timed
+    assert sorted(timer.parts) == sorted(2 * [(name, "infer", 1, "known") for name in first.values()])
+    assert table.path.parent == tmp_path and table.path.name.startswith("cpu-")
+    assert calibrate(table, [spec, large]) == pytest.approx(1.5) and table.per_part_ms("infer", 1) == pytest.approx(0)
+    assert timer.networks == [("tiny", "infer", 1), ("large", "infer", 1)] * 2  # two passes, the faster kept
+    assert latency_table("cpu").key == device_key("cpu") and latency_table("cpu").path.name.startswith("cpu-")
+
+
 def test_a_part_timed_in_a_stall_is_replaced_by_its_second_timing():
     spec = spec_from_dict(TINY)
-    table = LatencyTable(device_key("cpu"))
+    table = latency_table("cpu")
     predict_latency(spec, table)
     stem = parts_of(spec)[0]
     entry = f"infer|b1|{stem.key}"
@@ -89,7 +127,7 @@ def test_a_part_timed_in_a_stall_is_replaced_by_its_second_timing():
 
 def test_training_mode_and_measurement():
     spec = spec_from_dict(TINY)
-    table = LatencyTable(device_key("cpu"))
+    table = latency_table("cpu")
     step = predict_latency(spec, table, mode="train", batch=8, resolution_px=32)
     assert step.mode == "train" and step.batch == 8 and step.total_ms > 0
     assert all(key.startswith(("infer|", "train|b8|")) for key in table.entries)
@@ -100,7 +138,7 @@ def test_training_mode_and_measurement():
                                              ({"batch": 0}, "must be a positive integer")])
 def test_bad_requests(kwargs, message):
     with pytest.raises(SpecError, match=message):
-        predict_latency(spec_from_dict(TINY), LatencyTable(device_key("cpu")), **kwargs)
+        predict_latency(spec_from_dict(TINY), latency_table("cpu"), **kwargs)
 
 
 def test_cuda_without_cuda_is_a_spec_error():
@@ -157,11 +195,9 @@ def test_calibration_fits_a_factor_and_a_per_part_time():
 
 
 def test_calibrate_stores_both_and_predictions_use_them():
-    from nasgen.cost import calibrate
-
     small = spec_from_dict(TINY)
     large = spec_from_dict({**TINY, "stages": TINY["stages"] + [{**TINY["stages"][1], "num_layers": 3}]})
-    table = LatencyTable(device_key("cpu"))
+    table = latency_table("cpu")
     assert not table.calibrated("infer", 1)
     factor = calibrate(table, [small, large])
     assert table.calibrated("infer", 1) and factor == table.factor("infer", 1) > 0
@@ -201,7 +237,7 @@ def test_a_spent_budget_times_one_part_and_estimates_the_rest():
     from nasgen.cost._parts import part_work
 
     spec = spec_from_dict(TINY)
-    table = LatencyTable(device_key("cpu"))
+    table = latency_table("cpu")
     seen = []
     budget = TimingBudget(1e-6, on_progress=seen.append)  # spent before the first part
     prediction = predict_latency(spec, table, budget=budget)
@@ -236,7 +272,7 @@ def test_progress_counts_parts_and_gives_an_eta():
     from nasgen.cost import TimingBudget
 
     seen = []
-    predict_latency(spec_from_dict(TINY), LatencyTable(device_key("cpu")), budget=TimingBudget(on_progress=seen.append))
+    predict_latency(spec_from_dict(TINY), latency_table("cpu"), budget=TimingBudget(on_progress=seen.append))
     assert [(r.done, r.total) for r in seen] == [(0, 5), (1, 5), (2, 5), (3, 5), (4, 5), (5, 5)]
     assert seen[0].eta_s is None and all(r.eta_s is not None and r.eta_s >= 0 for r in seen[1:])
     assert seen[-1].part == "" and seen[-1].eta_s == 0.0 and all(r.budget_s is None for r in seen)

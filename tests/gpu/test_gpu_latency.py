@@ -15,7 +15,8 @@ from cuda_only import GPU_ONLY
 from typer.testing import CliRunner
 
 from nasgen.cli import app
-from nasgen.cost import LatencyTable, device_key, measure_latency, parts_of, predict_latency
+from nasgen.cost import device_key, parts_of, predict_latency
+from nasgen.nn import latency_table, measure_latency
 from nasgen.spec import save_spec, spec_from_dict
 
 pytestmark = GPU_ONLY
@@ -49,25 +50,25 @@ def test_the_device_key_names_the_gpu():
 
 def test_the_table_fills_and_predicts_on_cuda(cache):
     spec = spec_from_dict(TINY)
-    table = LatencyTable(device_key("cuda"))
+    table = latency_table("cuda")
     infer = predict_latency(spec, table)
     assert infer.measured_now == len({p.key for p in parts_of(spec)}) == 5
     assert table.path.parent == cache / "latency" and table.path.name.startswith("cuda-")
     assert all(ms > 0 for _, ms in infer.parts) and infer.total_ms == pytest.approx(infer.parts_ms)
     step = predict_latency(spec, table, mode="train", batch=8)
     assert step.measured_now == 5 and step.total_ms > 0
-    assert LatencyTable(device_key("cuda")).entries == table.entries  # cached on disk, found again
+    assert latency_table("cuda").entries == table.entries  # cached on disk, found again
     assert measure_latency(spec, device="cuda") > 0 and measure_latency(spec, mode="train", batch=8, device="cuda") > 0
 
 
 def test_synchronized_timing_agrees_with_cuda_events():
     """A GPU-bound module (a 3×3 convolution, 128 channels, 112 px, batch 32: ≈ 59 GMACs) timed by the table's
     wall clock around ``torch.cuda.synchronize`` and by CUDA events on the stream: the same time within 25 %."""
-    from nasgen.cost._latency import Part, _time_module
+    from nasgen.cost import Part, time_module
 
     module = torch.nn.Conv2d(128, 128, 3, padding=1, bias=False)
     part = Part("conv", "", "block", 128, 112)
-    table_ms = _time_module(module, part, "infer", 32, {"device": "cuda", "channels_last": True})
+    table_ms = time_module(module, part, "infer", 32, {"device": "cuda", "channels_last": True}).ms
     x = torch.randn(32, 128, 112, 112, device="cuda").contiguous(memory_format=torch.channels_last)
     module = module.cuda().to(memory_format=torch.channels_last).eval()
     samples = []

@@ -101,7 +101,7 @@ def test_bn_momentum_override_recalibration_and_ema():
 
 
 def test_ema_decay_warms_up():
-    from nasgen.train._trainer import ema_decay_at
+    from nasgen.train._averages import ema_decay_at
 
     assert ema_decay_at(0.9999, 0) == pytest.approx(0.1)
     assert ema_decay_at(0.9999, 10) == pytest.approx(11 / 20)

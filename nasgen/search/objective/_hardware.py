@@ -110,13 +110,13 @@ class HardwareCost:
     def table(self) -> Any:
         """The device's lookup table (created on first use)."""
         if self._table is None:
-            from nasgen.cost import LatencyTable, device_key
+            from nasgen.nn import latency_table
 
             def progress(name: str, mode: str, batch: int) -> None:
                 if self.console is not None:
                     self.console.print(f"latency table: measuring {name} ({mode}, batch {batch})", highlight=False)
 
-            self._table = LatencyTable(device_key(self.device), on_measure=progress)
+            self._table = latency_table(self.device, on_measure=progress)
         return self._table
 
     def _calibrated_table(self, mode: str, batch: int) -> Any:
