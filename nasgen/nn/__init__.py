@@ -34,23 +34,19 @@ from nasgen.nn._layers import (
 from nasgen.spec import hidden_channels
 from nasgen.nn._model import CLASSIFIER_INITS, EfficientNet, block_drop_path_rates, build_model, init_classifier
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._inherit import check_sub_architecture, empty_model, inherit_state_dict, no_init, target_shapes
 from nasgen.nn._slicing import (
     FUSED_MBCONV_SLICING,
     MBCONV_SLICING,
     ChannelGroup,
     SlicingRule,
     bn_members,
-    check_sub_architecture,
-    empty_model,
-    inherit_state_dict,
-    no_init,
     se_channel_group,
     slice_block,
     slice_tensor,
     slicing_rule,
     sort_block_channels,
     sort_channels,
-    target_shapes,
 )
 from nasgen.nn._timm import from_timm_state_dict, timm_key_map
 from nasgen.nn._torchvision import from_torchvision, spec_from_torchvision, torchvision_key_map
