@@ -44,23 +44,19 @@ from nasgen.nn._model import (
     init_classifier,
 )
 from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._inherit import check_sub_architecture, empty_model, inherit_state_dict, no_init, target_shapes
 from nasgen.nn._slicing import (
     FUSED_MBCONV_SLICING,
     MBCONV_SLICING,
     ChannelGroup,
     SlicingRule,
     bn_members,
-    check_sub_architecture,
-    empty_model,
-    inherit_state_dict,
-    no_init,
     se_channel_group,
     slice_block,
     slice_tensor,
     slicing_rule,
     sort_block_channels,
     sort_channels,
-    target_shapes,
 )
 from nasgen.nn._state_file import naming_of, read_state_dict
 from nasgen.nn._timing import ModuleTimer, build_part, latency_table, measure_latency, measure_network

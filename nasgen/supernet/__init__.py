@@ -16,7 +16,8 @@ Example:
     0.71
 """
 
-from nasgen.supernet._net import Branch, Supernet
+from nasgen.supernet._layout import Branch
+from nasgen.supernet._net import Supernet
 from nasgen.supernet._recipes import default_supernet_recipe, supernet_recipe
 from nasgen.supernet._score import SubnetScore, SubnetScorer
 from nasgen.supernet._store import SUPERNET_DIR, SupernetRun, load_supernet

@@ -42,10 +42,10 @@ from nasgen.nn import (
     init_weights,
     no_init,
     slice_block,
-    slicing_rule,
     sort_block_channels,
 )
 from nasgen.space import SearchSpace
+from nasgen.supernet._layout import Branch, branches, input_widths, largest
 from nasgen.spec import ArchSpec, spec_from_dict
 
 __all__ = ["Branch", "Supernet"]
@@ -53,93 +53,6 @@ __all__ = ["Branch", "Supernet"]
 _PLAIN = SlicingRule()
 _CACHE_SIZE = 4096
 _BN_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")
-
-
-@dataclass(frozen=True)
-class Branch:
-    """The weights of one block kind (and variant) in one stage of the supernet.
-
-    Attributes:
-        key: Its name in the state dict, ``stages.{i}.{key}.{block}.…``: the kind (``kind-variant`` for a variant
-            its rule keeps apart, ``…-e{ratio}`` for an expansion ratio the largest blocks cannot hold).
-        kind: The block kind.
-        variant: The kind's weight-sharing variant (:meth:`nasgen.nn.SlicingRule.variant_of`, usually ``""``).
-        stage: The stage spec of its largest blocks.
-        in_channels: Input channels of its first block (the widest possible).
-        rule: The kind's slicing rule.
-    """
-
-    key: str
-    kind: str
-    variant: str
-    stage: Any
-    in_channels: int
-    rule: SlicingRule
-
-
-def _largest(dim: Any) -> Any:
-    return max(dim.values())
-
-
-def _stage_spec(fields: dict[str, Any]) -> Any:
-    """A validated stage spec of ``fields`` (any registered kind), through a one-stage architecture."""
-    arch = spec_from_dict({"resolution_px": 8, "stem": {"out_channels": 8, "stride": 1}, "stages": [fields],
-                           "head_channels": 8, "num_classes": 2})  # fmt: skip
-    return arch.stages[0]
-
-
-def _holds(storage: Any, stage: Any, in_channels: int) -> bool:
-    """Whether the blocks of ``storage`` (a stage spec) hold those of ``stage``: every tensor of its first and of
-    a later block is there and no larger (the kinds' builders decide the names and shapes)."""
-    builder = block_registry[stage.kind]
-
-    def shapes(spec: Any, width: int) -> dict[str, torch.Size]:
-        with torch.device("meta"), no_init():
-            block = builder(spec, in_channels=width, stride=1, drop_path_rate=0.0, activation="silu", bn_eps=1e-5,
-                            bn_momentum=0.1)  # fmt: skip
-        return {name: tensor.shape for name, tensor in block.state_dict().items()}
-
-    for width in (in_channels, stage.out_channels):
-        big, small = shapes(storage, width), shapes(stage, width)
-        if any(name not in big or len(big[name]) != len(shape) or any(a < b for a, b in zip(big[name], shape))
-               for name, shape in small.items()):  # fmt: skip
-            return False
-    return True
-
-
-def _branches(space: SearchSpace, index: int, in_channels: int) -> dict[tuple[str, int], Branch]:
-    """The branches of stage ``index`` by ``(kind, expand_ratio)``: per kind (and variant), the largest blocks.
-
-    A kind's expansion ratios share one branch (its largest ratio's blocks) wherever those blocks hold the smaller
-    ratio's tensors (MBConv with expansion 1 runs on the first channels of the depthwise and projection weights); a
-    ratio they cannot hold (Fused-MBConv's single conv wider than the largest hidden width) gets its own branch.
-    """
-    stage = space.stages[index]
-    fixed = {"num_layers": _largest(stage.num_layers), "kernel_size": _largest(stage.kernel_size), "stride": 1,
-             "out_channels": _largest(stage.out_channels), "se_ratio": _largest(stage.se_ratio)}  # fmt: skip
-    branches: dict[tuple[str, int], Branch] = {}
-    for kind in stage.kind.values():
-        rule = slicing_rule(kind, path=f"stages.{index}.kind")
-        own: list[Branch] = []
-        for ratio in sorted(stage.expand_ratio.values(), reverse=True):
-            largest = _stage_spec({"kind": kind, "expand_ratio": ratio, **fixed})
-            variant = rule.variant_of(largest)
-            home = next((b for b in own if b.variant == variant and _holds(b.stage, largest, in_channels)), None)
-            if home is None:
-                key = kind + (f"-{variant}" if variant else "") + (f"-e{ratio}" if own else "")
-                home = Branch(key, kind, variant, largest, in_channels, rule)
-                own.append(home)
-            branches[(kind, ratio)] = home
-    return branches
-
-
-def _input_widths(space: SearchSpace) -> list[int]:
-    """The widest input of each stage's first block, then of the head (an optional stage may pass its input on)."""
-    widths = [_largest(space.stem.out_channels)]
-    for stage in space.stages:
-        out = _largest(stage.out_channels)
-        widths.append(max(out, widths[-1]) if stage.optional else out)
-    return widths
 
 
 @dataclass
@@ -194,18 +107,18 @@ class Supernet(nn.Module):
         self.space = space
         self.num_classes = space.num_classes if num_classes is None else num_classes
         self.in_channels = space.in_channels if in_channels is None else in_channels
-        widths = _input_widths(space)
-        self.layout = [_branches(space, i, widths[i]) for i in range(len(space.stages))]
+        widths = input_widths(space)
+        self.layout = [branches(space, i, widths[i]) for i in range(len(space.stages))]
         activation = space.activation.values()[0]
         stem = space.stem
-        self.stem = ConvBnAct(self.in_channels, _largest(stem.out_channels), _largest(stem.kernel_size), 1,
+        self.stem = ConvBnAct(self.in_channels, largest(stem.out_channels), largest(stem.kernel_size), 1,
                               activation=activation)  # fmt: skip
         self.stages = nn.ModuleList(
-            nn.ModuleDict({b.key: self._blocks(b, activation) for b in dict.fromkeys(branches.values())})
-            for branches in self.layout
+            nn.ModuleDict({b.key: self._blocks(b, activation) for b in dict.fromkeys(found.values())})
+            for found in self.layout
         )
-        self.head = ConvBnAct(widths[-1], _largest(space.head_channels), 1, activation=activation)
-        self.classifier = nn.Linear(_largest(space.head_channels), self.num_classes)
+        self.head = ConvBnAct(widths[-1], largest(space.head_channels), 1, activation=activation)
+        self.classifier = nn.Linear(largest(space.head_channels), self.num_classes)
         init_weights(self)
         self._plans: OrderedDict[str, _Plan] = OrderedDict()
         self._templates: dict[tuple[Any, ...], tuple[nn.Module, dict[str, torch.Size]]] = {}
@@ -453,8 +366,8 @@ class Supernet(nn.Module):
         Preserves the function of the largest subnet only: run it after training the largest alone, before
         training the smaller ones on prefix slices (OFA's progressive shrinking), not in between.
         """
-        for branches, modules in zip(self.layout, self.stages):
-            for branch in dict.fromkeys(branches.values()):
+        for stage_branches, modules in zip(self.layout, self.stages):
+            for branch in dict.fromkeys(stage_branches.values()):
                 for block in modules[branch.key]:
                     sort_block_channels(block, branch.rule)
         return self
