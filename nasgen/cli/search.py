@@ -131,8 +131,13 @@ def search(
     ),
     evaluator: str = typer.Option(
         _default("evaluator"),
-        help="What scores an architecture: proxy (trained from scratch briefly), zero-cost:synflow|naswot|grad_norm|"
-        "snip (a score at initialization, seconds a trial) or a plugin's evaluator.",
+        help="What scores an architecture: proxy (trained from scratch briefly), supernet (one weight-sharing "
+        "supernet trained once, each subnet scored in seconds), zero-cost:synflow|naswot|grad_norm|snip (a score at "
+        "initialization) or a plugin's evaluator.",
+    ),
+    supernet_recipe: Optional[str] = typer.Option(
+        _default("supernet_recipe"),
+        help="With --evaluator supernet: quick (minutes on a CPU), cpu or gpu (default: gpu on CUDA, else cpu).",
     ),
     max_latency: Optional[str] = typer.Option(
         _default("max_latency"), help="Predicted latency limit at batch 1 on this device, with a unit: 5ms, 0.02s."
@@ -207,7 +212,7 @@ def search(
         pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
         save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
         measure_noise=measure_noise, reward=_reward(reward, objective), max_latency=max_latency,
-        max_step_time=max_step_time, evaluator=evaluator,
+        max_step_time=max_step_time, evaluator=evaluator, supernet_recipe=supernet_recipe,
         proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
         max_image_pixels=max_image_pixels,
         workers=workers, devices=devices, threads_per_worker=threads_per_worker,
@@ -271,7 +276,8 @@ def search(
 # `nasgen search --help` in groups, so that 40 options read at 80 columns (issue 31)
 _PANELS = {
     "Budget and limits": ("budget", "max_params", "max_memory", "max_latency", "max_step_time"),
-    "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "reward", "objective"),
+    "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "supernet_recipe", "reward",
+                                              "objective"),
     "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
     "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
                        "measure_noise"),

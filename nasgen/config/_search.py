@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from nasgen.config._base import ConfigModel, parsed_already
+from nasgen.config._supernet import SUPERNET_PRESETS
 from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS, MaxImagePixels
 from nasgen.errors import SearchError
 from nasgen.units import parse_bytes, parse_count, parse_duration_ms, parse_macs
@@ -33,9 +34,10 @@ PRUNERS = ("none", "median", "hyperband")
 #: Rewards of the search (``nasgen.search.objective``): proxy top-1, the MnasNet reward, the EfficientNetV2 one.
 REWARDS = ("accuracy", "mnasnet", "v2")
 
-#: Built-in evaluators (``nasgen.search.evaluators``): proxy training from scratch, the zero-cost scores; plugins may
+#: Built-in evaluators (``nasgen.search.evaluators``): proxy training from scratch, a weight-sharing supernet, the
+#: zero-cost scores; plugins may
 #: add more (hook ``nasgen_evaluators``), so other well-formed names are checked by the search, not here.
-EVALUATORS = ("proxy", "zero-cost")
+EVALUATORS = ("proxy", "supernet", "zero-cost")
 #: The zero-cost scores of ``zero-cost:<score>`` (``nasgen.train.ZERO_COST_SCORES`` implements each; checked there).
 ZERO_COST_SCORES = ("synflow", "naswot", "grad_norm", "snip")
 
@@ -65,8 +67,11 @@ class SearchConfig(ConfigModel):
             checked before training (per-block lookup tables, ``nasgen.cost.predict_latency``); default none.
         max_step_time: Predicted training-step limit at the proxy's batch and resolution, in ms (``"300ms"``).
         evaluator: What scores a feasible architecture (``nasgen.search.evaluators``): ``"proxy"`` (default; trained
-            from scratch briefly), ``"zero-cost:<score>"`` (a score at initialization: synflow, naswot,
-            grad_norm, snip), or a plugin's evaluator.
+            from scratch briefly), ``"supernet"`` (one weight-sharing supernet trained once per study, each subnet
+            scored in seconds: docs/supernet.md), ``"zero-cost:<score>"`` (a score at initialization: synflow,
+            naswot, grad_norm, snip), or a plugin's evaluator.
+        supernet_recipe: With ``evaluator="supernet"``: the supernet's recipe, ``"quick"`` (minutes on a CPU, for
+            trying things), ``"cpu"`` or ``"gpu"`` (default ``None``: ``"gpu"`` on CUDA, else ``"cpu"``).
         reward: The objective (default ``"accuracy"``, proxy top-1), ``"mnasnet"`` (ACC·(C/T)^−0.07, EfficientNet
             §4 / MnasNet §3) or ``"v2"`` (A·S^−0.07·P^−0.05, EfficientNetV2 §3.3).
         n_trials: Finished trials (complete, infeasible, reused or pruned) the study should hold (default 20).
@@ -117,6 +122,7 @@ class SearchConfig(ConfigModel):
     max_latency: float | None = None
     max_step_time: float | None = None
     evaluator: str = "proxy"
+    supernet_recipe: Literal[SUPERNET_PRESETS] | None = None
     reward: Literal[REWARDS] = "accuracy"
     n_trials: int = DEFAULT_N_TRIALS
     timeout: float | None = DEFAULT_TIMEOUT_S

@@ -196,8 +196,10 @@ def _search(
     notes = prepare.check_reachable(space_obj, limits, prepared.freeze_kwargs)
     share = None if notes else space_obj.budget_share(limits.budget_macs, samples=500, **prepared.freeze_kwargs)
     notes += prepared.notes
+    evaluator_options = {"supernet_recipe": cfg.supernet_recipe}
     context = EvaluatorContext(data=prepared.train, proxy=recipe, seed=cfg.seed, save_weights=cfg.save_weights,
-                               scorer=objective)  # fmt: skip
+                               scorer=objective, options=evaluator_options, space=space_obj,
+                               run_dir=out_dir)  # fmt: skip
     evaluator = make_evaluator(cfg.evaluator, context)
     meta = prepare.study_meta(cfg, space_obj, space_label, limits, prepared, recipe, evaluator)
     local = storage is None
@@ -226,7 +228,7 @@ def _search(
                 storage=str(storage), study_name=name, space=space_obj, evaluator=cfg.evaluator,
                 data=None if prepared.cache_file else data,  # a streamed folder: the workers map the cache
                 cache=prepared.cache_file, fingerprint=prepared.fingerprint, proxy=recipe, objective=objective,
-                evaluator_options={}, limits=limits, freeze_kwargs=prepared.freeze_kwargs, sampler=cfg.sampler,
+                evaluator_options=evaluator_options, limits=limits, freeze_kwargs=prepared.freeze_kwargs, sampler=cfg.sampler,
                 pruner=pruner, seed=cfg.seed, n_trials=cfg.n_trials, timeout=cfg.timeout, out=out_dir,
                 heartbeat=(beat.interval_s, beat.grace_s), save_weights=cfg.save_weights,
                 multi_objective=n_objectives > 1, epochs=evaluator.epochs, devices=devices, threads=threads,

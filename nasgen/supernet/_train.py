@@ -51,8 +51,11 @@ def prepare_data(data: Any, supernet: Supernet | None, recipe: SupernetRecipe, s
 
     streamed = any(isinstance(part, ImageFiles) for part in (data if isinstance(data, tuple) else (data,)))
     if streamed:
+        from nasgen.train import proxy_resolution
+
         space = supernet.space if supernet is not None else space
-        data = proxy_data(data, space.macs_extremes(num_classes=2)[1], recipe.train)
+        px = proxy_resolution(max(space.resolution_px.values()), recipe.train)  # the largest proxy input of the space
+        data, _ = proxy_data(data, recipe.train, resolution_px=px)
     return data if isinstance(data, tuple) else split(data, None, seed=split_seed)
 
 

@@ -19,6 +19,7 @@ from nasgen.search.evaluators._factory import (
 )
 from nasgen.search.evaluators._proxy import ProxyEvaluator, release_heap
 from nasgen.search.evaluators._scorer import ScorerEvaluator
+from nasgen.search.evaluators._supernet import SupernetEvaluator
 from nasgen.search.evaluators._zero_cost import ZeroCostEvaluator
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "OnEpoch",
     "ProxyEvaluator",
     "ScorerEvaluator",
+    "SupernetEvaluator",
     "ZeroCostEvaluator",
     "evaluator_names",
     "make_evaluator",

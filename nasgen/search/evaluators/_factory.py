@@ -32,7 +32,10 @@ class EvaluatorContext:
         seed: The study's seed.
         save_weights: Keep the trained weights of the best trial (``--save-weights``).
         scorer: A stand-in ``f(spec) -> float``, or None.
-        options: Evaluator-specific settings (e.g. the supernet's recipe), by evaluator name.
+        options: Evaluator-specific settings (``supernet_recipe``: a preset name of ``nasgen.config``'s
+            ``SUPERNET_PRESETS`` or a ``SupernetRecipe``).
+        space: The search space (the supernet is derived from it).
+        run_dir: The run directory (where a supernet is trained and found by workers).
     """
 
     data: Any = None
@@ -41,6 +44,8 @@ class EvaluatorContext:
     save_weights: bool = False
     scorer: Callable[[ArchSpec], float] | None = None
     options: dict[str, Any] | None = None
+    space: Any = None
+    run_dir: Any = None
 
     def option(self, name: str, default: Any = None) -> Any:
         """The setting ``name`` of ``options`` (None when not given)."""
@@ -67,8 +72,23 @@ def _zero_cost(context: EvaluatorContext, argument: str | None) -> Evaluator:
     return ZeroCostEvaluator(argument, context.data, context.proxy, seed=context.seed)
 
 
+def _supernet(context: EvaluatorContext, argument: str | None) -> Evaluator:
+    _no_argument("supernet", argument)
+    context.require_data("supernet")
+    from nasgen.search.evaluators._supernet import SupernetEvaluator
+    from nasgen.supernet import default_supernet_recipe, supernet_recipe
+
+    recipe = context.option("supernet_recipe")
+    if recipe is None:
+        recipe = default_supernet_recipe()
+    elif isinstance(recipe, str):
+        recipe = supernet_recipe(recipe)
+    return SupernetEvaluator(context.space, context.data, recipe, seed=context.seed, run_dir=context.run_dir)
+
+
 BUILTIN_EVALUATORS: dict[str, Callable[[EvaluatorContext, str | None], Evaluator]] = {
     "proxy": _proxy,
+    "supernet": _supernet,
     "zero-cost": _zero_cost,
 }
 """Evaluator factories by name (``nasgen.config.EVALUATORS`` lists the same names for the CLI)."""

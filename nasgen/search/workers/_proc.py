@@ -131,7 +131,8 @@ def _evaluator(plan: WorkerPlan) -> Any:
         data = prepare_data(plan.data, space=plan.space, proxy=plan.proxy, out_dir=plan.out, seed=plan.seed,
                             options=DataOptions(), need_data=plan.objective is None)  # fmt: skip
     context = EvaluatorContext(data=data.train, proxy=plan.proxy, seed=plan.seed, save_weights=plan.save_weights,
-                               scorer=plan.objective, options=plan.evaluator_options)  # fmt: skip
+                               scorer=plan.objective, options=plan.evaluator_options, space=plan.space,
+                               run_dir=plan.out)  # fmt: skip
     return make_evaluator(plan.evaluator, context)
 
 
