@@ -157,7 +157,7 @@ def _leaderboard(data: ReportData) -> str:
         return "<h2>Leaderboard</h2><p>No scored, feasible trial yet.</p>"
     confirmed = {c.hash: c for c in data.confirm}
     head = ["rank", "trial", "val top-1" if data.percent else "score", "confirmed mean ± sd", "MACs", "params",
-            "res px", "proxy px", "epochs", "train s", "status", "hash", "stages"]
+            "res px", "proxy px", "epochs", "train s", "scored by", "status", "hash", "stages"]
     rows = []
     recommended = data.recommended_hash
     baselines = {rec.hash: rec.enqueued for rec in data.records if rec.enqueued and rec.hash}
@@ -169,7 +169,7 @@ def _leaderboard(data: ReportData) -> str:
         cls = ' class="main rec"' if r.hash == recommended else ' class="main"'
         cells = [str(r.rank), str(r.trial), _pct(data, r.val_top1), shown, format_count(r.macs),
                  format_count(r.params), _opt(r.resolution_px), _opt(r.proxy_px), _opt(r.epochs),
-                 f"{r.train_seconds:.1f}", r.status]
+                 f"{r.train_seconds:.1f}", r.evaluator or "—", r.status]
         tds = [f"<td>{_e(x)}</td>" for x in cells]
         if r.hash in baselines:  # an enqueued reference architecture (--enqueue efficientnet-b0)
             tds[1] = f'<td>{r.trial}<span class="tag">{_e(baselines[r.hash])}</span></td>'
@@ -237,6 +237,7 @@ def _facts(data: ReportData, seconds: float | None) -> str:
         ("other limits", _limits(meta)),
         ("sampler", f"{meta.get('sampler', '—')} ({data.run.n_objectives} objective(s))"),
         ("data", meta.get("data") or "none (a stand-in score)"),
+        ("scored by", _scored_by(data)),
         ("proxy recipe", _recipe(recipe) if recipe else "none: scored by a stand-in objective"),
         ("training seeds", ", ".join(map(str, seeds)) or "—"),
         ("proxy noise", _noise(data)),
@@ -246,6 +247,17 @@ def _facts(data: ReportData, seconds: float | None) -> str:
     ]
     body = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts)
     return f'<h2 id="facts">The run</h2><dl id="facts-list">{body}</dl>'
+
+
+def _scored_by(data: ReportData) -> str:
+    """Which evaluators scored the trials, with their counts (``supernet (980 trials)``); the confirmation, when there
+    is one, always trained from scratch."""
+    counts: dict[str, int] = {}
+    for record in data.records:
+        if record.scored_by is not None and record.val_top1 is not None:
+            counts[record.scored_by] = counts.get(record.scored_by, 0) + 1
+    text = ", ".join(f"{name} ({n} trial(s))" for name, n in counts.items()) or "—"
+    return text + ("; confirmed by training from scratch" if data.confirm else "")
 
 
 def _limits(meta: dict[str, Any]) -> str:

@@ -55,6 +55,7 @@ class LeaderboardRow:
         reward: The objective's value under ``mnasnet`` / ``v2`` (rows are ranked by it), else empty.
         latency_ms: Predicted latency at batch 1 (ms), when a latency limit or reward asked for it.
         step_ms: Predicted training step time at the proxy's batch and resolution (ms), when asked for.
+        evaluator: What scored it (``proxy``, ``supernet``, ``zero-cost:synflow``, ``stand-in``).
     """
 
     rank: int
@@ -72,6 +73,7 @@ class LeaderboardRow:
     reward: float | None = None
     latency_ms: float | None = None
     step_ms: float | None = None
+    evaluator: str | None = None
 
 
 LEADERBOARD_FIELDS = tuple(LeaderboardRow.__dataclass_fields__)
@@ -94,6 +96,7 @@ def _row(rank: int, record: TrialRecord) -> LeaderboardRow:
         reward=record.reward,
         latency_ms=record.latency_ms,
         step_ms=record.step_ms,
+        evaluator=record.scored_by,
     )
 
 
@@ -178,7 +181,8 @@ def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: 
     extra = [name for name, present in (("reward", any(r.reward is not None for r in rows)),
                                         ("latency", any(r.latency_ms is not None for r in rows)),
                                         ("step", any(r.step_ms is not None for r in rows))) if present]
-    headers = ("rank", "trial", *extra, "val top-1", "MACs", "params", "proxy px", "train s", "hash", "stages")
+    headers = ("rank", "trial", *extra, "val top-1", "MACs", "params", "proxy px", "train s", "scored by", "hash",
+               "stages")
     for header in headers:
         table.add_column(header, justify="right" if header not in ("hash", "stages") else "left")
     for row in rows[:top_k]:
@@ -194,6 +198,7 @@ def summary_table(study: optuna.Study, rows: list[LeaderboardRow], budget_macs: 
             format_count(row.params),
             "—" if row.proxy_px is None else str(row.proxy_px),
             f"{row.train_seconds:.1f}",
+            row.evaluator or "—",
             row.hash[:12],
             row.display,
         )

@@ -41,6 +41,11 @@ def test_a_supernet_search_scores_every_feasible_trial_with_the_supernet(tmp_pat
     assert all(0.0 <= r.val_top1 <= 1.0 and r.epochs == 0 for r in scored)  # scores, not training runs
     assert all(r.proxy_px is not None for r in scored)  # scored at the proxy's resolution
     assert result.best_value == max(r.val_top1 for r in scored)
+    import csv
+
+    rows = list(csv.DictReader((out / "leaderboard.csv").open(encoding="utf-8")))
+    assert rows and {row["evaluator"] for row in rows} == {"supernet"}  # the leaderboard says what scored each row
+    assert f"<dt>scored by</dt><dd>supernet ({len(scored)} trial(s))</dd>" in (out / "report.html").read_text()
     # the same study again: the supernet is reused, not trained twice, and the study is resumed
     again = search(BUDGET, space=SMALL_SPACE, evaluator="supernet", n_trials=14, out=out, timeout=None, seed=0)
     assert any(note.startswith("supernet: 2 epoch(s) of the sandwich rule, reused") for note in again.notes)
