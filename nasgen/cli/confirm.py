@@ -29,6 +29,10 @@ def confirm(
         None, "--skip-bad-images/--no-skip-bad-images",
         help="Folder/list data: leave out files that cannot be decoded (default: as the search did).",
     ),
+    init: str = typer.Option(
+        "scratch", help="scratch (the verdict: every run from a fresh initialization) or inherited (a second arm after "
+        "--evaluator supernet: from the supernet's weights; confirm-inherited.csv)."
+    ),
 ) -> None:
     """Confirm a search: train its top-K architectures and every enqueued baseline with several seeds under a
     longer recipe, then recommend the cheapest architecture (MACs) whose mean top-1 is not significantly below
@@ -40,10 +44,12 @@ def confirm(
 
     handle = open_run(run, study_name=study_name) if "://" in run or study_name else run
     verdict = run_confirm(handle, top=top, seeds=seeds, epochs=epochs, data=data, out=out, console=err_console,
-                          proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images)
+                          proxy_images=proxy_images, loader_workers=loader_workers, skip_bad_images=skip_bad_images,
+                          init=init)
     console.print(verdict_table(verdict), soft_wrap=not console.is_terminal)
     console.print(verdict.text, highlight=False, soft_wrap=True, markup=False)
-    console.print(f"written: {verdict.csv_path} and {verdict.csv_path.parent / 'best.yaml'}", highlight=False)
+    best = "" if init == "inherited" else f" and {verdict.csv_path.parent / 'best.yaml'}"
+    console.print(f"written: {verdict.csv_path}{best}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ Example:
 """
 
 from nasgen.runs._confirmed import (
+    ARMS,
     CONFIRM_FIELDS,
     ConfirmRow,
     confirmation_of,
@@ -83,6 +84,7 @@ from nasgen.runs._writes import (
 )
 
 __all__ = [
+    "ARMS",
     "CHANCE_MARGIN",
     "CONFIRM_FIELDS",
     "DOCUMENTED_B0_SD",

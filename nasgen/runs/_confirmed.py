@@ -20,7 +20,7 @@ from nasgen.runs._dir import RunDir
 from nasgen.runs._reader import Run
 from nasgen.runs._record import TrialRecord
 
-__all__ = ["CONFIRM_FIELDS", "ConfirmRow", "confirmation_of", "read_confirm_csv", "store_result", "stored_result"]
+__all__ = ["ARMS", "CONFIRM_FIELDS", "ConfirmRow", "confirmation_of", "read_confirm_csv", "store_result", "stored_result"]
 
 CONFIRM_FIELDS = (
     "rank", "trial", "label", "baseline", "feasible", "macs", "params", "proxy_val_top1", "seeds", "mean", "sd",
@@ -29,7 +29,15 @@ CONFIRM_FIELDS = (
 """The columns of ``confirm.csv``, in order."""
 
 _KEY = "confirm:{hash}:{epochs}:{seed}"
-_KEY_PATTERN = re.compile(r"^confirm:(?P<hash>[0-9a-f]+):(?P<epochs>\d+):(?P<seed>\d+)$")
+_KEY_PATTERN = re.compile(r"^confirm:(?P<hash>[0-9a-f]+):(?P<epochs>\d+):(?P<seed>\d+)(?P<arm>:[a-z]+)?$")
+ARMS = ("scratch", "inherited")
+"""How a confirmation run starts: from scratch (the verdict's), or from weights inherited from the study's supernet
+(``confirm --init inherited``, a second arm: its results carry the suffix ``:inherited``)."""
+
+
+def _key(content_hash: str, epochs: int, seed: int, arm: str) -> str:
+    key = _KEY.format(hash=content_hash, epochs=int(epochs), seed=int(seed))
+    return key if arm == "scratch" else f"{key}:{arm}"
 
 
 @dataclass(frozen=True)
@@ -63,16 +71,20 @@ class ConfirmRow:
     p_vs_best: float | None = None
 
 
-def stored_result(run: Run, content_hash: str, epochs: int, seed: int) -> dict[str, float] | None:
+def stored_result(
+    run: Run, content_hash: str, epochs: int, seed: int, arm: str = "scratch"
+) -> dict[str, float] | None:
     """The stored result ``{"val_top1", "seconds"}`` of one confirmation run, or None when not run yet."""
-    value = run.study.user_attrs.get(_KEY.format(hash=content_hash, epochs=int(epochs), seed=int(seed)))
+    value = run.study.user_attrs.get(_key(content_hash, epochs, seed, arm))
     return value if isinstance(value, dict) else None
 
 
-def store_result(run: Run, content_hash: str, epochs: int, seed: int, *, val_top1: float, seconds: float) -> None:
+def store_result(
+    run: Run, content_hash: str, epochs: int, seed: int, *, val_top1: float, seconds: float, arm: str = "scratch"
+) -> None:
     """Store one confirmation run's result in the study (at once: a killed confirmation resumes from here)."""
-    key = _KEY.format(hash=content_hash, epochs=int(epochs), seed=int(seed))
-    run.study.set_user_attr(key, {"val_top1": float(val_top1), "seconds": float(seconds)})
+    run.study.set_user_attr(_key(content_hash, epochs, seed, arm), {"val_top1": float(val_top1),
+                                                                    "seconds": float(seconds)})
 
 
 def is_result_key(key: str) -> bool:
@@ -121,7 +133,7 @@ def _from_attrs(meta: dict[str, Any], records: list[TrialRecord]) -> list[Confir
     scores: dict[tuple[str, int], list[float]] = {}
     for key, value in meta.items():
         match = _KEY_PATTERN.match(key)
-        if match and isinstance(value, dict) and "val_top1" in value:
+        if match and not match["arm"] and isinstance(value, dict) and "val_top1" in value:  # the scratch arm
             scores.setdefault((match["hash"], int(match["epochs"])), []).append(float(value["val_top1"]))
     by_hash = {r.hash: r for r in reversed(records) if r.hash}
     chosen = meta.get("recommendation")

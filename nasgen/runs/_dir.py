@@ -8,7 +8,7 @@ A run directory (``runs/<study>/`` by default) holds one study's outputs. Its la
     .lock               the ``flock`` of the process using it (:class:`RunLock`)
     best.yaml           the best (or, after a confirmation, the recommended) architecture
     leaderboard.csv     the scored architectures, best first
-    confirm.csv         the confirmation's evidence
+    confirm.csv         the confirmation's evidence (confirm-inherited.csv: the arm started from the supernet)
     report.html         the report (its PNG figures beside it)
     trials/<n>/         arch.yaml of trial n, and weights.safetensors of the best with --save-weights
     scaled/             the compound-scaled family (``--scale-phi``)
@@ -84,6 +84,11 @@ class RunDir:
     def confirm_csv(self) -> Path:
         """The confirmation's evidence, one row per confirmed architecture."""
         return self.root / "confirm.csv"
+
+    @property
+    def confirm_inherited_csv(self) -> Path:
+        """The second arm's evidence (``confirm --init inherited``: trained from the supernet's weights)."""
+        return self.root / "confirm-inherited.csv"
 
     @property
     def report_html(self) -> Path:

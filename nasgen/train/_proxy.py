@@ -183,6 +183,7 @@ def evaluate_proxy(
     on_epoch: Callable[[int, float], None] | None = None,
     device: str | torch.device | None = None,
     split_seed: int = 0,
+    initial_state: dict | None = None,
 ) -> TrainResult:
     """Build ``spec`` for the data and train it under the proxy recipe.
 
@@ -200,6 +201,8 @@ def evaluate_proxy(
         on_epoch: ``on_epoch(epoch, val_top1)`` after each epoch; exceptions propagate (pruning).
         device: ``None`` = CUDA when available, else CPU.
         split_seed: Seed of the train/validation split when ``data`` is one dataset.
+        initial_state: Start from these weights instead of a fresh initialization (a state dict of this
+            architecture for the data, e.g. extracted from a supernet: ``confirm --init inherited``).
 
     Returns:
         The :class:`TrainResult`; ``val_top1`` is the score.
@@ -213,6 +216,8 @@ def evaluate_proxy(
     data = _in_memory(data, spec, config)
     train, val = data if isinstance(data, tuple) else _split_once(data, split_seed)
     model, resolution = _proxy_model(spec, train, config, seed)
+    if initial_state is not None:
+        model.load_state_dict(initial_state)  # strict: the same names and shapes as build_model's
     epoch_settings = None
     if config.progressive:
         from nasgen.train.progressive import ProgressiveSchedule, default_num_stages, progressive_settings

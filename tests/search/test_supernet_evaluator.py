@@ -84,3 +84,34 @@ def test_bad_evaluator_names_are_one_error_line(tmp_path):
         assert result.exit_code == 2, result.output
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
+
+
+def test_confirm_from_the_supernets_weights_is_a_second_arm(tmp_path, tiny_presets):
+    import csv
+
+    out = tmp_path / "run"
+    search(BUDGET, space=SMALL_SPACE, evaluator="supernet", n_trials=6, out=out, timeout=None, seed=0, epochs=1)
+    args = ["confirm", str(out), "--top", "1", "--seeds", "2", "--epochs", "1"]
+    scratch = CliRunner().invoke(app, args)
+    assert scratch.exit_code == 0, scratch.output
+    best_before = (out / "best.yaml").read_text()
+    inherited = CliRunner().invoke(app, [*args, "--init", "inherited"])
+    assert inherited.exit_code == 0, inherited.output
+    assert (out / "best.yaml").read_text() == best_before  # the verdict of record is the scratch arm's
+    a = list(csv.DictReader((out / "confirm.csv").open()))
+    b = list(csv.DictReader((out / "confirm-inherited.csv").open()))
+    assert [r["hash"] for r in a] == [r["hash"] for r in b]
+    assert a[0]["mean"] != b[0]["mean"]  # another start, another result
+    keys = [k for k in open_run(out).meta if k.startswith("confirm:")]
+    assert sum(k.endswith(":inherited") for k in keys) == 2 and len(keys) == 4  # 2 seeds per arm, stored apart
+
+
+def test_confirm_inherited_without_a_supernet_is_one_error_line(tmp_path):
+    from nasgen.config import TrainConfig
+
+    out = tmp_path / "run"
+    search("60M", space=SMALL_SPACE, n_trials=2, out=out, timeout=None, seed=0,
+           proxy=TrainConfig(epochs=1, images_per_epoch=128, val_images=64, batch_size=64, resolution_px=16))
+    result = CliRunner().invoke(app, ["confirm", str(out), "--top", "1", "--seeds", "2", "--init", "inherited"])
+    assert result.exit_code == 2
+    assert "holds no trained supernet (search it with --evaluator supernet first)" in " ".join(result.output.split())

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from nasgen.errors import SearchError
-from nasgen.runs import CONFIRM_FIELDS, Run, RunDir, TrialRecord, open_run, store_result, stored_result
+from nasgen.runs import ARMS, CONFIRM_FIELDS, Run, RunDir, TrialRecord, open_run, store_result, stored_result
 from nasgen.search._data import DataOptions, SearchData, open_prepared, prepare_data
 from nasgen.search._run import OnComplete, complete
 from nasgen.search.confirm._verdict import ALPHA, Summary, recommend, summarize, summarize_accuracy, welch_one_sided
@@ -114,6 +114,7 @@ def confirm(
     proxy_images: int | None = None,
     loader_workers: int | None = None,
     skip_bad_images: bool | None = None,
+    init: str = "scratch",
     on_complete: Iterable[OnComplete] = (),
 ) -> Confirmation:
     """Confirm the top of a search with seeds and recommend an architecture.
@@ -131,6 +132,10 @@ def confirm(
         proxy_images: A streamed folder: the proxy subset size (default: the search's).
         loader_workers: A streamed folder: decode processes (default: cores − 1, 1…8).
         skip_bad_images: A streamed folder: leave undecodable files out (default: as the search did).
+        init: ``"scratch"`` (default: every run from a fresh initialization, the verdict's arm) or
+            ``"inherited"`` (a second arm, for a study scored with ``--evaluator supernet``: every run starts from
+            the weights the study's supernet holds for that architecture, as Once-for-All fine-tunes its subnets;
+            ``confirm-inherited.csv``, and ``best.yaml`` is left as the scratch arm wrote it).
         on_complete: ``f(run)`` called once the outputs are written (after the report plugin).
 
     Returns:
@@ -138,19 +143,25 @@ def confirm(
 
     Raises:
         SearchError: ``top`` < 1, ``seeds`` < 2, ``epochs`` < 1, no feasible evaluated trial, a study scored by a
-            stand-in with no ``objective``, or no place to write the outputs.
+            stand-in with no ``objective``, no place to write the outputs, an unknown ``init``, or ``inherited``
+            without a trained supernet in the run directory.
     """
     check_counts(top, seeds, epochs)
+    if init not in ARMS:
+        raise SearchError(f"--init: expected one of {', '.join(ARMS)}, got {init!r}")
     run = run if isinstance(run, Run) else open_run(run)
     folder = Path(out) if out is not None else run.out
     if folder is None:
         raise SearchError("confirm: a run opened from a storage URL needs --out for confirm.csv and best.yaml")
     candidates = _candidates(run, top)
     options = {"proxy_images": proxy_images, "loader_workers": loader_workers, "skip_bad_images": skip_bad_images}
-    train, epochs = _scorer(run, objective, epochs, data, options)
+    train, epochs = _scorer(run, objective, epochs, data, options, init)
     for candidate in candidates:
-        _confirm_one(run, candidate, seeds, epochs, train, console)
+        _confirm_one(run, candidate, seeds, epochs, train, console, init)
     verdict = _verdict(candidates, seeds, epochs)
+    if init == "inherited":  # a second arm: its own file; the verdict of record stays the scratch arm's
+        verdict.csv_path = _write_csv(RunDir(folder).confirm_inherited_csv, verdict)
+        return verdict
     run.study.set_user_attr("confirm_noise_sd", verdict.noise_sd)
     run.study.set_user_attr("recommendation", verdict.recommended.record.hash)
     verdict.csv_path = _write(folder, run, verdict)
@@ -191,7 +202,7 @@ def _candidates(run: Run, top: int) -> list[Candidate]:
 
 
 def _scorer(
-    run: Run, objective: Scorer | None, epochs: int | None, data: Any, options: dict[str, Any]
+    run: Run, objective: Scorer | None, epochs: int | None, data: Any, options: dict[str, Any], init: str = "scratch"
 ) -> tuple[Scorer, int]:
     if objective is not None:
         return objective, epochs or 1
@@ -208,6 +219,8 @@ def _scorer(
     epochs = epochs or 2 * config.epochs
     recipe = config.replace(epochs=epochs, warmup_epochs=min(config.warmup_epochs, float(epochs)))
     dataset = _confirm_data(run, data, config, options)
+    if init == "inherited":
+        return _inherited_scorer(run, dataset, recipe), epochs
 
     def train(spec: ArchSpec, seed: int) -> float:
         evaluator = make_evaluator("proxy", EvaluatorContext(data=dataset, proxy=recipe, seed=seed))
@@ -253,18 +266,45 @@ def _data_source(recorded: Any) -> Any:
     return None if recorded in (None, "embedded") else recorded
 
 
-def _confirm_one(run: Run, candidate: Candidate, seeds: int, epochs: int, train: Scorer, console: Any) -> None:
+def _inherited_scorer(run: Run, dataset: Any, recipe: Any) -> Scorer:
+    """Train each architecture from the weights the study's supernet holds for it (extracted once per spec)."""
+    from nasgen.supernet import load_supernet
+
+    if run.dir is None or not (run.dir.supernet / "meta.json").is_file():
+        raise SearchError(
+            f"confirm --init inherited: run {run.location!r} holds no trained supernet (search it with --evaluator "
+            "supernet first)"
+        )
+    supernet = load_supernet(run.dir.root).supernet
+    extracted: dict[str, dict] = {}
+
+    def train(spec: ArchSpec, seed: int) -> float:
+        import nasgen.train
+
+        key = spec.content_hash()
+        if key not in extracted:
+            extracted[key] = {k: v.clone() for k, v in supernet.extract(spec).state_dict().items()}
+        result = nasgen.train.evaluate_proxy(spec, dataset, recipe, seed=seed, initial_state=extracted[key])
+        return float(result.val_top1)
+
+    return train
+
+
+def _confirm_one(
+    run: Run, candidate: Candidate, seeds: int, epochs: int, train: Scorer, console: Any, arm: str = "scratch"
+) -> None:
     spec = run.spec_of(candidate.record)
     for seed in range(seeds):
-        stored = stored_result(run, candidate.record.hash, epochs, seed)
+        stored = stored_result(run, candidate.record.hash, epochs, seed, arm)
         if stored is None:
             if console is not None:
-                console.print(f"confirm {candidate.label} ({format_count(candidate.macs)} MACs): seed {seed + 1}/{seeds}",
-                              highlight=False, soft_wrap=True)
+                what = "" if arm == "scratch" else " from the supernet's weights"
+                console.print(f"confirm {candidate.label}{what} ({format_count(candidate.macs)} MACs): seed "
+                              f"{seed + 1}/{seeds}", highlight=False, soft_wrap=True)  # fmt: skip
             start = time.perf_counter()
             score = float(train(spec, seed))
             stored = {"val_top1": score, "seconds": time.perf_counter() - start}
-            store_result(run, candidate.record.hash, epochs, seed, **stored)  # a killed confirmation resumes here
+            store_result(run, candidate.record.hash, epochs, seed, **stored, arm=arm)  # a killed run resumes here
         candidate.scores.append(float(stored["val_top1"]))
         candidate.seconds.append(float(stored["seconds"]))
     accuracies = all(0.0 <= s <= 1.0 for s in candidate.scores)  # a stand-in's scores may be anything
@@ -322,8 +362,20 @@ def _words(verdict: Confirmation) -> str:
 
 def _write(folder: Path, run: Run, verdict: Confirmation) -> Path:
     files = RunDir(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = files.confirm_csv
+    path = _write_csv(files.confirm_csv, verdict)
+    rec = verdict.recommended
+    header = (
+        f"# nasgen confirm, study {run.name}: recommended {rec.label} (trial {rec.record.number}), val top-1 "
+        f"{rec.shown()} over {verdict.seeds} seeds × {verdict.epochs} epochs, 95 % interval (logit scale) "
+        f"[{100 * rec.summary.ci_low:.2f}, {100 * rec.summary.ci_high:.2f}] %; {format_count(rec.macs)} MACs, "
+        f"{format_count(rec.record.params or 0)} params\n# {verdict.text}\n"
+    )
+    files.best_yaml.write_text(header + (rec.record.spec_yaml or ""), encoding="utf-8")
+    return path
+
+
+def _write_csv(path: Path, verdict: Confirmation) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=CONFIRM_FIELDS)
         writer.writeheader()
@@ -337,12 +389,4 @@ def _write(folder: Path, run: Run, verdict: Confirmation) -> Path:
                 "recommended": c.recommended, "wall_seconds": round(sum(c.seconds), 3), "hash": c.record.hash,
                 "display": c.record.display,
             })
-    rec = verdict.recommended
-    header = (
-        f"# nasgen confirm, study {run.name}: recommended {rec.label} (trial {rec.record.number}), val top-1 "
-        f"{rec.shown()} over {verdict.seeds} seeds × {verdict.epochs} epochs, 95 % interval (logit scale) "
-        f"[{100 * rec.summary.ci_low:.2f}, {100 * rec.summary.ci_high:.2f}] %; {format_count(rec.macs)} MACs, "
-        f"{format_count(rec.record.params or 0)} params\n# {verdict.text}\n"
-    )
-    files.best_yaml.write_text(header + (rec.record.spec_yaml or ""), encoding="utf-8")
     return path
