@@ -46,11 +46,16 @@ def test_two_processes_share_one_copy_of_the_supernets_weights(tmp_path):
     from nasgen.supernet import train_supernet
 
     train_supernet(SMALL_SPACE, load_dataset(), tiny_recipe(), tmp_path, seed=0)
-    procs = [subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, env=_env()) for _ in range(2)]  # fmt: skip
+    procs = []
     try:
-        first = [int(v) for v in procs[0].stdout.readline().split()]
-        second = [int(v) for v in procs[1].stdout.readline().split()]
+        # one after the other: the second measures while the first holds its mapping (started together, the
+        # second could read its smaps before the first had mapped the file, and see nothing shared)
+        readings = []
+        for _ in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-c", _HOLD, str(tmp_path)], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, text=True, env=_env()))  # fmt: skip
+            readings.append([int(v) for v in procs[-1].stdout.readline().split()])
+        first, second = readings
     finally:
         for proc in procs:
             proc.communicate("\n", timeout=60)
