@@ -54,14 +54,17 @@ def _evaluations(log: Path) -> collections.Counter:
 START_SCRIPT = textwrap.dedent(
     """
     import sys, time
+    from pathlib import Path
     from nasgen.search import search
     from nasgen.space import load_space
     from scaleout_helpers import macs_score
 
-    url, out, start_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    url, out, barrier = sys.argv[1], sys.argv[2], Path(sys.argv[3])
     space = load_space(sys.argv[4])
-    while time.time() < start_at:  # every process past its imports: the starts really are simultaneous
-        time.sleep(0.01)
+    (barrier / out.replace("/", "_")).touch()  # past its imports
+    deadline = time.time() + 240
+    while len(list(barrier.iterdir())) < 8 and time.time() < deadline:  # every process past its imports:
+        time.sleep(0.01)  # the starts really are simultaneous
     search(1_000_000, space=space, objective=macs_score, n_trials=8, seed=0, out=out, storage=url,
            study_name="eight", timeout=None)
     """
@@ -72,10 +75,11 @@ START_SCRIPT = textwrap.dedent(
 def test_eight_simultaneous_starts_on_an_empty_storage_all_succeed(shared_url, space, tmp_path):
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(dump_space(space))
-    start_at = time.time() + 25
+    barrier = tmp_path / "ready"  # each process adds a file there once imported, and starts when all 8 have
+    barrier.mkdir()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", START_SCRIPT, shared_url, str(tmp_path / f"run{i}"), str(start_at), str(space_file)],
+            [sys.executable, "-c", START_SCRIPT, shared_url, str(tmp_path / f"run{i}"), str(barrier), str(space_file)],
             env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )
         for i in range(8)
