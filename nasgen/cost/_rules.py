@@ -31,6 +31,7 @@ __all__ = [
 CostRule = Callable[[LayerTrace, Any, int], None]
 """``rule(trace, stage, stride)``: record one block of ``stage`` whose first conv uses ``stride``."""
 
+
 def _descriptor_rules() -> dict[str, CostRule]:
     rules = {}
     for kind, descriptor in block_kinds().items():
