@@ -16,10 +16,10 @@ from nasgen.errors import PluginError, SpecError
 from nasgen.spec import block_kinds, hidden_channels, se_channels, total_stride
 
 __all__ = [
-    "as_spec",
     "CostRule",
     "PartTotals",
     "SpecTrace",
+    "as_spec",
     "cost_rule",
     "fused_mbconv_cost",
     "mbconv_cost",
