@@ -2,7 +2,7 @@
 
 An EfficientNet trained at 32 px (the CPU proxy's resolution for B0) runs its last stages at 2×2 and 1×1 px.
 There oneDNN's depthwise backward pass is far slower than the arithmetic warrants, so ``MBConv`` switches to
-``nasgen.nn._layers.depthwise_conv_small_map`` for maps of at most ``SMALL_MAP_MAX_PIXELS`` px² when training
+``nasgen.nn._small_map.depthwise_conv_small_map`` for maps of at most ``SMALL_MAP_MAX_PIXELS`` px² when training
 on the CPU. This benchmark prints, for the depthwise shapes of B0 at 32 px (batch 64), the time of one forward
 + backward pass of each implementation, and the training throughput of B0 with and without the switch.
 
@@ -47,7 +47,7 @@ def _median_ms(fn, repeats: int) -> float:
 
 def _conv_times(batch: int, repeats: int) -> list[tuple[str, float, float | None]]:
     from nasgen.nn._blocks import SMALL_MAP_MAX_PIXELS
-    from nasgen.nn._layers import depthwise_conv_small_map
+    from nasgen.nn._small_map import depthwise_conv_small_map
 
     rows = []
     for channels, size, k, stride in SHAPES:

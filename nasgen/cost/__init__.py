@@ -27,7 +27,7 @@ from typing import Any
 from nasgen.cost._analytic import CostReport, PartCost, StageCost, count_cost
 from nasgen.cost._graph import arch_graph, check_shapes, graph_hash, to_dot, to_graphml
 from nasgen.cost._parts import Part, parts_of
-from nasgen.cost._rules import CostRule, cost_rule, register_cost_rule, registered_cost_kinds, se_channels
+from nasgen.cost._rules import CostRule, cost_rule, registered_cost_kinds, se_channels
 from nasgen.cost._trace import Layer, LayerTrace, conv_output_size
 
 # torch-side names, imported on first use so that ``import nasgen.cost`` stays torch-free
@@ -80,7 +80,6 @@ __all__ = [
     "count_cost",
     "graph_hash",
     "measure_cost",
-    "register_cost_rule",
     "registered_cost_kinds",
     "se_channels",
     "to_dot",

@@ -3,13 +3,12 @@
 A cost rule describes one block of a stage as calls on a :class:`~nasgen.cost.LayerTrace`; it is
 called once per block with the block's stride (the stage stride for the first block, 1 after).
 A block kind names its rule in its :class:`~nasgen.spec.BlockKind` descriptor (as an import string or a
-callable); :func:`register_cost_rule` adds one for a kind made in code.
+callable), a kind made in code as well (``nasgen.spec.register_block_kind(BlockKind(kind, cost_rule=rule))``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, NamedTuple
 
 from nasgen.cost._trace import Layer, LayerTrace
@@ -17,14 +16,13 @@ from nasgen.errors import PluginError, SpecError
 from nasgen.spec import block_kinds, hidden_channels, se_channels, total_stride
 
 __all__ = [
-    "as_spec",
     "CostRule",
     "PartTotals",
     "SpecTrace",
+    "as_spec",
     "cost_rule",
     "fused_mbconv_cost",
     "mbconv_cost",
-    "register_cost_rule",
     "registered_cost_kinds",
     "se_channels",
     "trace_spec",
@@ -32,9 +30,6 @@ __all__ = [
 
 CostRule = Callable[[LayerTrace, Any, int], None]
 """``rule(trace, stage, stride)``: record one block of ``stage`` whose first conv uses ``stride``."""
-
-_RULES: dict[str, CostRule] = {}
-"""Rules registered directly with :func:`register_cost_rule` (a kind's descriptor is the usual home)."""
 
 
 def _descriptor_rules() -> dict[str, CostRule]:
@@ -46,36 +41,14 @@ def _descriptor_rules() -> dict[str, CostRule]:
     return rules
 
 
-def register_cost_rule(kind: str, rule: CostRule) -> None:
-    """Register the cost rule of a stage kind that has none in its :class:`~nasgen.spec.BlockKind`.
-
-    A plugin gives the rule in its descriptor (``nasgen_block_kinds`` hook); this is for kinds made in code.
-
-    Args:
-        kind: The stage's ``kind`` tag, e.g. ``"plain_conv"``.
-        rule: ``rule(trace, stage, stride)``; see :mod:`nasgen.cost._rules`.
-
-    Raises:
-        PluginError: ``kind`` already has a rule, or ``rule`` is not callable.
-    """
-    if not callable(rule):
-        raise PluginError(f"cost rule for kind {kind!r} must be callable, got {rule!r}")
-    known = _descriptor_rules().get(kind) or _RULES.get(kind)
-    if known is not None:
-        raise PluginError(f"a cost rule for kind {kind!r} is already registered ({known!r})")
-    _RULES[kind] = rule
-
-
 def cost_rule(kind: str) -> CostRule:
-    """The rule of ``kind``: its descriptor's, else one registered with :func:`register_cost_rule`.
+    """The rule of ``kind``, from its :class:`~nasgen.spec.BlockKind` descriptor.
 
     Raises:
-        PluginError: No rule is registered for ``kind``.
+        PluginError: No registered descriptor of ``kind`` names a rule.
     """
     descriptor = block_kinds().get(kind)
     rule = descriptor.resolved_cost_rule() if descriptor is not None else None
-    if rule is None:
-        rule = _RULES.get(kind)
     if rule is None:
         known = ", ".join(sorted(registered_cost_kinds()))
         raise PluginError(f"no cost rule is registered for stage kind {kind!r} (known: {known})")
@@ -83,8 +56,8 @@ def cost_rule(kind: str) -> CostRule:
 
 
 def registered_cost_kinds() -> tuple[str, ...]:
-    """Stage kinds that have a cost rule: the registered block kinds first, in registration order."""
-    return tuple(dict.fromkeys([*_descriptor_rules(), *_RULES]))
+    """Stage kinds whose descriptor names a cost rule: the built-in kinds first, then in registration order."""
+    return tuple(_descriptor_rules())
 
 
 def mbconv_cost(trace: LayerTrace, stage: Any, stride: int) -> None:

@@ -43,7 +43,7 @@ from nasgen.nn._model import (
     build_model,
     init_classifier,
 )
-from nasgen.nn._registry import BlockBuilder, block_registry, register_block
+from nasgen.nn._registry import BlockBuilder, block_registry
 from nasgen.nn._inherit import check_sub_architecture, empty_model, inherit_state_dict, no_init, target_shapes
 from nasgen.nn._slicing import (
     FUSED_MBCONV_SLICING,
@@ -116,7 +116,6 @@ __all__ = [
     "make_activation",
     "naming_of",
     "read_state_dict",
-    "register_block",
     "se_channels",
     "spec_from_torchvision",
     "timm_key_map",

@@ -17,12 +17,12 @@ from nasgen.nn._layers import (
     SqueezeExcite,
     build_flat,
     check_block_args,
-    depthwise_conv_small_map,
     make_activation,
     make_bn,
     make_conv,
     residual_parts,
 )
+from nasgen.nn._small_map import depthwise_conv_small_map
 from nasgen.spec import hidden_channels, se_channels
 
 __all__ = ["SMALL_MAP_MAX_PIXELS", "FusedMBConv", "MBConv", "build_fused_mbconv", "build_mbconv", "se_channels"]

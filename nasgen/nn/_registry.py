@@ -20,20 +20,24 @@ from collections.abc import Callable, Iterator, Mapping
 
 from torch import nn
 
-from nasgen.errors import PluginError
 from nasgen.spec import block_kinds
 
-__all__ = ["BlockBuilder", "block_registry", "register_block"]
+__all__ = ["BlockBuilder", "block_registry"]
 
 BlockBuilder = Callable[..., nn.Module]
 
-_BLOCKS: dict[str, BlockBuilder] = {}
-"""Builders registered directly with :func:`register_block` (a kind's descriptor is the usual home)."""
-
 
 class _BlockRegistry(Mapping[str, BlockBuilder]):
-    """Read-only view: the builders of the registered :class:`~nasgen.spec.BlockKind` descriptors, then
-    those registered with :func:`register_block`."""
+    """Read-only view of the builders of the registered :class:`~nasgen.spec.BlockKind` descriptors.
+
+    A kind made in code registers its builder in its descriptor, as a plugin's does:
+    ``nasgen.spec.register_block_kind(BlockKind("toy_conv", builder=build))``.
+
+    Example:
+        >>> from nasgen.nn import block_registry
+        >>> sorted(block_registry)
+        ['fused_mbconv', 'mbconv']
+    """
 
     def _table(self) -> dict[str, BlockBuilder]:
         table: dict[str, BlockBuilder] = {}
@@ -41,8 +45,6 @@ class _BlockRegistry(Mapping[str, BlockBuilder]):
             builder = descriptor.resolved_builder()
             if builder is not None:
                 table[kind] = builder
-        for kind, builder in _BLOCKS.items():
-            table.setdefault(kind, builder)
         return table
 
     def __getitem__(self, kind: str) -> BlockBuilder:
@@ -56,36 +58,4 @@ class _BlockRegistry(Mapping[str, BlockBuilder]):
 
 
 block_registry: Mapping[str, BlockBuilder] = _BlockRegistry()
-"""Read-only view of the block builders, keyed by stage ``kind``."""
-
-
-def register_block(kind: str, builder: BlockBuilder) -> BlockBuilder:
-    """Register ``builder`` for stages whose ``kind`` is ``kind`` and whose descriptor names no builder.
-
-    A plugin gives the builder in its :class:`~nasgen.spec.BlockKind` (``nasgen_block_kinds`` hook); this is
-    for kinds made in code.
-
-    Args:
-        kind: The stage tag, e.g. ``"toy_conv"``.
-        builder: Callable with the signature described in this module's docstring.
-
-    Returns:
-        ``builder`` unchanged.
-
-    Raises:
-        PluginError: ``kind`` is empty or not a string, ``builder`` is not callable, or ``kind`` already
-            has a builder.
-
-    Example:
-        >>> from nasgen.nn import block_registry
-        >>> sorted(block_registry)
-        ['fused_mbconv', 'mbconv']
-    """
-    if not isinstance(kind, str) or not kind:
-        raise PluginError(f"block kind must be a non-empty string, got {kind!r}")
-    if not callable(builder):
-        raise PluginError(f"builder for block kind {kind!r} must be callable, got {builder!r}")
-    if kind in block_registry:
-        raise PluginError(f"block kind {kind!r} is already registered (by {block_registry[kind]!r})")
-    _BLOCKS[kind] = builder
-    return builder
+"""Read-only view of the block builders, keyed by stage ``kind`` (each kind's :class:`~nasgen.spec.BlockKind`)."""

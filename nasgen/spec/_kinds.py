@@ -169,7 +169,8 @@ def register_block_kind(descriptor: BlockKind, *, owner: str = "", builtin: bool
 
 def register_stage_kind(kind: str, options_model: type | None = None, *, owner: str = "") -> None:
     """Let stages of ``kind`` validate as :class:`CustomStageSpec`: a descriptor with no builder or cost rule
-    (those may come from :func:`nasgen.nn.register_block` / :func:`nasgen.cost.register_cost_rule`).
+    (such a stage validates and prints but neither builds nor is priced; a kind that does registers its whole
+    :class:`BlockKind` with :func:`register_block_kind`).
 
     Raises:
         PluginError: As :func:`register_block_kind`.

@@ -238,8 +238,8 @@ register_block_kind(
         description="MBConv: 1x1 expand, kxk depthwise, SE, 1x1 project (MobileNetV2, EfficientNet)",
         stage_model=MBConvSpec,
         source=(
-            "nasgen.nn._layers:_tap_index",
-            "nasgen.nn._layers:depthwise_conv_small_map",
+            "nasgen.nn._small_map:_tap_index",
+            "nasgen.nn._small_map:depthwise_conv_small_map",
             "nasgen.nn._blocks:MBConv",
         ),
         timm_prefix="ir",

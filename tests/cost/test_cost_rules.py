@@ -8,10 +8,16 @@ from dataclasses import dataclass
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from nasgen.cost import LayerTrace, arch_graph, cost_rule, count_cost, register_cost_rule, registered_cost_kinds
-from nasgen.cost import _rules
+from nasgen.cost import LayerTrace, arch_graph, cost_rule, count_cost, registered_cost_kinds
 from nasgen.errors import PluginError, SpecError
-from nasgen.spec import CustomStageSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
+from nasgen.spec import (
+    BlockKind,
+    CustomStageSpec,
+    load_spec,
+    register_block_kind,
+    spec_from_dict,
+    unregister_stage_kind,
+)
 
 
 @dataclass(frozen=True)
@@ -36,9 +42,9 @@ def _plain_conv(trace: LayerTrace, stage: PlainConvStage, stride: int) -> None:
 
 @pytest.fixture
 def plain_conv_rule() -> Iterator[None]:
-    register_cost_rule("plain_conv", _plain_conv)
+    register_block_kind(BlockKind("plain_conv", cost_rule=_plain_conv), owner="tests")
     yield
-    del _rules._RULES["plain_conv"]
+    unregister_stage_kind("plain_conv")
 
 
 def _with_stages(*stages):
@@ -51,14 +57,23 @@ def test_builtin_kinds() -> None:
 
 
 def test_duplicate_kind_is_rejected() -> None:
-    with pytest.raises(PluginError, match="'mbconv' is already registered"):
-        register_cost_rule("mbconv", _plain_conv)
+    with pytest.raises(PluginError, match="'mbconv' is built in"):
+        register_block_kind(BlockKind("mbconv", cost_rule=_plain_conv), owner="tests")
     assert cost_rule("mbconv") is not _plain_conv
+
+
+@pytest.mark.usefixtures("plain_conv_rule")
+def test_duplicate_plugin_kind_is_rejected() -> None:
+    with pytest.raises(PluginError, match="'plain_conv' is registered twice"):
+        register_block_kind(BlockKind("plain_conv", cost_rule=lambda trace, stage, stride: None), owner="tests")
+    assert cost_rule("plain_conv") is _plain_conv
 
 
 def test_rule_must_be_callable() -> None:
     with pytest.raises(PluginError, match="must be callable"):
-        register_cost_rule("broken", "not a function")  # type: ignore[arg-type]
+        register_block_kind(BlockKind("broken", cost_rule=42), owner="tests")  # type: ignore[arg-type]
+    with pytest.raises(PluginError, match="must be callable or an import string"):
+        register_block_kind(BlockKind("broken", cost_rule="not a function"), owner="tests")
     assert "broken" not in registered_cost_kinds()
 
 
@@ -93,8 +108,8 @@ def test_rule_errors_name_the_layer() -> None:
         trace.act("bn")
 
     try:
-        register_cost_rule("bad_residual", bad_residual)
-        register_cost_rule("reused_name", reused_name)
+        register_block_kind(BlockKind("bad_residual", cost_rule=bad_residual), owner="tests")
+        register_block_kind(BlockKind("reused_name", cost_rule=reused_name), owner="tests")
         with pytest.raises(SpecError, match="residual add of shapes") as info:
             count_cost(_with_stages(PlainConvStage(1, 3, 1, 16, kind="bad_residual")))
         assert info.value.path == "stages.0.0.add"
@@ -102,8 +117,8 @@ def test_rule_errors_name_the_layer() -> None:
             arch_graph(_with_stages(PlainConvStage(1, 3, 1, 16, kind="reused_name")))
         assert info.value.path == "stages.0.0.bn"
     finally:
-        _rules._RULES.pop("bad_residual", None)
-        _rules._RULES.pop("reused_name", None)
+        unregister_stage_kind("bad_residual")
+        unregister_stage_kind("reused_name")
 
 
 def test_grouped_conv_needs_divisible_channels() -> None:
@@ -124,8 +139,9 @@ def _bottleneck_conv(trace: LayerTrace, stage: CustomStageSpec, stride: int) -> 
 
 
 def test_custom_stage_spec_from_yaml_data() -> None:
-    register_stage_kind("cost_test_bottleneck", _WidthOptions, owner="tests")
-    register_cost_rule("cost_test_bottleneck", _bottleneck_conv)
+    register_block_kind(
+        BlockKind("cost_test_bottleneck", cost_rule=_bottleneck_conv, options_model=_WidthOptions), owner="tests"
+    )
     try:
         data = load_spec("efficientnet-b0").model_dump(mode="json")
         data["resolution_px"] = 32
@@ -139,4 +155,3 @@ def test_custom_stage_spec_from_yaml_data() -> None:
         assert arch_graph(spec).graph["macs"] == first.macs
     finally:
         unregister_stage_kind("cost_test_bottleneck")
-        _rules._RULES.pop("cost_test_bottleneck", None)

@@ -1,7 +1,7 @@
 """Export round trips across devices: TorchScript and ONNX traced on the GPU give the CPU's logits, and the files
 ``nasgen export`` writes on the CPU run on the GPU with the same logits.
 
-CPU side: tests/export/ (every format's round trip against eager evaluation on the CPU).
+CPU side: tests/exporting/ (every format's round trip against eager evaluation on the CPU).
 """
 
 from __future__ import annotations

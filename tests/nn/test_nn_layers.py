@@ -125,7 +125,7 @@ def test_drop_path_bad_rate(p: float) -> None:
 @pytest.mark.parametrize("kernel_size", [3, 5, 7])
 @pytest.mark.parametrize("stride", [1, 2])
 def test_depthwise_conv_small_map_equals_conv2d(size: tuple[int, int], kernel_size: int, stride: int) -> None:
-    from nasgen.nn._layers import depthwise_conv_small_map
+    from nasgen.nn._small_map import depthwise_conv_small_map
 
     generator = torch.Generator().manual_seed(kernel_size * 10 + stride)
     x = torch.randn(4, 6, *size, generator=generator, requires_grad=True)

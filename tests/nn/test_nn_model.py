@@ -18,14 +18,20 @@ from nasgen.nn import (
     EfficientNet,
     FusedMBConv,
     MBConv,
-    _registry,
     block_drop_path_rates,
     block_registry,
     build_model,
     init_classifier,
-    register_block,
 )
-from nasgen.spec import ArchSpec, load_spec, register_stage_kind, spec_from_dict, unregister_stage_kind
+from nasgen.spec import (
+    ArchSpec,
+    BlockKind,
+    load_spec,
+    register_block_kind,
+    register_stage_kind,
+    spec_from_dict,
+    unregister_stage_kind,
+)
 from nasgen.train import TrainConfig
 
 # docs/design.md reference numbers (torchvision 0.29.1, sum(p.numel()))
@@ -145,10 +151,8 @@ def toy_kind() -> Iterator[str]:
     def build(stage, *, in_channels, stride, drop_path_rate, activation, bn_eps, bn_momentum) -> nn.Module:
         return nn.Conv2d(in_channels, stage.out_channels, stage.kernel_size, stride, padding=stage.kernel_size // 2)
 
-    register_stage_kind(kind, owner="tests")
-    register_block(kind, build)
+    register_block_kind(BlockKind(kind, builder=build), owner="tests")
     yield kind
-    _registry._BLOCKS.pop(kind)
     unregister_stage_kind(kind)
 
 
@@ -174,12 +178,15 @@ def test_custom_block_kind_builds(tiny_spec: ArchSpec, toy_kind: str) -> None:
 
 
 def test_duplicate_registration_raises(toy_kind: str) -> None:
-    with pytest.raises(PluginError, match="block kind 'toy_conv' is already registered"):
-        register_block(toy_kind, lambda stage, **kwargs: nn.Identity())
-    with pytest.raises(PluginError, match="block kind 'mbconv' is already registered"):
-        register_block("mbconv", lambda stage, **kwargs: nn.Identity())
-    with pytest.raises(PluginError, match="must be callable"):
-        register_block("other", 3)  # type: ignore[arg-type]
+    builder = block_registry[toy_kind]
+    with pytest.raises(PluginError, match="stage kind 'toy_conv' is registered twice"):
+        register_block_kind(BlockKind(toy_kind, builder=lambda stage, **kwargs: nn.Identity()), owner="tests")
+    assert block_registry[toy_kind] is builder
+    with pytest.raises(PluginError, match="stage kind 'mbconv' is built in"):
+        register_block_kind(BlockKind("mbconv", builder=lambda stage, **kwargs: nn.Identity()), owner="tests")
+    with pytest.raises(PluginError, match="builder of block kind 'other' must be callable"):
+        register_block_kind(BlockKind("other", builder=3), owner="tests")  # type: ignore[arg-type]
+    assert "other" not in block_registry
 
 
 def test_block_registry_is_read_only() -> None:
