@@ -177,7 +177,7 @@ class SearchConfig(ConfigModel):
     @field_validator("reward", mode="before")
     @classmethod
     def _known_reward(cls, value: Any) -> Any:
-        return _choice("objective", value, REWARDS)
+        return _choice("reward", value, REWARDS)
 
     @field_validator("sampler", mode="before")
     @classmethod

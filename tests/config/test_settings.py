@@ -36,7 +36,7 @@ def test_search_config_defaults():
         ({"max_latency": "-1ms"}, BudgetError, "max-latency: must be a positive time"),
         ({"sampler": "grid"}, SearchError, "sampler: expected one of tpe, random, nsga2, evolution, got 'grid'"),
         ({"pruner": "asha"}, SearchError, "pruner: expected one of none, median, hyperband, got 'asha'"),
-        ({"reward": "flops"}, SearchError, "objective: expected one of accuracy, mnasnet, v2, got 'flops'"),
+        ({"reward": "flops"}, SearchError, "reward: expected one of accuracy, mnasnet, v2, got 'flops'"),
         ({"n_trials": 0}, SearchError, "n_trials: must be a positive integer, got 0"),
         ({"n_trials": True}, SearchError, "n_trials: must be a positive integer, got True"),
         ({"timeout": -5.0}, SearchError, r"timeout: must be a positive number of seconds, got -5.0"),

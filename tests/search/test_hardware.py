@@ -98,7 +98,7 @@ def test_v2_reward_normalizes_by_b0(space, tmp_path, monkeypatch):
         (["--max-latency", "5"], "error: max-latency: give a unit (ms, s, us, m = minutes, h), e.g. 5ms, got '5'"),
         (["--max-latency", "-1ms"], "error: max-latency: must be a positive time"),
         (["--max-step-time", "fast"], "error: max-step-time: give a unit"),
-        (["--objective", "flops"], "error: objective: expected one of accuracy, mnasnet, v2, got 'flops'"),
+        (["--objective", "flops"], "error: reward: expected one of accuracy, mnasnet, v2, got 'flops'"),
     ],
 )
 def test_cli_bad_hardware_options(tmp_path, args, message):

@@ -78,7 +78,7 @@ class HardwareCost:
         calibration: Any = (),
     ) -> None:
         if objective not in OBJECTIVES:
-            raise SearchError(f"objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
+            raise SearchError(f"reward: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
         self.objective = objective
         self.budget_macs = budget_macs
         self.max_latency_ms = max_latency_ms
@@ -211,8 +211,8 @@ def reward(
         return Reward(accuracy * ratio**MNASNET_W, {"accuracy": accuracy, "macs_ratio": ratio})
     if objective == "v2":
         if reference is None:
-            raise SearchError("objective v2 needs a reference architecture's step time and params")
+            raise SearchError("reward v2 needs a reference architecture's step time and params")
         step_ratio, params_ratio = values["step_ms"] / reference[0], params / reference[1]
         value = accuracy * step_ratio**V2_W * params_ratio**V2_V
         return Reward(value, {"accuracy": accuracy, "step_ratio": step_ratio, "params_ratio": params_ratio})
-    raise SearchError(f"objective: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
+    raise SearchError(f"reward: expected one of {', '.join(OBJECTIVES)}, got {objective!r}")
