@@ -554,9 +554,9 @@ def rediscover_arm(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         for sampler in args.samplers:
             for seed in range(args.seeds):
                 path = cell_path(work, f"rediscover/{space_name}-{reward}", sampler, seed, args.trials)
-                run = cached(path, lambda s=sampler, sd=seed: run_one(
-                    space=space, budget=args.budget, sampler=s, seed=sd, n_trials=args.trials,
-                    evaluator="supernet", supernet_recipe=args.supernet_recipe, supernet_dir=supernet, reward=reward))
+                run = cached(path, lambda s=sampler, sd=seed, sp=space, net=supernet, rw=reward: run_one(
+                    space=sp, budget=args.budget, sampler=s, seed=sd, n_trials=args.trials,
+                    evaluator="supernet", supernet_recipe=args.supernet_recipe, supernet_dir=net, reward=rw))
                 entry: dict[str, Any] = {"best_value": run["best_value"], "kinds": run["best_kinds"]}
                 if space_name == "efficientnet-v2" and run["best_kinds"]:
                     entry["fused_early_mbconv_after"] = fused_then_mbconv(run["best_kinds"])

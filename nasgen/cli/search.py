@@ -84,6 +84,11 @@ def search(
         help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
         "first 50 trials are random, so it suits runs of hundreds of trials).",
     ),
+    feasible_start: bool = typer.Option(
+        _default("feasible_start"),
+        help="Draw the sampler's random startup trials within the budget (rejected draws are counted on the trial, "
+        "never trials; later over-budget samples stay recorded infeasible).",
+    ),
     pruner: Optional[str] = typer.Option(
         _default("pruner"),
         help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
@@ -209,7 +214,7 @@ def search(
         _check_choice("--pruner", pruner, _off_last(PRUNERS))
     config = SearchConfig(
         budget=budget, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed, sampler=sampler,
-        pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
+        feasible_start=feasible_start, pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
         save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
         measure_noise=measure_noise, reward=_reward(reward, objective), max_latency=max_latency,
         max_step_time=max_step_time, evaluator=evaluator, supernet_recipe=supernet_recipe,
@@ -278,7 +283,7 @@ _PANELS = {
     "Budget and limits": ("budget", "max_params", "max_memory", "max_latency", "max_step_time"),
     "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "supernet_recipe", "reward",
                                               "objective"),
-    "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
+    "Trials": ("n_trials", "timeout", "seed", "sampler", "feasible_start", "pruner"),
     "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
                        "measure_noise"),
     "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images", "max_image_pixels"),

@@ -81,6 +81,10 @@ class SearchConfig(ConfigModel):
         seed: Seed of the sampler and of every proxy training run (default 0).
         sampler: ``"tpe"`` (default), ``"random"``, ``"nsga2"`` (accuracy vs MACs, Pareto front) or
             ``"evolution"`` (regularized evolution, population 50, tournament 25; random for the first 50 trials).
+        feasible_start: Draw each sampler's random startup trials within the analytic limits (MACs, params, memory)
+            instead of over the whole space (TPE's first 10, evolution's first 50, NSGA-II's first generation, every
+            trial of ``random``); the draws rejected are counted on the trial, never trials (default True;
+            ``nasgen.search.samplers.FeasibleStartSampler``, docs/search.md).
         pruner: ``"median"``, ``"hyperband"`` or ``"none"``; ``None`` (default) is ``"median"``, or ``"none"``
             under ``nsga2``, where Optuna cannot prune (another pruner with ``nsga2`` is refused by the search).
         study_name: Study name (default ``None``: ``<space>-<budget>``, e.g. ``efficientnet-v1-400M``).
@@ -129,6 +133,7 @@ class SearchConfig(ConfigModel):
     epochs: int | None = Field(None, ge=1)
     seed: int = 0
     sampler: Literal[SAMPLERS] = "tpe"
+    feasible_start: bool = False
     pruner: Literal[PRUNERS] | None = None
     study_name: str | None = None
     save_weights: bool = False

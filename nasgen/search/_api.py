@@ -205,8 +205,10 @@ def _search(
     local = storage is None
     storage = workers_storage(storage, cfg.workers, out_dir)
     with RunLock(out_dir), quiet_optuna():
+        wrap = prepare.feasible_start(space_obj, limits, prepared.freeze_kwargs, cfg.seed) if cfg.feasible_start else None
         study = prepare_study(out_dir, storage, name, sampler=cfg.sampler, pruner=pruner, seed=cfg.seed,
-                              n_objectives=n_objectives, epochs=evaluator.epochs, heartbeat=beat)  # fmt: skip
+                              n_objectives=n_objectives, epochs=evaluator.epochs, heartbeat=beat,
+                              wrap=wrap)  # fmt: skip
         check_study_meta(study, meta)
         warning = None if share is None else prepare.budget_note(share)
         if warning is not None and warning.startswith("warning:") and console is not None:  # the start line
@@ -232,6 +234,7 @@ def _search(
                 pruner=pruner, seed=cfg.seed, n_trials=cfg.n_trials, timeout=cfg.timeout, out=out_dir,
                 heartbeat=(beat.interval_s, beat.grace_s), save_weights=cfg.save_weights,
                 multi_objective=n_objectives > 1, epochs=evaluator.epochs, devices=devices, threads=threads,
+                feasible_start=cfg.feasible_start,
             )
             run_search_workers(study, plan, console)
         else:
