@@ -15,7 +15,7 @@ Example:
     >>> run.best().display, run.state_counts()  # doctest: +SKIP
 """
 
-from nasgen.runs._baseline import Baseline, baseline_key, read_baseline, write_baseline
+from nasgen.runs._baseline import Baseline, baseline_key, best_so_far, read_baseline, write_baseline
 from nasgen.runs._confirmed import (
     ARMS,
     CONFIRM_FIELDS,
@@ -105,6 +105,7 @@ __all__ = [
     "TrialRecord",
     "baseline_key",
     "best_record",
+    "best_so_far",
     "best_yaml_text",
     "confirmation_of",
     "enqueue_attrs",

@@ -276,8 +276,7 @@ def _run_baseline(
     Raises:
         SearchError: A baseline run's settings differ from the study's (a bug: they are the same settings).
     """
-    from nasgen.runs import RunDir, baseline_key, write_baseline
-    from nasgen.runs._baseline import best_so_far
+    from nasgen.runs import RunDir, baseline_key, best_so_far, write_baseline
 
     files = RunDir(out_dir)
     key = baseline_key(run.meta)
