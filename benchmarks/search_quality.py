@@ -471,7 +471,7 @@ def quality_arm(arm_name: str, args: argparse.Namespace, work: Path) -> dict[str
             common = {"space": space, "budget": args.budget, "evaluator": "proxy", "proxy": TINY_PROXY}
         else:
             arm["evaluator"] = f"supernet:{args.supernet_recipe}"
-            supernet_dir = train_shared_supernet(work, space, args.supernet_recipe)
+            supernet_dir = train_shared_supernet_for(work, space, "efficientnet-v1", args.supernet_recipe, args.budget)
             common = {"space": space, "budget": args.budget, "evaluator": "supernet",
                       "supernet_recipe": args.supernet_recipe, "supernet_dir": supernet_dir}  # fmt: skip
     runs: dict[str, dict[int, dict[str, Any]]] = {}
@@ -512,20 +512,6 @@ def write_random_baseline(folder: Path, random_runs: dict[int, dict[str, Any]]) 
         return None
     return write_baseline(folder / "baseline-random.json", sampler="random", key=keyed[0][1]["key"],
                           runs=[{"seed": seed, "best": best_so_far(r["values"])} for seed, r in keyed])  # fmt: skip
-
-
-def train_shared_supernet(work: Path, space: Any, recipe: str) -> Path:
-    """Train (once, resumable) the supernet every supernet-arm run copies: ``<work>/supernet-<recipe>/supernet``."""
-    from nasgen.search import search
-
-    run_dir = work / f"supernet-{recipe}"
-    if not (run_dir / "supernet" / "supernet.safetensors").exists():
-        print(f"training the shared supernet ({recipe}) in {run_dir} …", flush=True)
-        import optuna
-
-        search("400M", space=space, evaluator="supernet", supernet_recipe=recipe, n_trials=1, timeout=None,
-               storage=optuna.storages.InMemoryStorage(), out=run_dir, pruner="none")  # fmt: skip
-    return run_dir / "supernet"
 
 
 def infeasible_arm(args: argparse.Namespace, work: Path) -> dict[str, Any]:
@@ -607,6 +593,8 @@ def fused_then_mbconv(kinds: list[str | None]) -> bool:
 
 
 def train_shared_supernet_for(work: Path, space: Any, name: str, recipe: str, budget: str) -> Path:
+    """Train (once; a killed training resumes) the supernet every run of the space copies:
+    ``<work>/supernet-<space>-<recipe>/supernet`` (one trial of a search, which trains it first)."""
     import optuna
 
     from nasgen.search import search
