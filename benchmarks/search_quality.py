@@ -628,18 +628,19 @@ def markdown_quality(summary: dict[str, Any]) -> str:
             + (f", known optimum {summary['optimum']:.4f}" if summary.get("optimum") is not None else "")
             + (f"; random pool of {summary['pool']['n']}: best {summary['pool']['best']:.4f}"
                if summary.get("pool") else "") + ")\n\n")  # fmt: skip
-    cols = [f"best @ {n}" for n in cps] + [f"RI vs random @ {cps[-1]} (95 %)", f"regret @ {cps[-1]}"]
+    cols = [f"best @ {n}" for n in cps] + [f"RI vs random @ {n} (95 %)" for n in cps] + [f"regret @ {cps[-1]}"]
     if summary.get("optimum") is not None:
         cols.append(f"seeds at optimum @ {cps[-1]}")
     t = summary.get("equal_time_s")
     if t:
-        cols += [f"best @ {t:.0f} s (equal time)", "RI @ equal time", "trials @ equal time"]
+        cols += [f"best @ {t:.0f} s (equal time: random's median)", "RI @ equal time", "trials @ equal time"]
     cols += ["infeasible share", "s / run"]
     lines = ["| sampler | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for sampler, row in summary["samplers"].items():
         cells = [_fmt(row["trials"].get(n)) for n in cps]
         last = row["trials"].get(cps[-1])
-        cells += [_fmt_ri(last), "—" if not last else f"{last['regret']:.4f}"]
+        cells += [_fmt_ri(row["trials"].get(n)) for n in cps]
+        cells.append("—" if not last else f"{last['regret']:.4f}")
         if summary.get("optimum") is not None:
             cells.append("—" if not last else f"{last.get('found_optimum', 0)}/{len(row['seeds'])}")
         if t:

@@ -87,7 +87,7 @@ class SearchConfig(ConfigModel):
         feasible_start: Draw each sampler's random startup trials within the analytic limits (MACs, params, memory)
             instead of over the whole space (TPE's first 10, evolution's first 50, NSGA-II's first generation, every
             trial of ``random``); the draws rejected are counted on the trial, never trials (default True;
-            ``nasgen.search.samplers.FeasibleStartSampler``, docs/search.md).
+            ``--no-feasible-start`` samples the whole space; ``nasgen.search.samplers.FeasibleStartSampler``, docs/search.md).
         baseline: ``"random"``: after the search, run ``baseline_seeds`` random searches of ``n_trials`` trials each on
             the same space, budget and evaluator, apart from the study (``<out>/baseline/random-<k>/``), and store
             their best-so-far curves in ``<out>/baseline-random.json``, which the report draws as a band beside
@@ -141,7 +141,7 @@ class SearchConfig(ConfigModel):
     epochs: int | None = Field(None, ge=1)
     seed: int = 0
     sampler: Literal[SAMPLERS] = "tpe"
-    feasible_start: bool = False
+    feasible_start: bool = True
     baseline: Literal[BASELINES] | None = None
     baseline_seeds: int = Field(3, ge=1)
     pruner: Literal[PRUNERS] | None = None

@@ -69,9 +69,16 @@ def test_the_start_is_feasible_and_later_infeasible_samples_stay_recorded(sample
 def test_without_it_the_random_sampler_spends_most_trials_over_this_budget(tmp_path):
     space = load_space("efficientnet-v2")
     result = search("400M", space=space, objective=_capacity, sampler="random", n_trials=20, seed=0, timeout=None,
-                    storage=optuna.storages.InMemoryStorage(), out=tmp_path)  # fmt: skip
+                    storage=optuna.storages.InMemoryStorage(), out=tmp_path, feasible_start=False)  # fmt: skip
     over = sum(any(v > 0 for v in t.constraints.values()) for t in result.study.trials)
     assert over >= 15  # ≈ 98.8 % of this space is over 400M
+    assert not isinstance(result.study.sampler, FeasibleStartSampler)
+
+
+def test_it_is_the_default():
+    from nasgen.config import SearchConfig
+
+    assert SearchConfig(budget="400M").feasible_start is True
 
 
 def test_an_enqueued_trial_keeps_its_architecture(tmp_path):
