@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from nasgen.cli._common import console, err_console, setting_default, user_errors
-from nasgen.config import PRUNERS, SAMPLERS, SearchConfig
+from nasgen.config import BASELINES, PRUNERS, SAMPLERS, SearchConfig
 
 # Defaults and choices are SearchConfig's (nasgen.config), never copied here; tests/cli/test_options_agree.py
 # checks every field: an option with the same default, a help text, and the same choices.
@@ -84,6 +84,17 @@ def search(
         help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
         "first 50 trials are random, so it suits runs of hundreds of trials).",
     ),
+    feasible_start: bool = typer.Option(
+        _default("feasible_start"),
+        help="Draw the sampler's random startup trials within the budget (rejected draws are counted on the trial, "
+        "never trials; later over-budget samples stay recorded infeasible).",
+    ),
+    baseline: Optional[str] = typer.Option(
+        _default("baseline"),
+        help="random: also run --baseline-seeds random searches of --n-trials each into <out>/baseline/, stored in "
+        "<out>/baseline-random.json; the report draws their band beside the search's best-so-far curve.",
+    ),
+    baseline_seeds: int = typer.Option(_default("baseline_seeds"), help="Random searches of --baseline (seeds)."),
     pruner: Optional[str] = typer.Option(
         _default("pruner"),
         help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
@@ -205,11 +216,13 @@ def search(
     Run the same command again to resume.
     """
     _check_choice("--sampler", sampler, SAMPLERS)
+    if baseline is not None:
+        _check_choice("--baseline", baseline, BASELINES)
     if pruner is not None:
         _check_choice("--pruner", pruner, _off_last(PRUNERS))
     config = SearchConfig(
         budget=budget, n_trials=n_trials, timeout=timeout, epochs=epochs, seed=seed, sampler=sampler,
-        pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
+        feasible_start=feasible_start, baseline=baseline, baseline_seeds=baseline_seeds, pruner=pruner, study_name=study_name, max_params=max_params, max_memory=max_memory,
         save_weights=save_weights, scale_phi=_phis(scale_phi), confirm=confirm, confirm_seeds=confirm_seeds,
         measure_noise=measure_noise, reward=_reward(reward, objective), max_latency=max_latency,
         max_step_time=max_step_time, evaluator=evaluator, supernet_recipe=supernet_recipe,
@@ -278,7 +291,7 @@ _PANELS = {
     "Budget and limits": ("budget", "max_params", "max_memory", "max_latency", "max_step_time"),
     "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "supernet_recipe", "reward",
                                               "objective"),
-    "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
+    "Trials": ("n_trials", "timeout", "seed", "sampler", "feasible_start", "pruner", "baseline", "baseline_seeds"),
     "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
                        "measure_noise"),
     "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images", "max_image_pixels"),

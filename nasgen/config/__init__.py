@@ -15,6 +15,7 @@ Example:
 from nasgen.config._base import ConfigModel, merge_settings
 from nasgen.config._data import DEFAULT_MAX_IMAGE_PIXELS
 from nasgen.config._search import (
+    BASELINES,
     DEFAULT_HEARTBEAT_GRACE_S,
     DEFAULT_HEARTBEAT_INTERVAL_S,
     DEFAULT_N_TRIALS,
@@ -31,6 +32,7 @@ from nasgen.config._supernet import SUPERNET_PRESETS, SUPERNET_STRATEGIES, Super
 from nasgen.config._train import LR_SCHEDULES, OPTIMIZERS, PROXY_ONLY, FullTrainConfig, TrainConfig
 
 __all__ = [
+    "BASELINES",
     "ConfigModel",
     "DEFAULT_HEARTBEAT_GRACE_S",
     "DEFAULT_HEARTBEAT_INTERVAL_S",

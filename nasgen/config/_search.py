@@ -15,6 +15,7 @@ from nasgen.errors import SearchError
 from nasgen.units import parse_bytes, parse_count, parse_duration_ms, parse_macs
 
 __all__ = [
+    "BASELINES",
     "EVALUATORS",
     "ZERO_COST_SCORES",
     "DEFAULT_HEARTBEAT_GRACE_S",
@@ -33,6 +34,8 @@ SAMPLERS = ("tpe", "random", "nsga2", "evolution")
 PRUNERS = ("none", "median", "hyperband")
 #: Rewards of the search (``nasgen.search.objective``): proxy top-1, the MnasNet reward, the EfficientNetV2 one.
 REWARDS = ("accuracy", "mnasnet", "v2")
+#: Baseline samplers of ``--baseline`` (the report draws their band beside the search's curve).
+BASELINES = ("random",)
 
 #: Built-in evaluators (``nasgen.search.evaluators``): proxy training from scratch, a weight-sharing supernet, the
 #: zero-cost scores; plugins may
@@ -81,6 +84,15 @@ class SearchConfig(ConfigModel):
         seed: Seed of the sampler and of every proxy training run (default 0).
         sampler: ``"tpe"`` (default), ``"random"``, ``"nsga2"`` (accuracy vs MACs, Pareto front) or
             ``"evolution"`` (regularized evolution, population 50, tournament 25; random for the first 50 trials).
+        feasible_start: Draw each sampler's random startup trials within the analytic limits (MACs, params, memory)
+            instead of over the whole space (TPE's first 10, evolution's first 50, NSGA-II's first generation, every
+            trial of ``random``); the draws rejected are counted on the trial, never trials (default True;
+            ``--no-feasible-start`` samples the whole space; ``nasgen.search.samplers.FeasibleStartSampler``, docs/search.md).
+        baseline: ``"random"``: after the search, run ``baseline_seeds`` random searches of ``n_trials`` trials each on
+            the same space, budget and evaluator, apart from the study (``<out>/baseline/random-<k>/``), and store
+            their best-so-far curves in ``<out>/baseline-random.json``, which the report draws as a band beside
+            the search's own curve (default ``None``: none; ``nasgen.runs.read_baseline``, docs/search.md).
+        baseline_seeds: Random searches of the baseline (default 3; seeds ``seed + 1`` …).
         pruner: ``"median"``, ``"hyperband"`` or ``"none"``; ``None`` (default) is ``"median"``, or ``"none"``
             under ``nsga2``, where Optuna cannot prune (another pruner with ``nsga2`` is refused by the search).
         study_name: Study name (default ``None``: ``<space>-<budget>``, e.g. ``efficientnet-v1-400M``).
@@ -129,6 +141,9 @@ class SearchConfig(ConfigModel):
     epochs: int | None = Field(None, ge=1)
     seed: int = 0
     sampler: Literal[SAMPLERS] = "tpe"
+    feasible_start: bool = True
+    baseline: Literal[BASELINES] | None = None
+    baseline_seeds: int = Field(3, ge=1)
     pruner: Literal[PRUNERS] | None = None
     study_name: str | None = None
     save_weights: bool = False

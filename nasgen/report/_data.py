@@ -16,8 +16,10 @@ from nasgen.runs import (
     Importances,
     LeaderboardRow,
     Run,
+    RunDir,
     TrialRecord,
     confirmation_of,
+    read_baseline,
     is_result_key,
     leaderboard,
     param_importances,
@@ -55,6 +57,8 @@ class ReportData:
     counts: dict[str, int]
     meta: dict[str, Any] = field(default_factory=dict)
     family: list[FamilyMember] = field(default_factory=list)
+    baseline: Any = None
+    baseline_note: str = ""
 
     @property
     def budget_macs(self) -> int | None:
@@ -121,7 +125,24 @@ def gather(run: Run, out: Path | None = None) -> ReportData:
         counts=run.state_counts(),
         meta={k: v for k, v in meta.items() if not is_result_key(k)},
         family=scaled_family(run),
+        **_baseline(run, meta),
     )
+
+
+def _baseline(run: Run, meta: dict[str, Any]) -> dict[str, Any]:
+    """The stored random baseline of the run directory when it belongs to this search (same space, budget,
+    evaluator, data, recipe and limits), else why not (``{"baseline", "baseline_note"}``)."""
+    if run.out is None:
+        return {}
+    baseline = read_baseline(RunDir(run.out).baseline("random"))
+    if baseline is None:
+        return {}
+    why = baseline.matches(meta)
+    if why:
+        return {"baseline_note": f"random baseline not drawn: {why}"}
+    if not baseline.band()[0]:
+        return {"baseline_note": f"random baseline not drawn: {baseline.path.name} holds no feasible score"}
+    return {"baseline": baseline}
 
 
 def proxy_recipe(meta: dict[str, Any]) -> dict[str, Any]:

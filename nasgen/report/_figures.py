@@ -168,6 +168,7 @@ def history(data: ReportData) -> Figure:
         last = max(r.number for r in data.records)
         ax.step(xs + [last], ys + [ys[-1]], where="post", color=_COLORS["front"], lw=1.8, zorder=4,
                 label="best so far (complete)")
+    _random_band(ax, data)
     rows = ("infeasible", "pruned", "failed", "interrupted", "running")
     for level, state in enumerate(rows):
         numbers = [r.number for r in data.records if r.state == state]
@@ -183,6 +184,25 @@ def history(data: ReportData) -> Figure:
     ax.set_title("Optimization history")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return fig
+
+
+def _random_band(ax, data: ReportData) -> None:
+    """The stored random baseline (``baseline-random.json``): the min–max band over its seeds of the best so far
+    at each trial number, and their mean (Yang et al., ICLR 2020, §4.1: a search is judged against random)."""
+    if data.baseline is None:
+        return
+    xs, mean, low, high = data.baseline.band()
+    last = max(r.number for r in data.records)
+    kept = [i for i, x in enumerate(xs) if x - 1 <= last]
+    if not kept:
+        return
+    numbers = [xs[i] - 1 for i in kept]  # best among trials 0…n at trial number n
+    color = _COLORS["baseline"]
+    ax.fill_between(numbers, [_y(data, low[i]) for i in kept], [_y(data, high[i]) for i in kept], step="post",
+                    color=color, alpha=0.18, lw=0, zorder=1,
+                    label=f"random: min–max of {len(data.baseline.runs)} seeds")  # fmt: skip
+    ax.step(numbers, [_y(data, mean[i]) for i in kept], where="post", color=color, lw=1.2, ls="--", zorder=2,
+            label="random: mean best so far")
 
 
 def importances(data: ReportData) -> Figure | None:

@@ -59,12 +59,25 @@ def render(
     for name, (caption, png) in figures.items():
         parts.append(f'<h2 id="fig-{_e(name)}">{_e(caption)}</h2>')
         parts.append(f'<img alt="{_e(caption)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">')
-        parts.append(f'<p class="note">{_e(_FIGURE_NOTES.get(name, ""))} (also written as {_e(name)}.png)</p>')
+        note = _FIGURE_NOTES.get(name, "")
+        if name == "history":
+            note += " " + _baseline_note(data)
+        parts.append(f'<p class="note">{_e(note.strip())} (also written as {_e(name)}.png)</p>')
     for name, why in left_out.items():
         parts.append(f"<h2>{_e(dict(captions).get(name, name))}</h2>")
         parts.append(f'<p class="note">Not drawn: {_e(why)}.</p>')
     parts += [_leaderboard(data), _confirm_table(data), _family(data), _facts(data, seconds), "</main></body></html>"]
     return "\n".join(p for p in parts if p)
+
+
+def _baseline_note(data: ReportData) -> str:
+    """What the history says about the stored random baseline (``--baseline random``), or why it is not drawn."""
+    if data.baseline is None:
+        return data.baseline_note + ("." if data.baseline_note else "")
+    xs, mean, _low, _high = data.baseline.band()
+    return (f"The green band is the best so far of {len(data.baseline.runs)} random searches of the same space, "
+            f"budget and evaluator (min–max over seeds; dashed: their mean, {_pct(data, mean[-1])} after "
+            f"{xs[-1]} trials; {data.baseline.path.name}).")
 
 
 _FIGURE_NOTES = {

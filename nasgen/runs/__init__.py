@@ -15,6 +15,7 @@ Example:
     >>> run.best().display, run.state_counts()  # doctest: +SKIP
 """
 
+from nasgen.runs._baseline import Baseline, baseline_key, best_so_far, read_baseline, write_baseline
 from nasgen.runs._confirmed import (
     ARMS,
     CONFIRM_FIELDS,
@@ -93,6 +94,7 @@ __all__ = [
     "STATES",
     "TIE_Z",
     "WEIGHT_FILES",
+    "Baseline",
     "ConfirmRow",
     "FamilyMember",
     "Importances",
@@ -101,7 +103,9 @@ __all__ = [
     "RunDir",
     "RunLock",
     "TrialRecord",
+    "baseline_key",
     "best_record",
+    "best_so_far",
     "best_yaml_text",
     "confirmation_of",
     "enqueue_attrs",
@@ -116,6 +120,7 @@ __all__ = [
     "param_importances",
     "params_batch",
     "rank_key",
+    "read_baseline",
     "read_confirm_csv",
     "record_claim",
     "record_duplicate",
@@ -146,6 +151,7 @@ __all__ = [
     "trial_params",
     "trial_times",
     "worker_of",
+    "write_baseline",
     "write_family",
     "write_outputs",
 ]

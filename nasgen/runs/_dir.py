@@ -127,6 +127,15 @@ class RunDir:
         """The worker plan (``plan.pkl``) and the workers' logs (``<index>.log``)."""
         return self.root / "workers"
 
+    def baseline(self, sampler: str = "random") -> Path:
+        """The stored baseline the report draws beside the search (``nasgen.runs.read_baseline``)."""
+        return self.root / f"baseline-{sampler}.json"
+
+    @property
+    def baseline_runs(self) -> Path:
+        """The baseline's own run directories (``<sampler>-<seed>``), apart from the study."""
+        return self.root / "baseline"
+
     @property
     def supernet(self) -> Path:
         """The trained weight-sharing supernet and its checkpoint."""

@@ -8,6 +8,7 @@ callbacks (the report plugin writes ``report.html``).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,8 +206,10 @@ def _search(
     local = storage is None
     storage = workers_storage(storage, cfg.workers, out_dir)
     with RunLock(out_dir), quiet_optuna():
+        wrap = prepare.feasible_start(space_obj, limits, prepared.freeze_kwargs, cfg.seed) if cfg.feasible_start else None
         study = prepare_study(out_dir, storage, name, sampler=cfg.sampler, pruner=pruner, seed=cfg.seed,
-                              n_objectives=n_objectives, epochs=evaluator.epochs, heartbeat=beat)  # fmt: skip
+                              n_objectives=n_objectives, epochs=evaluator.epochs, heartbeat=beat,
+                              wrap=wrap)  # fmt: skip
         check_study_meta(study, meta)
         warning = None if share is None else prepare.budget_note(share)
         if warning is not None and warning.startswith("warning:") and console is not None:  # the start line
@@ -232,6 +235,7 @@ def _search(
                 pruner=pruner, seed=cfg.seed, n_trials=cfg.n_trials, timeout=cfg.timeout, out=out_dir,
                 heartbeat=(beat.interval_s, beat.grace_s), save_weights=cfg.save_weights,
                 multi_objective=n_objectives > 1, epochs=evaluator.epochs, devices=devices, threads=threads,
+                feasible_start=cfg.feasible_start,
             )
             run_search_workers(study, plan, console)
         else:
@@ -244,6 +248,8 @@ def _search(
         result.stopped = stop
         result.notes, result.budget_share = notes, share
     run = Run(result.study, out=out_dir)
+    if cfg.baseline is not None:
+        _run_baseline(cfg, run, space, data, out_dir, proxy, objective, console)
     if cfg.confirm and result.best_spec is not None:
         from nasgen.search.confirm import confirm as run_confirm
 
@@ -257,6 +263,56 @@ def _search(
     if result.confirmation is None:  # confirm() completes the run otherwise
         complete(run, out_dir, console, on_complete)
     return result
+
+
+def _run_baseline(
+    cfg: SearchConfig, run: Run, space: Any, data: Any, out_dir: Path, proxy: Any, objective: Any, console: Any
+) -> Path:
+    """``cfg.baseline_seeds`` searches by ``cfg.baseline`` (random) of ``cfg.n_trials`` each, with the search's
+    settings otherwise, each in its own run directory under ``<out>/baseline/`` (resumable like any search; a
+    supernet is the parent's, linked, never trained again), and their best-so-far curves written to
+    ``<out>/baseline-<sampler>.json`` with the settings they share with the study (``nasgen.runs.baseline_key``).
+
+    Raises:
+        SearchError: A baseline run's settings differ from the study's (a bug: they are the same settings).
+    """
+    from nasgen.runs import RunDir, baseline_key, best_so_far, write_baseline
+
+    files = RunDir(out_dir)
+    key = baseline_key(run.meta)
+    curves = []
+    for k in range(cfg.baseline_seeds):
+        seed = cfg.seed + 1 + k
+        sub_dir = files.baseline_runs / f"{cfg.baseline}-{seed}"
+        _link_supernet(files.supernet, RunDir(sub_dir).supernet)
+        sub = cfg.model_copy(update={"sampler": cfg.baseline, "seed": seed, "baseline": None, "confirm": 0,
+                                     "scale_phi": (), "study_name": None, "workers": 1, "measure_noise": 0})  # fmt: skip
+        if console is not None:
+            console.print(f"baseline: {cfg.n_trials} {cfg.baseline} trials (seed {seed}) in {sub_dir}", highlight=False)
+        result = _search(sub, space, data, sub_dir, None, (), proxy, objective, [], [], None)
+        sub_run = Run(result.study, out=sub_dir)
+        if baseline_key(sub_run.meta) != key:
+            raise SearchError(f"{sub_dir}: the baseline's settings differ from the study's: {baseline_key(sub_run.meta)}")
+        # the score the report's history draws (val top-1 or the stand-in's score), complete trials only
+        values = [r.val_top1 if r.state == "complete" and r.scored and r.feasible else None
+                  for r in sorted(sub_run.records(), key=lambda r: r.number)]  # fmt: skip
+        curves.append({"seed": seed, "best": best_so_far([v if v is None else float(v) for v in values])})
+    return write_baseline(files.baseline(cfg.baseline), sampler=cfg.baseline, key=key, runs=curves)
+
+
+def _link_supernet(source: Path, target: Path) -> None:
+    """The parent's trained supernet in a baseline run's directory: hard links (a copy where links fail)."""
+    import shutil
+
+    if not source.is_dir() or target.exists():
+        return
+    target.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file():
+            try:
+                os.link(path, target / path.name)
+            except OSError:
+                shutil.copy2(path, target / path.name)
 
 
 def _record_run(study: optuna.Study, data: SearchData, options: DataOptions, save_weights: bool) -> None:

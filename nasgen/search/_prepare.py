@@ -196,3 +196,14 @@ def hardware_cost(
         console=console,
         calibration=calibration,
     )
+
+
+def feasible_start(space: Any, limits: Any, freeze_kwargs: Any, seed: int) -> Any:
+    """``wrap(sampler)`` giving ``sampler`` a feasible start within ``limits`` (``FeasibleStartSampler``)."""
+    import functools
+
+    from nasgen.search.objective import feasible_draw
+    from nasgen.search.samplers import FeasibleStartSampler
+
+    draw = functools.partial(feasible_draw, space, limits, freeze_kwargs=dict(freeze_kwargs))
+    return lambda sampler: FeasibleStartSampler(sampler, draw, seed)

@@ -10,7 +10,7 @@ reason recorded) and re-enqueued (``nasgen.runs.storage.retry_stale_trial``; doc
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -77,12 +77,13 @@ def prepare_study(
     n_objectives: int,
     epochs: int,
     heartbeat: Heartbeat | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> optuna.Study:
     """Open (or create) the study ``name`` for a search writing into ``out_dir``.
 
     ``storage`` None is the run directory's own SQLite file, for one process; a URL or storage object is shared
     (heartbeats on, and each trial's sampler seeded from the study seed and its number, so workers never share a
-    random stream).
+    random stream). ``wrap(sampler) → sampler`` wraps the sampler (the feasible start).
 
     Raises:
         SearchError: The storage cannot be opened, the directory belongs to another study, or the study exists
@@ -97,6 +98,8 @@ def prepare_study(
     sampler_obj, _ = make_sampler(sampler, seed=seed, n_existing=n_trials_stored(backend, name), parallel=shared)
     if shared:
         sampler_obj = TrialSeededSampler(sampler_factory(sampler), seed, True)
+    if wrap is not None:
+        sampler_obj = wrap(sampler_obj)
     pruner_obj = make_pruner(pruner, epochs=epochs, n_objectives=n_objectives)
     return open_study(backend, name, sampler=sampler_obj, pruner=pruner_obj, n_objectives=n_objectives)
 

@@ -7,7 +7,7 @@ A·S^−0.07·P^−0.05).
 """
 
 from nasgen.search.objective._hardware import OBJECTIVES, HardwareCost, Reward, reward
-from nasgen.search.objective._limits import Limits
+from nasgen.search.objective._limits import Limits, feasible_draw
 from nasgen.search.objective._objective import WORST_VALUE, Objective
 from nasgen.search.objective._suggest import suggest_params, suggestable_params
 
@@ -18,6 +18,7 @@ __all__ = [
     "Limits",
     "Objective",
     "Reward",
+    "feasible_draw",
     "reward",
     "suggest_params",
     "suggestable_params",

@@ -44,6 +44,7 @@ class WorkerPlan:
         multi_objective: NSGA-II mode.
         epochs: The evaluator's epochs (Hyperband's maximum resource).
         devices: The device of each worker; threads: intra-op threads of each.
+        feasible_start: Draw the sampler's random startup trials within ``limits`` (``SearchConfig``).
     """
 
     storage: str
@@ -70,6 +71,7 @@ class WorkerPlan:
     epochs: int = 1
     devices: list[str] = field(default_factory=list)
     threads: int = 1
+    feasible_start: bool = False
 
 
 def check_scale_out(

@@ -109,6 +109,10 @@ def _load_study(plan: WorkerPlan) -> Any:
 
     storage = open_storage(plan.storage, shared=True, heartbeat=Heartbeat(*plan.heartbeat))
     sampler = TrialSeededSampler(sampler_factory(plan.sampler), plan.seed, True)
+    if plan.feasible_start:
+        from nasgen.search._prepare import feasible_start
+
+        sampler = feasible_start(plan.space, plan.limits, plan.freeze_kwargs, plan.seed)(sampler)
     n_objectives = 2 if plan.multi_objective else 1
     pruner = make_pruner(plan.pruner if n_objectives == 1 else "none", epochs=plan.epochs, n_objectives=n_objectives)
     return optuna.load_study(study_name=plan.study_name, storage=storage, sampler=sampler, pruner=pruner)
