@@ -109,7 +109,11 @@ def test_standin_objective_and_verdict(tmp_path: Path) -> None:
     assert int(recommended[0]["macs"]) == min(int(row["macs"]) for row in tied)
     assert f"recommended: trial {recommended[0]['trial']}, {recommended[0]['macs']} MACs" in out
     best_macs = int(_value(r"best trial \d+: [\d.]+, (\d+) MACs", out))
-    assert best_macs == int(rows[0]["macs"]) and best_macs <= 5_000_000  # the budget
+    # the search's best is confirmed, within the budget; confirm.csv ranks by the confirmed mean, which may put
+    # another architecture first (seeded retraining reorders close proxy scores)
+    assert best_macs in {int(row["macs"]) for row in rows} and best_macs <= 5_000_000  # the budget
+    means = [float(row["mean"]) for row in rows]
+    assert means == sorted(means, reverse=True) and [row["rank"] for row in rows] == ["1", "2", "3"]
 
 
 @pytest.mark.slow

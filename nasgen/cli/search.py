@@ -66,8 +66,8 @@ def search(
     space: str = typer.Option("efficientnet-v1", help="Built-in search space name or a space YAML file."),
     data: Optional[str] = typer.Option(
         None,
-        help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, or an ImageFolder tree / path,label "
-        ".csv list (the proxy trains on --proxy-images of it, decoded once at the proxy's resolution).",
+        help="embedded (default), fashion-mnist, or a path: IDX folder, .npz, ImageFolder tree or path,label .csv "
+        "(the proxy trains on --proxy-images of it).",
     ),
     n_trials: int = typer.Option(
         _default("n_trials"), help="Finished trials (evaluated, infeasible, reused or pruned) to reach."
@@ -78,23 +78,20 @@ def search(
     epochs: Optional[int] = typer.Option(
         _default("epochs"), help="Proxy training epochs (default: the proxy recipe's)."
     ),
-    seed: int = typer.Option(_default("seed"), help="Seed of the sampler and of every proxy training run."),
+    seed: int = typer.Option(_default("seed"), help="Seed of the sampler and the proxy runs."),
     sampler: str = typer.Option(
         _default("sampler"),
-        help="tpe, random, nsga2 (accuracy vs MACs Pareto front) or evolution (regularized evolution: the "
-        "first 50 trials are random, so it suits runs of hundreds of trials).",
+        help="tpe, random, nsga2 (accuracy vs MACs) or evolution (regularized; its first 50 trials are random).",
     ),
     feasible_start: bool = typer.Option(
         _default("feasible_start"),
-        help="Draw the sampler's random startup trials within the budget (rejected draws are counted on the trial, "
-        "never trials; later over-budget samples stay recorded infeasible).",
+        help="Random startup trials drawn within the limits.",
     ),
     baseline: Optional[str] = typer.Option(
         _default("baseline"),
-        help="random: also run --baseline-seeds random searches of --n-trials each into <out>/baseline/, stored in "
-        "<out>/baseline-random.json; the report draws their band beside the search's best-so-far curve.",
+        help="random: also random searches for the report's band (<out>/baseline/).",
     ),
-    baseline_seeds: int = typer.Option(_default("baseline_seeds"), help="Random searches of --baseline (seeds)."),
+    baseline_seeds: int = typer.Option(_default("baseline_seeds"), help="Searches of --baseline."),
     pruner: Optional[str] = typer.Option(
         _default("pruner"),
         help="median (default), hyperband or none; nsga2 cannot prune (none, the default there).",
@@ -124,8 +121,8 @@ def search(
     progressive: bool = typer.Option(
         False,
         "--progressive",
-        help="Proxy: EfficientNetV2 progressive learning (V2-S's schedule, epochs // 2 stages within 2-4). Experimental, "
-        "not recommended: on the CPU proxy it scored 4.2 points lower at the same time (docs/progressive.md).",
+        help="Proxy: EfficientNetV2 progressive learning. Experimental: 4.2 points lower on the CPU proxy "
+        "(docs/progressive.md).",
     ),
     scale_phi: Optional[str] = typer.Option(
         None, help="Write the best architecture's compound-scaled family for these phi, e.g. 1,2,3."
@@ -142,9 +139,8 @@ def search(
     ),
     evaluator: str = typer.Option(
         _default("evaluator"),
-        help="What scores an architecture: proxy (trained from scratch briefly), supernet (one weight-sharing "
-        "supernet trained once, each subnet scored in seconds), zero-cost:synflow|naswot|grad_norm|snip (a score at "
-        "initialization) or a plugin's evaluator.",
+        help="proxy (brief training from scratch), supernet (weight sharing: seconds a subnet), "
+        "zero-cost:<score> (synflow, naswot, grad_norm, snip) or a plugin's.",
     ),
     supernet_recipe: Optional[str] = typer.Option(
         _default("supernet_recipe"),
@@ -159,7 +155,7 @@ def search(
     ),
     measure_noise: int = typer.Option(
         _default("measure_noise"),
-        help="Retrain the first evaluated architecture with N more seeds to measure the proxy's noise.",
+        help="Retrain the first evaluated architecture with N more seeds (the proxy's noise).",
     ),
     confirm: int = typer.Option(
         _default("confirm"),
@@ -291,7 +287,8 @@ _PANELS = {
     "Budget and limits": ("budget", "max_params", "max_memory", "max_latency", "max_step_time"),
     "What is searched and how it is scored": ("space", "data", "enqueue", "evaluator", "supernet_recipe", "reward",
                                               "objective"),
-    "Trials": ("n_trials", "timeout", "seed", "sampler", "feasible_start", "pruner", "baseline", "baseline_seeds"),
+    "Trials": ("n_trials", "timeout", "seed", "sampler", "pruner"),
+    "Sampling against random (docs/search.md)": ("feasible_start", "baseline", "baseline_seeds"),
     "Proxy training": ("epochs", "images_per_epoch", "batch_size", "lr", "proxy_resolution", "progressive",
                        "measure_noise"),
     "Folder and list data": ("proxy_images", "loader_workers", "skip_bad_images", "max_image_pixels"),

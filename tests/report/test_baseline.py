@@ -35,7 +35,7 @@ def _running_max(values):
 def test_the_baseline_is_stored_apart_and_its_curves_are_its_runs(tmp_path):
     out = tmp_path / "run"
     result = search("100M", space="efficientnet-v1", objective=_capacity, n_trials=12, seed=3, timeout=None, out=out,
-                    baseline="random", baseline_seeds=2)  # fmt: skip
+                    baseline="random", baseline_seeds=2, feasible_start=False)  # fmt: skip
     files = RunDir(out)
     baseline = read_baseline(files.baseline("random"))
     assert baseline is not None and baseline.sampler == "random"
