@@ -50,10 +50,14 @@ def _wait_for_running(db: Path, timeout: float = 120.0) -> None:
             continue
         try:
             with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)) as conn:
-                states = [row[0] for row in conn.execute("SELECT state FROM trials")]
+                rows = conn.execute("SELECT t.state, (SELECT COUNT(*) FROM trial_params p WHERE p.trial_id = "
+                                    "t.trial_id) FROM trials t").fetchall()  # fmt: skip
         except sqlite3.Error:
             continue  # schema not created yet, or the file is being written
-        if states.count("COMPLETE") == 2 and "RUNNING" in states:
+        # mid trial: the third one running with its sampled parameters written (killed while it is still being
+        # sampled, it would hold none, and its retry is a new sample)
+        states = [state for state, _ in rows]
+        if states.count("COMPLETE") == 2 and any(state == "RUNNING" and n > 0 for state, n in rows):
             return
     raise AssertionError("the search never reached its third trial")
 
