@@ -110,7 +110,7 @@ def available_memory_bytes(device: str = "cpu") -> int | None:
             if line.startswith("MemAvailable:"):
                 return int(line.split()[1]) * 1024
     except OSError:
-        pass
+        pass  # no /proc (not Linux): the sysconf figure below
     try:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):

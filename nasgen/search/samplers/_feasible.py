@@ -120,7 +120,7 @@ class FeasibleStartSampler(BaseSampler):
                 if param_distribution._contains(param_distribution.to_internal_repr(value)):
                     return value
             except (ValueError, TypeError):
-                pass
+                pass  # a drawn value this distribution cannot hold: the base sampler draws instead
         return self.base.sample_independent(study, trial, param_name, param_distribution)
 
     def after_trial(
